@@ -1,0 +1,52 @@
+// Package catalog holds flopcast's built-in data as embedded YAML: chips,
+// models, published runs, economic defaults and measured chip profiles.
+// Every entry carries its source. The package only stores and strictly
+// decodes the files; the packages that own the types interpret them.
+package catalog
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed *.yaml profiles/*.yaml
+var files embed.FS
+
+// FS returns the embedded catalog files.
+func FS() fs.FS { return files }
+
+// Read returns one embedded file.
+func Read(name string) ([]byte, error) { return files.ReadFile(name) }
+
+// Decode strictly decodes one embedded YAML file into v: unknown fields are
+// errors.
+func Decode(name string, v any) error {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if err := DecodeStrict(b, v); err != nil {
+		return fmt.Errorf("catalog/%s: %w", name, err)
+	}
+	return nil
+}
+
+// DecodeStrict decodes YAML with unknown fields rejected. Empty input is an
+// error.
+func DecodeStrict(b []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty document")
+		}
+		return err
+	}
+	return nil
+}

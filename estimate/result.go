@@ -1,0 +1,62 @@
+package estimate
+
+import "github.com/flopcast/flopcast/spec"
+
+// Result is the prediction for one configuration. It is a plain value with
+// no pointers so that Eval can fill it without allocating. Its JSON form is
+// the output contract of DESIGN.md §3 (without the "run" block, which the
+// economics package adds).
+type Result struct {
+	Parallel           spec.Layout `json:"parallel"`
+	StepTimeS          float64     `json:"step_time_s"`
+	TokensPerS         float64     `json:"tokens_per_s"`
+	ModelTFLOPsPerChip float64     `json:"model_tflops_per_chip"`
+	MFU                float64     `json:"mfu"`
+	HFU                float64     `json:"hfu"`
+	Memory             Memory      `json:"memory"`
+	Breakdown          Breakdown   `json:"breakdown"`
+	// Warnings is a bit set of Warning values; Warnings() lists them.
+	Warn Warning `json:"-"`
+}
+
+// Memory is the per-device memory of the most loaded pipeline stage, GiB.
+type Memory struct {
+	PeakGiB        float64 `json:"peak_gib"`
+	WeightsGiB     float64 `json:"weights_gib"`
+	GradsGiB       float64 `json:"grads_gib"`
+	OptimizerGiB   float64 `json:"optimizer_gib"`
+	ActivationsGiB float64 `json:"activations_gib"`
+	OtherGiB       float64 `json:"other_gib"`
+	CapacityGiB    float64 `json:"capacity_gib"` // usable device memory
+	OverflowGiB    float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
+	Fits           bool    `json:"fits"`
+	Stage          int     `json:"stage"` // the pipeline stage with the peak
+}
+
+// Breakdown splits the step time. The fields add up to the step time.
+type Breakdown struct {
+	ComputeS        float64 `json:"compute_s"`
+	ExposedTPCommS  float64 `json:"exposed_tp_comm_s"`
+	ExposedCPCommS  float64 `json:"exposed_cp_comm_s"`
+	ExposedEPCommS  float64 `json:"exposed_ep_comm_s"`
+	ExposedPPCommS  float64 `json:"exposed_pp_comm_s"`
+	PipelineBubbleS float64 `json:"pipeline_bubble_s"`
+	ExposedDPCommS  float64 `json:"exposed_dp_comm_s"`
+	OptimizerS      float64 `json:"optimizer_s"`
+}
+
+// Warning flags conditions a user should know about.
+type Warning uint32
+
+// Warnings the estimator raises.
+const (
+	WarnTPCrossesScaleUp Warning = 1 << iota
+	WarnEPCrossesScaleUp
+	WarnCPCrossesScaleUp
+	WarnDoesNotFit
+	WarnBubbleLarge
+	WarnFewMicroBatches
+	WarnUnevenStages
+	WarnFP8Unsupported
+	WarnSPOff
+)

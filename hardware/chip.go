@@ -1,0 +1,103 @@
+// Package hardware describes accelerators, their fabrics and the cost of
+// collectives over those fabrics. Figures come from the embedded catalog,
+// each with its source.
+package hardware
+
+// Chip is one accelerator as the catalog describes it. FLOP/s figures are
+// dense (no 2:4 sparsity).
+type Chip struct {
+	Name        string `yaml:"name" json:"name"`
+	Vendor      string `yaml:"vendor" json:"vendor"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+
+	BF16TFLOPS float64 `yaml:"bf16_tflops" json:"bf16_tflops"`
+	FP8TFLOPS  float64 `yaml:"fp8_tflops,omitempty" json:"fp8_tflops,omitempty"` // 0: no FP8 support
+	FP4TFLOPS  float64 `yaml:"fp4_tflops,omitempty" json:"fp4_tflops,omitempty"`
+	HBMGB      float64 `yaml:"hbm_gb" json:"hbm_gb"`     // decimal GB as on the datasheet
+	HBMTBps    float64 `yaml:"hbm_tbps" json:"hbm_tbps"` // peak HBM bandwidth, TB/s
+	TDPW       float64 `yaml:"tdp_w,omitempty" json:"tdp_w,omitempty"`
+	IdleW      float64 `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
+	// HostW is the per-chip share of host CPU, memory, NICs and switches.
+	HostW float64 `yaml:"host_w,omitempty" json:"host_w,omitempty"`
+
+	// Efficiency model defaults (used when no measured profile is given).
+	GEMM GEMMModel `yaml:"gemm" json:"gemm"`
+
+	// Fabric tiers from the innermost (scale-up) to the outermost
+	// (scale-out). The last tier has Size 0: unbounded.
+	Fabric []Tier `yaml:"fabric" json:"fabric"`
+
+	RentUSDPerHour Price `yaml:"rent" json:"rent"`
+	PurchaseUSD    Price `yaml:"purchase" json:"purchase"`
+
+	// Profile names a built-in measured profile (catalog/profiles/NAME.yaml).
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
+
+	Source     string `yaml:"source" json:"source"`
+	Confidence string `yaml:"confidence,omitempty" json:"confidence,omitempty"` // high (default) | medium | low
+	Notes      string `yaml:"notes,omitempty" json:"notes,omitempty"`
+}
+
+// GEMMModel is the default, datasheet-anchored GEMM efficiency model:
+// time = FLOPs / (peak × MaxEff × waveEff(m,n)) + OverheadUs, where waveEff
+// is the wave-quantisation loss of TileM×TileN output tiles over Units
+// parallel compute units. Units 0 disables wave quantisation.
+type GEMMModel struct {
+	MaxEff       float64 `yaml:"max_eff" json:"max_eff"`
+	OverheadUs   float64 `yaml:"overhead_us" json:"overhead_us"`
+	FP8MaxEff    float64 `yaml:"fp8_max_eff,omitempty" json:"fp8_max_eff,omitempty"` // 0: same as MaxEff
+	Units        int     `yaml:"units,omitempty" json:"units,omitempty"`
+	TileM        int     `yaml:"tile_m,omitempty" json:"tile_m,omitempty"`
+	TileN        int     `yaml:"tile_n,omitempty" json:"tile_n,omitempty"`
+	MemEff       float64 `yaml:"mem_eff" json:"mem_eff"`               // achieved / peak HBM bandwidth for streaming kernels
+	AttnMaxEff   float64 `yaml:"attn_max_eff" json:"attn_max_eff"`     // fused attention forward, long sequences
+	AttnHalfSeq  float64 `yaml:"attn_half_seq" json:"attn_half_seq"`   // sequence length at which attention reaches half of AttnMaxEff
+	AttnBwdRatio float64 `yaml:"attn_bwd_ratio" json:"attn_bwd_ratio"` // backward efficiency / forward efficiency
+	Source       string  `yaml:"source" json:"source"`
+}
+
+// Tier is one level of the fabric.
+type Tier struct {
+	Name string `yaml:"name" json:"name"` // NVLink4, NeuronLink-v3, ICI, InfiniBand NDR, EFAv3...
+	// Size is the number of chips that share this tier's domain
+	// (8 for an HGX server, 72 for NVL72); 0 for the unbounded scale-out tier.
+	Size int `yaml:"size" json:"size"`
+	// GBps is the per-chip, one-direction bandwidth in GB/s (10^9 bytes).
+	GBps float64 `yaml:"gbps" json:"gbps"`
+	// Efficiency is the achieved fraction of GBps for large collectives
+	// (bus bandwidth over link bandwidth).
+	Efficiency float64 `yaml:"efficiency" json:"efficiency"`
+	// LatencyUs is the per-step latency α of a collective on this tier.
+	LatencyUs  float64 `yaml:"latency_us" json:"latency_us"`
+	Topology   string  `yaml:"topology" json:"topology"` // switch | torus2d | torus3d
+	Source     string  `yaml:"source" json:"source"`
+	Confidence string  `yaml:"confidence,omitempty" json:"confidence,omitempty"`
+}
+
+// Price is a dated price with its source.
+type Price struct {
+	USD        float64 `yaml:"usd" json:"usd"`
+	Date       string  `yaml:"date" json:"date"` // YYYY-MM or YYYY-MM-DD
+	Source     string  `yaml:"source" json:"source"`
+	Confidence string  `yaml:"confidence,omitempty" json:"confidence,omitempty"`
+}
+
+// PeakTFLOPS returns the dense peak for a precision ("bf16" or "fp8").
+// Chips without FP8 fall back to BF16.
+func (c *Chip) PeakTFLOPS(precision string) float64 {
+	if precision == "fp8" && c.FP8TFLOPS > 0 {
+		return c.FP8TFLOPS
+	}
+	return c.BF16TFLOPS
+}
+
+// HBMBytes is the HBM capacity in bytes.
+func (c *Chip) HBMBytes() float64 { return c.HBMGB * 1e9 }
+
+// ScaleUpDomain is the size of the innermost fabric tier.
+func (c *Chip) ScaleUpDomain() int {
+	if len(c.Fabric) == 0 {
+		return 1
+	}
+	return c.Fabric[0].Size
+}

@@ -1,0 +1,64 @@
+package spec
+
+import (
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/model"
+)
+
+// Resolved is a validated run with the catalog looked up, overrides applied
+// and defaults filled. The estimator and the search work from it.
+type Resolved struct {
+	Model   model.Config
+	Chip    hardware.Chip
+	Profile *hardware.Profile // measured profile in use, if any
+	Chips   int
+
+	Training ResolvedTraining
+	// Layout is the layout with defaults applied (what estimate uses).
+	Layout Layout
+	// Given records which parallel knobs the run fixed (search keeps them).
+	Given Given
+
+	Economics   Economics   // zero-valued fields: use catalog defaults
+	Reliability Reliability // likewise
+
+	// Warnings are non-fatal remarks from resolution (e.g. a profile that
+	// does not match the chip).
+	Warnings []string
+}
+
+// ResolvedTraining is Training with defaults applied.
+type ResolvedTraining struct {
+	SeqLen         int
+	GlobalBatch    int
+	Tokens         float64
+	BatchRamp      []Ramp
+	Precision      string // bf16 | fp8
+	Recipe         string // megatron | pytorch-amp
+	Optimizer      string
+	FlashAttention bool
+	// TPCommOverlap nil means automatic: on for megatron with sequence
+	// parallelism.
+	TPCommOverlap *bool
+	Dropout       bool
+}
+
+// Given is a bit set of the parallel knobs a run fixed.
+type Given uint16
+
+// Knobs.
+const (
+	GivenTP Given = 1 << iota
+	GivenPP
+	GivenDP
+	GivenCP
+	GivenEP
+	GivenVPP
+	GivenMicroBatch
+	GivenZeRO
+	GivenRecompute
+	GivenSP
+)
+
+// Has reports whether knob k was given.
+func (g Given) Has(k Given) bool { return g&k != 0 }

@@ -1,0 +1,103 @@
+// Package spec is the run.yaml contract: its types, strict parsing,
+// defaults, validation and resolution against the catalog.
+package spec
+
+import (
+	"github.com/flopcast/flopcast/model"
+)
+
+// Run is run.yaml as written by a user. Optional knobs are pointers so that
+// "left out" (searched, or defaulted) differs from zero.
+type Run struct {
+	Model       ModelRef     `yaml:"model" json:"model"`
+	Cluster     Cluster      `yaml:"cluster" json:"cluster"`
+	Training    Training     `yaml:"training" json:"training"`
+	Parallel    Parallel     `yaml:"parallel,omitempty" json:"parallel,omitempty"`
+	Economics   *Economics   `yaml:"economics,omitempty" json:"economics,omitempty"`
+	Reliability *Reliability `yaml:"reliability,omitempty" json:"reliability,omitempty"`
+}
+
+// ModelRef is either a catalog name or an inline architecture.
+type ModelRef struct {
+	Name   string
+	Inline *model.Config
+}
+
+// Cluster is the hardware of a run. Overrides replace catalog figures.
+type Cluster struct {
+	Chip          string   `yaml:"chip" json:"chip"`
+	Chips         int      `yaml:"chips" json:"chips"`
+	ScaleUpDomain *int     `yaml:"scale_up_domain,omitempty" json:"scale_up_domain,omitempty"`
+	ScaleUpGBps   *float64 `yaml:"scale_up_gbps,omitempty" json:"scale_up_gbps,omitempty"`
+	ScaleOutGBps  *float64 `yaml:"scale_out_gbps,omitempty" json:"scale_out_gbps,omitempty"`
+	HBMGiB        *float64 `yaml:"hbm_gib,omitempty" json:"hbm_gib,omitempty"`
+	// Profile is a calibration file (flopcast calibrate) or the name of a
+	// built-in profile.
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
+}
+
+// Training describes the optimisation itself.
+type Training struct {
+	SeqLen      int     `yaml:"seq_len" json:"seq_len"`
+	GlobalBatch int     `yaml:"global_batch" json:"global_batch"`
+	Tokens      float64 `yaml:"tokens,omitempty" json:"tokens,omitempty"`
+	BatchRamp   []Ramp  `yaml:"batch_ramp,omitempty" json:"batch_ramp,omitempty"`
+	Precision   string  `yaml:"precision,omitempty" json:"precision,omitempty"` // bf16 | fp8
+	Recipe      string  `yaml:"recipe,omitempty" json:"recipe,omitempty"`       // megatron | pytorch-amp
+	Optimizer   string  `yaml:"optimizer,omitempty" json:"optimizer,omitempty"` // adamw
+	// FlashAttention: fused attention that never stores the score matrix.
+	// Default true; runs before mid-2022 used false.
+	FlashAttention *bool `yaml:"flash_attention,omitempty" json:"flash_attention,omitempty"`
+	// TPCommOverlap: TP collectives split and pipelined with the GEMMs
+	// (Megatron-Core --tp-comm-overlap). Default true for the megatron
+	// recipe with sequence parallelism; runs before 2023 used false.
+	TPCommOverlap *bool `yaml:"tp_comm_overlap,omitempty" json:"tp_comm_overlap,omitempty"`
+	// Dropout: the run stores dropout masks (GPT-3-era models). Default false.
+	Dropout bool `yaml:"dropout,omitempty" json:"dropout,omitempty"`
+}
+
+// Ramp is one stage of a batch-size ramp: the first Tokens tokens of the run
+// use GlobalBatch.
+type Ramp struct {
+	Tokens      float64 `yaml:"tokens" json:"tokens"`
+	GlobalBatch int     `yaml:"global_batch" json:"global_batch"`
+}
+
+// Parallel is the layout as given. Every field is optional.
+type Parallel struct {
+	TP               *int    `yaml:"tp,omitempty" json:"tp,omitempty"`
+	PP               *int    `yaml:"pp,omitempty" json:"pp,omitempty"`
+	DP               *int    `yaml:"dp,omitempty" json:"dp,omitempty"`
+	CP               *int    `yaml:"cp,omitempty" json:"cp,omitempty"`
+	EP               *int    `yaml:"ep,omitempty" json:"ep,omitempty"`
+	VPP              *int    `yaml:"vpp,omitempty" json:"vpp,omitempty"`
+	MicroBatch       *int    `yaml:"micro_batch,omitempty" json:"micro_batch,omitempty"`
+	ZeRO             *int    `yaml:"zero,omitempty" json:"zero,omitempty"`
+	Recompute        *string `yaml:"recompute,omitempty" json:"recompute,omitempty"`
+	SequenceParallel *bool   `yaml:"sequence_parallel,omitempty" json:"sequence_parallel,omitempty"`
+}
+
+// Economics overrides the catalog's economic defaults.
+type Economics struct {
+	PricePerChipHour     *float64 `yaml:"price_per_chip_hour,omitempty" json:"price_per_chip_hour,omitempty"`
+	CapexPerChip         *float64 `yaml:"capex_per_chip,omitempty" json:"capex_per_chip,omitempty"`
+	DepreciationYears    *float64 `yaml:"depreciation_years,omitempty" json:"depreciation_years,omitempty"`
+	ServerNetworkShare   *float64 `yaml:"server_network_share,omitempty" json:"server_network_share,omitempty"` // USD per chip
+	FacilityUSDPerMW     *float64 `yaml:"facility_usd_per_mw,omitempty" json:"facility_usd_per_mw,omitempty"`
+	PUE                  *float64 `yaml:"pue,omitempty" json:"pue,omitempty"`
+	ElectricityUSDPerMWh *float64 `yaml:"electricity_usd_per_mwh,omitempty" json:"electricity_usd_per_mwh,omitempty"`
+	GridKgCO2PerKWh      *float64 `yaml:"grid_kg_co2_per_kwh,omitempty" json:"grid_kg_co2_per_kwh,omitempty"`
+	MarketKgCO2PerKWh    *float64 `yaml:"market_kg_co2_per_kwh,omitempty" json:"market_kg_co2_per_kwh,omitempty"`
+	ChipPowerW           *float64 `yaml:"chip_power_w,omitempty" json:"chip_power_w,omitempty"`
+	HostPowerW           *float64 `yaml:"host_power_w,omitempty" json:"host_power_w,omitempty"`
+}
+
+// Reliability overrides the catalog's reliability defaults.
+type Reliability struct {
+	FailuresPerChipHour *float64 `yaml:"failures_per_chip_hour,omitempty" json:"failures_per_chip_hour,omitempty"`
+	MTTIHours           *float64 `yaml:"mtti_hours,omitempty" json:"mtti_hours,omitempty"` // job-level mean time to interrupt
+	CheckpointWriteS    *float64 `yaml:"checkpoint_write_s,omitempty" json:"checkpoint_write_s,omitempty"`
+	CheckpointIntervalS *float64 `yaml:"checkpoint_interval_s,omitempty" json:"checkpoint_interval_s,omitempty"`
+	StorageGBps         *float64 `yaml:"storage_gbps,omitempty" json:"storage_gbps,omitempty"`
+	RestartS            *float64 `yaml:"restart_s,omitempty" json:"restart_s,omitempty"`
+}
