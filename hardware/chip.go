@@ -13,7 +13,7 @@ type Chip struct {
 	BF16TFLOPS float64 `yaml:"bf16_tflops" json:"bf16_tflops"`
 	FP8TFLOPS  float64 `yaml:"fp8_tflops,omitempty" json:"fp8_tflops,omitempty"` // 0: no FP8 support
 	FP4TFLOPS  float64 `yaml:"fp4_tflops,omitempty" json:"fp4_tflops,omitempty"`
-	HBMGB      float64 `yaml:"hbm_gb" json:"hbm_gb"`     // decimal GB as on the datasheet
+	HBMGB      float64 `yaml:"hbm_gb" json:"hbm_gb"`     // as on the datasheet; HBM sizes are binary (GiB)
 	HBMTBps    float64 `yaml:"hbm_tbps" json:"hbm_tbps"` // peak HBM bandwidth, TB/s
 	TDPW       float64 `yaml:"tdp_w,omitempty" json:"tdp_w,omitempty"`
 	IdleW      float64 `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
@@ -91,8 +91,10 @@ func (c *Chip) PeakTFLOPS(precision string) float64 {
 	return c.BF16TFLOPS
 }
 
-// HBMBytes is the HBM capacity in bytes.
-func (c *Chip) HBMBytes() float64 { return c.HBMGB * 1e9 }
+// HBMBytes is the HBM capacity in bytes. HBM capacities on datasheets are
+// binary: an "80 GB" H100 shows 79.18 GiB to PyTorch
+// (shared/reference/h100-microbench.json), so hbm_gb is read as GiB.
+func (c *Chip) HBMBytes() float64 { return c.HBMGB * (1 << 30) }
 
 // ScaleUpDomain is the size of the innermost fabric tier.
 func (c *Chip) ScaleUpDomain() int {

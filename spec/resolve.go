@@ -40,6 +40,7 @@ type ResolvedTraining struct {
 	// TPCommOverlap nil means automatic: on for megatron with sequence
 	// parallelism.
 	TPCommOverlap *bool
+	DPCommOverlap bool
 	Dropout       bool
 }
 

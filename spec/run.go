@@ -52,6 +52,10 @@ type Training struct {
 	// (Megatron-Core --tp-comm-overlap). Default true for the megatron
 	// recipe with sequence parallelism; runs before 2023 used false.
 	TPCommOverlap *bool `yaml:"tp_comm_overlap,omitempty" json:"tp_comm_overlap,omitempty"`
+	// DPCommOverlap: data-parallel gradient reduction bucketed and overlapped
+	// with the backward pass, and ZeRO parameter gathers overlapped with the
+	// forward pass. Default true; Megatron-LM before 2023 used false.
+	DPCommOverlap *bool `yaml:"dp_comm_overlap,omitempty" json:"dp_comm_overlap,omitempty"`
 	// Dropout: the run stores dropout masks (GPT-3-era models). Default false.
 	Dropout bool `yaml:"dropout,omitempty" json:"dropout,omitempty"`
 }

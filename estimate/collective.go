@@ -1,0 +1,157 @@
+package estimate
+
+import (
+	"math"
+
+	"github.com/flopcast/flopcast/hardware"
+)
+
+// fabric is the allocation-free form of a chip's tiers.
+type fabric struct {
+	n     int
+	size  [4]float64 // chips per domain; +Inf for the outermost tier
+	bw    [4]float64 // achieved bytes/s per chip, one direction
+	alpha [4]float64 // seconds per collective step
+	dims  [4]float64 // torus dimensions (0 for switched tiers)
+}
+
+func newFabric(tiers []hardware.Tier) fabric {
+	var f fabric
+	for i, t := range tiers {
+		if i == len(f.size) {
+			break
+		}
+		f.n = i + 1
+		f.size[i] = float64(t.Size)
+		if t.Size == 0 {
+			f.size[i] = math.Inf(1)
+		}
+		eff := t.Efficiency
+		if eff <= 0 {
+			eff = 1
+		}
+		f.bw[i] = t.GBps * 1e9 * eff
+		f.alpha[i] = t.LatencyUs * 1e-6
+		switch t.Topology {
+		case "torus2d":
+			f.dims[i] = 2
+		case "torus3d":
+			f.dims[i] = 3
+		}
+	}
+	if f.n > 0 && !math.IsInf(f.size[f.n-1], 1) {
+		// No scale-out tier: the last domain bounds the cluster; treat it
+		// as unbounded rather than fail.
+		f.size[f.n-1] = math.Inf(1)
+	}
+	return f
+}
+
+// levels splits a group of n chips, whose members sit stride chips apart,
+// over the fabric tiers: k[i] is the fan-out at tier i (the product of the
+// k's is n), and the returned bandwidths are those of the tier each level
+// runs on.
+func (f *fabric) levels(n, stride float64) (k, bw, alpha [4]float64, cnt int) {
+	inner := 1.0 // group members inside one domain of the previous tier
+	for i := 0; i < f.n && inner < n; i++ {
+		in := math.Floor(f.size[i] / stride)
+		if in < 1 {
+			in = 1
+		}
+		if in > n {
+			in = n
+		}
+		if in <= inner {
+			continue
+		}
+		k[cnt] = in / inner
+		b := f.bw[i]
+		if d := f.dims[i]; d > 0 {
+			// A torus group uses as many dimensions as it spans; each
+			// dimension contributes 1/d of the chip's links.
+			used := math.Min(d, math.Ceil(math.Log(k[cnt])/math.Log(4)))
+			if used < 1 {
+				used = 1
+			}
+			b *= used / d
+		}
+		bw[cnt] = b
+		alpha[cnt] = f.alpha[i]
+		cnt++
+		inner = in
+	}
+	return
+}
+
+// allReduce is the time of a hierarchical ring all-reduce of bytes over a
+// group of n chips with the given stride: reduce-scatter up the tiers, then
+// all-gather down. Each level moves 2(k-1)/k of what reaches it.
+func (f *fabric) allReduce(bytes, n, stride float64) float64 {
+	return 2 * f.reduceScatter(bytes, n, stride)
+}
+
+// reduceScatter (and allGather, its mirror) of bytes, the full buffer size.
+func (f *fabric) reduceScatter(bytes, n, stride float64) float64 {
+	if n <= 1 || bytes <= 0 {
+		return 0
+	}
+	k, bw, alpha, cnt := f.levels(n, stride)
+	t := 0.0
+	b := bytes
+	for i := 0; i < cnt; i++ {
+		t += (k[i]-1)/k[i]*b/bw[i] + (k[i]-1)*alpha[i]
+		b /= k[i]
+	}
+	return t
+}
+
+func (f *fabric) allGather(bytes, n, stride float64) float64 { return f.reduceScatter(bytes, n, stride) }
+
+// allToAll is the time for each chip to exchange bytes evenly with the other
+// n-1 members. Traffic to peers in a tier's domain but outside the inner
+// domain crosses that tier's links; tiers run concurrently.
+func (f *fabric) allToAll(bytes, n, stride float64) float64 {
+	if n <= 1 || bytes <= 0 {
+		return 0
+	}
+	k, bw, alpha, cnt := f.levels(n, stride)
+	t := 0.0
+	inner := 1.0
+	lat := 0.0
+	for i := 0; i < cnt; i++ {
+		outer := inner * k[i]
+		share := (outer - inner) / n
+		t = math.Max(t, bytes*share/bw[i])
+		lat += alpha[i]
+		inner = outer
+	}
+	return t + lat
+}
+
+// sendRecv is one point-to-point transfer between chips stride apart.
+func (f *fabric) sendRecv(bytes, stride float64) float64 {
+	if bytes <= 0 {
+		return 0
+	}
+	for i := 0; i < f.n; i++ {
+		if stride < f.size[i] {
+			return bytes/f.bw[i] + f.alpha[i]
+		}
+	}
+	return bytes/f.bw[f.n-1] + f.alpha[f.n-1]
+}
+
+// tierOf is the index of the first tier whose domain holds a group of n
+// chips at the given stride.
+func (f *fabric) tierOf(n, stride float64) int {
+	span := (n-1)*stride + 1
+	if n <= 1 {
+		return 0
+	}
+	for i := 0; i < f.n; i++ {
+		if span <= f.size[i] {
+			return i
+		}
+	}
+	return f.n - 1
+}

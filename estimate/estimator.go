@@ -1,0 +1,202 @@
+// Package estimate is flopcast's performance model: for one run and one
+// parallel layout it predicts the step time with its breakdown, the memory
+// per device, and MFU/HFU, from first principles (DESIGN.md §4).
+//
+// An Estimator is built once per run (New) and evaluated for many layouts
+// (Eval); Eval does a few thousand arithmetic operations and never
+// allocates, so the search can call it millions of times a second.
+package estimate
+
+import (
+	"fmt"
+
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/model"
+	"github.com/flopcast/flopcast/spec"
+)
+
+// Constants of the model that are not per chip. Each says where it comes
+// from.
+const (
+	// flashBwdFactor: flash-attention backward does 2.5x the forward FLOPs
+	// (two GEMMs of the forward recomputed plus three of the gradient;
+	// Dao 2023, FlashAttention-2 §3.1; DESIGN.md §4).
+	flashBwdFactor = 2.5
+	// runtimeReservedGiB: memory the runtime holds outside the allocator
+	// (CUDA context, cuBLAS workspaces, NCCL channels). Assumption, of the
+	// order seen on H100 (79.18 GiB visible; ~0.5 GiB context; NCCL
+	// buffers ~0.5 GiB per busy communicator set).
+	runtimeReservedGiB = 1.5
+	// fragmentation: share of activation memory the PyTorch caching
+	// allocator loses to fragmentation at peak. Assumption (commonly
+	// 5-15% in torch.cuda.memory_stats reserved vs allocated).
+	fragmentation = 0.10
+	// dpBucketParams: Megatron-Core's DDP bucket size in parameters
+	// (max(40M, 1M·dp); Megatron-LM distributed_data_parallel_config.py).
+	dpBucketParams = 40e6
+)
+
+// Estimator predicts one run for any layout. Build it with New.
+type Estimator struct {
+	r *spec.Resolved
+
+	// Peaks, FLOP/s.
+	peakGEMM float64 // bf16 or fp8 by precision
+	peakBF16 float64
+	g        hardware.GEMMModel
+	gemmEff  float64 // max efficiency for the run's GEMM precision
+	units    float64
+	tileM    float64
+	tileN    float64
+	overhead float64 // seconds per GEMM
+	memBW    float64 // achieved bytes/s
+	fab      fabric
+	domain   int
+
+	capacity float64 // usable bytes per device
+
+	// Model shapes, as floats.
+	L, h, H, KV, dqk, dv, f, V float64
+	mla                        bool
+	qr, kvr, rope              float64
+	moe                        bool
+	E, topk, shared, ef        float64
+	denseLayers                float64
+	swiglu                     bool
+	eager                      bool // pytorch-amp recipe
+	fp8                        bool
+	flash, dropout             bool
+	tpOverlap                  *bool
+	dpOverlap                  bool
+
+	seq, gbs float64
+
+	// Per-layer parameter counts (full, not sharded).
+	attnParams, denseFFNParams, expertParams, sharedParams, routerParams float64
+	embParams                                                            float64
+	tied                                                                 bool
+
+	// Model FLOPs per token of the whole model (DESIGN.md §3 definition).
+	modelFlopsPerToken float64
+}
+
+// New prepares an estimator for a resolved run.
+func New(r *spec.Resolved) (*Estimator, error) {
+	if r == nil {
+		return nil, fmt.Errorf("estimate: nil run")
+	}
+	c := &r.Chip
+	e := &Estimator{r: r}
+	e.g = c.GEMM
+	if r.Profile != nil {
+		e.g = r.Profile.GEMM
+	}
+	if e.g.MaxEff <= 0 {
+		return nil, fmt.Errorf("estimate: chip %s has no GEMM efficiency (gemm.max_eff)", c.Name)
+	}
+	e.peakBF16 = c.BF16TFLOPS * 1e12
+	e.fp8 = r.Training.Precision == "fp8"
+	e.peakGEMM = c.PeakTFLOPS(r.Training.Precision) * 1e12
+	e.gemmEff = e.g.MaxEff
+	if e.fp8 && e.g.FP8MaxEff > 0 {
+		e.gemmEff = e.g.FP8MaxEff
+	}
+	e.units = float64(e.g.Units)
+	e.tileM, e.tileN = float64(e.g.TileM), float64(e.g.TileN)
+	if e.tileM <= 0 {
+		e.tileM = 128
+	}
+	if e.tileN <= 0 {
+		e.tileN = 128
+	}
+	e.overhead = e.g.OverheadUs * 1e-6
+	memEff := e.g.MemEff
+	if memEff <= 0 {
+		memEff = 0.85
+	}
+	e.memBW = c.HBMTBps * 1e12 * memEff
+	if e.g.AttnMaxEff <= 0 {
+		e.g.AttnMaxEff = 0.85 * e.g.MaxEff
+	}
+	if e.g.AttnBwdRatio <= 0 {
+		e.g.AttnBwdRatio = 0.75
+	}
+	e.fab = newFabric(c.Fabric)
+	e.domain = c.ScaleUpDomain()
+	e.capacity = c.HBMBytes() - runtimeReservedGiB*(1<<30)
+
+	m := &r.Model
+	e.L, e.h, e.H, e.KV = float64(m.Layers), float64(m.Hidden), float64(m.Heads), float64(m.KVHeads)
+	e.dqk, e.dv = float64(m.HeadDim), float64(m.HeadDim)
+	e.f, e.V = float64(m.FFN), float64(m.Vocab)
+	e.swiglu = m.FFNKind != model.FFNGELU
+	if m.Attention == model.AttentionMLA && m.MLA != nil {
+		e.mla = true
+		e.qr, e.kvr, e.rope = float64(m.MLA.QLoraRank), float64(m.MLA.KVLoraRank), float64(m.MLA.QKRopeDim)
+		e.dqk = float64(m.MLA.QKNopeDim + m.MLA.QKRopeDim)
+		e.dv = float64(m.MLA.VHeadDim)
+	}
+	if m.MoE != nil {
+		e.moe = true
+		e.E, e.topk, e.shared, e.ef = float64(m.MoE.Experts), float64(m.MoE.TopK), float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
+		e.denseLayers = float64(m.MoE.DenseLayers)
+	} else {
+		e.denseLayers = e.L
+	}
+	e.eager = r.Training.Recipe == "pytorch-amp"
+	e.flash = r.Training.FlashAttention
+	e.dropout = r.Training.Dropout
+	e.tpOverlap = r.Training.TPCommOverlap
+	e.dpOverlap = r.Training.DPCommOverlap
+	e.seq, e.gbs = float64(r.Training.SeqLen), float64(r.Training.GlobalBatch)
+
+	e.attnParams = e.attnWeights()
+	e.denseFFNParams = e.ffnWeights(e.f)
+	if e.moe {
+		e.expertParams = e.E * e.ffnWeights(e.ef)
+		e.sharedParams = e.shared * e.ffnWeights(e.ef)
+		e.routerParams = e.h * e.E
+	}
+	e.tied = m.TiedEmbeddings
+	e.embParams = e.V * e.h
+
+	// Model FLOPs per token: 6 × active non-embedding parameters, the
+	// logits layer, and causal attention (half of the full s×s).
+	active := e.L*e.attnParams + e.denseLayers*e.denseFFNParams
+	if e.moe {
+		moeL := e.L - e.denseLayers
+		active += moeL * (e.topk*e.ffnWeights(e.ef) + e.sharedParams + e.routerParams)
+	}
+	e.modelFlopsPerToken = 6*active + 6*e.V*e.h + 3*e.L*e.seq*e.H*(e.dqk+e.dv)
+	return e, nil
+}
+
+// ModelFLOPsPerToken is the model FLOPs per trained token (DESIGN.md §3).
+func (e *Estimator) ModelFLOPsPerToken() float64 { return e.modelFlopsPerToken }
+
+// attnWeights is the attention weight count of one layer.
+func (e *Estimator) attnWeights() float64 {
+	if e.mla {
+		q := e.h * e.H * e.dqk
+		if e.qr > 0 {
+			q = e.h*e.qr + e.qr*e.H*e.dqk
+		}
+		kv := e.h*(e.kvr+e.rope) + e.kvr*e.H*(e.dqk-e.rope+e.dv)
+		return q + kv + e.H*e.dv*e.h
+	}
+	return e.h*(e.H+2*e.KV)*e.dqk + e.H*e.dv*e.h
+}
+
+func (e *Estimator) ffnWeights(f float64) float64 {
+	if e.swiglu {
+		return 3 * e.h * f
+	}
+	return 2 * e.h * f
+}
+
+// CausalAttentionFLOPsPerToken is the attention work that the causal mask
+// skips: what conventions that count attention whole add to the model
+// FLOPs.
+func (e *Estimator) CausalAttentionFLOPsPerToken() float64 {
+	return 3 * e.L * e.seq * e.H * (e.dqk + e.dv)
+}

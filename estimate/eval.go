@@ -1,0 +1,365 @@
+package estimate
+
+import (
+	"math"
+
+	"github.com/flopcast/flopcast/spec"
+)
+
+const gib = 1 << 30
+
+// rankLoad is what one pipeline rank holds: its layers by kind.
+type rankLoad struct {
+	dense, moe float64
+	first      bool // holds the embedding
+	last       bool // holds the final norm, logits and loss
+}
+
+// stageLayers returns the number of layers of virtual stage j of S, and the
+// index of its first layer. Layers are spread evenly; the remainder goes to
+// the middle stages first, so the first and last stages, which hold the
+// embedding and the logits, are the lighter ones (DESIGN.md §2).
+func stageLayers(L, S, j int) (n, start int) {
+	base, extra := L/S, L%S
+	e1 := min(extra, max(S-2, 0))
+	first0 := extra > S-2 && S > 1 // stage 0 takes the last extra
+	in := func(j int) bool { return (j >= 1 && j <= e1) || (j == 0 && first0) }
+	n = base
+	if in(j) {
+		n++
+	}
+	before := 0
+	if j > 0 {
+		before = max(min(j-1, e1), 0)
+		if first0 {
+			before++
+		}
+	}
+	return n, j*base + before
+}
+
+func (e *Estimator) rank(l *spec.Layout, r int) rankLoad {
+	p, v := l.PP, l.VPP
+	S := p * v
+	L := int(e.L)
+	var rl rankLoad
+	for c := 0; c < v; c++ {
+		j := r + c*p
+		n, start := stageLayers(L, S, j)
+		d := min(max(int(e.denseLayers)-start, 0), n)
+		rl.dense += float64(d)
+		rl.moe += float64(n - d)
+	}
+	rl.first = r == 0
+	rl.last = r == p-1
+	return rl
+}
+
+// Estimate evaluates one layout.
+func (e *Estimator) Estimate(l spec.Layout) Result {
+	var res Result
+	e.Eval(l, &res)
+	return res
+}
+
+// Eval evaluates one layout into out without allocating. The layout must be
+// valid (spec.Resolved.Violation(l) == spec.OK).
+func (e *Estimator) Eval(l spec.Layout, out *Result) {
+	*out = Result{Parallel: l}
+	s := e.newShape(&l)
+	dl := e.layer(&s, false)
+	var ml layerCost
+	if e.moe {
+		ml = e.layer(&s, true)
+	}
+	dTP, mTP := exposedTP(&s, &dl), exposedTP(&s, &ml)
+
+	p, v := float64(l.PP), float64(l.VPP)
+	m := float64(l.MicroBatches(e.r.Training.GlobalBatch))
+	chips := float64(e.r.Chips)
+	t := s.t
+
+	// Embedding and loss, per micro-batch.
+	embT := s.Tln * e.h * 2 * 2 / e.memBW
+	var embComm float64
+	if l.TP > 1 {
+		msg := s.T * e.h * 2
+		if s.sp {
+			embComm = 2 * e.fab.reduceScatter(msg, t, 1)
+		} else {
+			embComm = 2 * e.fab.allReduce(msg, t, 1)
+		}
+	}
+	logitsF := e.gemmTime(s.T, e.V/t, e.h, e.peakBF16, e.g.MaxEff)
+	logitsB := e.gemmTime(s.T, e.h, e.V/t, e.peakBF16, e.g.MaxEff) + e.gemmTime(e.h, e.V/t, s.T, e.peakBF16, e.g.MaxEff)
+	lossF, lossB := 12.0, 8.0
+	if e.eager {
+		lossF, lossB = 14, 14
+	}
+	logits := s.T * e.V / t
+	headT := logitsF + logitsB + logits*(lossF+lossB)/e.memBW + s.Tln*e.h*12/e.memBW
+	headComm := embComm
+
+	// Per-rank loop: time per micro-batch and memory.
+	var tMax, tSum, cSum, tpSum, cpSum, epSum float64
+	var peak Memory
+	var optMax, dpMax float64
+	pp := l.PP
+	// Bubble slack: a later stage finishes its last backward earlier and
+	// starts its first forward later, which hides its DP traffic.
+	for r := 0; r < pp; r++ {
+		rl := e.rank(&l, r)
+		comp := rl.dense*(dl.fwd+dl.bwd+dl.recompute) + rl.moe*(ml.fwd+ml.bwd+ml.recompute)
+		tp := rl.dense*dTP + rl.moe*mTP
+		cp := rl.dense*dl.cpExp + rl.moe*ml.cpExp
+		ep := rl.moe * ml.epComm
+		if rl.first {
+			comp += embT
+			tp += embComm
+		}
+		if rl.last {
+			comp += headT
+			tp += headComm
+		}
+		tr := comp + tp + cp + ep
+		tMax = math.Max(tMax, tr)
+		tSum += tr
+		cSum += comp
+		tpSum += tp
+		cpSum += cp
+		epSum += ep
+
+		// Parameters on this rank: dense (sharded by DP×CP under ZeRO)
+		// and expert (sharded by the expert-data-parallel group).
+		pd := rl.dense*dl.localParam + rl.moe*ml.localParam
+		px := rl.moe * ml.localExp
+		if rl.first || (rl.last && (!e.tied || pp > 1)) {
+			pd += e.embParams / t
+		}
+		if rl.first && rl.last && !e.tied {
+			pd += e.embParams / t // input and output embeddings both here
+		}
+		dpg := float64(l.DP * l.CP)
+		edpg := math.Max(dpg/s.ep, 1)
+		mem := e.stateMemory(l.ZeRO, pd, px, dpg, edpg)
+
+		// Activations in flight.
+		layers := rl.dense + rl.moe
+		var perLayer float64
+		if layers > 0 {
+			perLayer = (rl.dense*dl.act + rl.moe*ml.act) / layers
+		}
+		var inflight float64 // micro-batch chunks held at the peak
+		if l.VPP == 1 {
+			inflight = math.Min(p-float64(r), m)
+		} else {
+			inflight = math.Min((p-float64(r)-1)*2+(v-1)*p+1, m*v)
+		}
+		act := inflight * layers / v * perLayer
+		if s.rc == spec.RecomputeFull && layers > 0 {
+			act += math.Max(dl.actFull, ml.actFull*boolf(rl.moe > 0))
+		}
+		if rl.first {
+			act += inflight * s.Tln * e.h * 2
+		}
+		if rl.last {
+			lb := 10.0
+			if e.eager {
+				lb = 14
+			}
+			act += logits * lb
+		}
+		mem.ActivationsGiB = act / gib
+		other := fragmentation*act + 2*s.T*e.h*2 // allocator loss and TP gather buffers
+		if e.fp8 {
+			other += 2 * (pd + px) // FP8 weight copies and their transposes
+		}
+		mem.OtherGiB = other / gib
+		mem.PeakGiB = mem.WeightsGiB + mem.GradsGiB + mem.OptimizerGiB + mem.ActivationsGiB + mem.OtherGiB
+		mem.Stage = r
+		if mem.PeakGiB > peak.PeakGiB {
+			peak = mem
+		}
+
+		// Optimizer step: streams the local optimizer shard.
+		opt := e.optimizerBytes(l.ZeRO, pd, px, dpg, edpg) / e.memBW
+		optMax = math.Max(optMax, opt)
+
+		// Data-parallel traffic.
+		dpT := e.dpExposed(&l, &s, r, pd, px, dpg, edpg, rl, &dl, &ml, m)
+		dpMax = math.Max(dpMax, dpT)
+	}
+	tMean := tSum / p
+	pipe := m*tMax + (p-1)/v*tMean
+	ppComm := 0.0
+	if l.PP > 1 {
+		msg := s.T * e.h * 2
+		if s.sp {
+			msg /= t
+		}
+		hop := e.fab.sendRecv(msg, float64(l.TP*l.CP*l.DP))
+		steps := (p - 1) * v
+		if l.VPP == 1 {
+			steps += m // 1F1B without interleaving blocks on each transfer
+		}
+		ppComm = 2 * hop * steps
+	}
+
+	step := pipe + ppComm + dpMax + optMax
+	out.StepTimeS = step
+	bd := &out.Breakdown
+	bd.ComputeS = m * cSum / p
+	bd.ExposedTPCommS = m * tpSum / p
+	bd.ExposedCPCommS = m * cpSum / p
+	bd.ExposedEPCommS = m * epSum / p
+	bd.PipelineBubbleS = pipe - m*tMean
+	bd.ExposedPPCommS = ppComm
+	bd.ExposedDPCommS = dpMax
+	bd.OptimizerS = optMax
+
+	tokens := e.gbs * e.seq
+	out.TokensPerS = tokens / step
+	modelFlops := e.modelFlopsPerToken * tokens
+	out.ModelTFLOPsPerChip = modelFlops / step / chips / 1e12
+	out.MFU = out.ModelTFLOPsPerChip * 1e12 / e.peakBF16
+	out.HFU = (modelFlops + e.recomputeFlopsPerToken(l.Recompute)*tokens) / step / chips / e.peakBF16
+
+	peak.CapacityGiB = e.capacity / gib
+	peak.Fits = peak.PeakGiB <= peak.CapacityGiB
+	if !peak.Fits {
+		peak.OverflowGiB = peak.PeakGiB - peak.CapacityGiB
+		out.Warn |= WarnDoesNotFit
+	}
+	out.Memory = peak
+	e.flag(&l, &s, m, out)
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// stateMemory is the memory of weights, gradients and optimizer states.
+func (e *Estimator) stateMemory(zero int, pd, px, dpg, edpg float64) Memory {
+	// megatron: bf16 weights, fp32 main gradients (Megatron accumulates and
+	// reduces gradients in fp32 under bf16), fp32 master weights and two
+	// Adam moments (12 B). pytorch-amp: fp32 weights and gradients, two
+	// fp32 Adam moments (8 B).
+	wb, gb, ob := 2.0, 4.0, 12.0
+	if e.eager {
+		wb, gb, ob = 4, 4, 8
+	}
+	shard := func(n float64, stage int) float64 {
+		d := pd
+		x := px
+		if zero >= stage {
+			d /= dpg
+			x /= edpg
+		}
+		return (d + x) * n
+	}
+	return Memory{
+		WeightsGiB:   shard(wb, 3) / gib,
+		GradsGiB:     shard(gb, 2) / gib,
+		OptimizerGiB: shard(ob, 1) / gib,
+	}
+}
+
+func (e *Estimator) optimizerBytes(zero int, pd, px, dpg, edpg float64) float64 {
+	n := pd + px
+	if zero >= 1 {
+		n = pd/dpg + px/edpg
+	}
+	if e.eager {
+		return 28 * n // fused AdamW: read p, g, m, v; write p, m, v (fp32)
+	}
+	// Fused Adam on fp32 master, moments and gradient, writing the bf16
+	// weight too, plus gradient-norm clipping and zeroing of the buffer.
+	return 38 * n
+}
+
+// dpExposed is the data-parallel communication of rank r that the step
+// cannot hide.
+func (e *Estimator) dpExposed(l *spec.Layout, s *shape, r int, pd, px, dpg, edpg float64, rl rankLoad, dl, ml *layerCost, m float64) float64 {
+	if dpg <= 1 && edpg <= 1 {
+		return 0
+	}
+	gb, pb := 4.0, 2.0 // fp32 gradient reduction, bf16 parameter gather
+	stride := float64(l.TP)
+	xStride := float64(l.TP) * s.ep
+	var grad, gather float64
+	switch {
+	case l.ZeRO == 0:
+		grad = e.fab.allReduce(gb*pd, dpg, stride) + e.fab.allReduce(gb*px, edpg, xStride)
+	case l.ZeRO <= 2:
+		grad = e.fab.reduceScatter(gb*pd, dpg, stride) + e.fab.reduceScatter(gb*px, edpg, xStride)
+		gather = e.fab.allGather(pb*pd, dpg, stride) + e.fab.allGather(pb*px, edpg, xStride)
+	default:
+		// ZeRO-3: gather weights for forward and again for backward, and
+		// reduce-scatter gradients, for every micro-batch.
+		gather = 2 * m * (e.fab.allGather(pb*pd, dpg, stride) + e.fab.allGather(pb*px, edpg, xStride))
+		grad = m * (e.fab.reduceScatter(gb*pd, dpg, stride) + e.fab.reduceScatter(gb*px, edpg, xStride))
+	}
+	if !e.dpOverlap {
+		return grad + gather
+	}
+	fwd := rl.dense*dl.fwd + rl.moe*ml.fwd
+	bwd := rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
+	buckets := math.Max(1, math.Ceil((pd+px)/dpBucketParams))
+	layers := math.Max(1, rl.dense+rl.moe)
+	if l.ZeRO == 3 {
+		// Prefetched per layer: what outlasts the compute stays exposed,
+		// plus the first layer's gather.
+		return math.Max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
+	}
+	// Gradients reduce in buckets during the last micro-batch's backward;
+	// later pipeline stages finish earlier and have the drain as slack.
+	slack := float64(r) * (bwd / float64(l.VPP))
+	g := math.Max(grad-bwd-slack, grad/buckets)
+	// Parameter gathers overlap with the next step's first forward.
+	a := 0.0
+	if gather > 0 {
+		a = math.Max(gather-fwd-float64(r)*fwd/float64(l.VPP), gather/buckets)
+	}
+	return math.Max(g, 0) + math.Max(a, 0)
+}
+
+// recomputeFlopsPerToken is the extra forward work of activation recompute.
+func (e *Estimator) recomputeFlopsPerToken(rc spec.Recompute) float64 {
+	attnFwd := e.L * e.seq * e.H * (e.dqk + e.dv) // causal forward
+	switch rc {
+	case spec.RecomputeFull:
+		return (e.modelFlopsPerToken-6*e.V*e.h-3*attnFwd)/3 + attnFwd
+	case spec.RecomputeSelective:
+		if !e.flash {
+			return attnFwd
+		}
+	}
+	return 0
+}
+
+func (e *Estimator) flag(l *spec.Layout, s *shape, m float64, out *Result) {
+	if l.TP > e.domain {
+		out.Warn |= WarnTPCrossesScaleUp
+	}
+	if l.EP > 1 && l.EP*l.TP > e.domain {
+		out.Warn |= WarnEPCrossesScaleUp
+	}
+	if l.CP > 1 && l.CP*l.TP > e.domain {
+		out.Warn |= WarnCPCrossesScaleUp
+	}
+	if out.Breakdown.PipelineBubbleS > 0.2*out.StepTimeS {
+		out.Warn |= WarnBubbleLarge
+	}
+	if l.PP > 1 && m < float64(l.PP) {
+		out.Warn |= WarnFewMicroBatches
+	}
+	if int(e.L)%(l.PP*l.VPP) != 0 {
+		out.Warn |= WarnUnevenStages
+	}
+	if l.TP > 1 && !s.sp {
+		out.Warn |= WarnSPOff
+	}
+}

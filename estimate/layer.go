@@ -1,0 +1,299 @@
+package estimate
+
+import (
+	"math"
+
+	"github.com/flopcast/flopcast/spec"
+)
+
+// layerCost is the cost of one transformer layer for one micro-batch on one
+// device.
+type layerCost struct {
+	fwd, bwd   float64 // compute time; bwd excludes recompute
+	recompute  float64 // compute added to backward by activation recompute
+	gemm       float64 // GEMM time of forward plus backward (TP overlap window)
+	tpF, tpB   float64 // TP collective time, forward and backward (raw)
+	cpExp      float64 // exposed CP (ring attention) time, forward + backward
+	epComm     float64 // EP all-to-all time, forward + backward
+	act        float64 // activation bytes stored for backward, by recompute mode
+	actFull    float64 // bytes a layer holds with no recompute (working set)
+	localParam float64 // parameters on this device (dense part)
+	localExp   float64 // expert parameters on this device
+}
+
+// shape is what every layer of one layout shares.
+type shape struct {
+	t, cp, ep, mb float64
+	T             float64 // tokens per micro-batch on a device (after CP)
+	Tln           float64 // tokens per device for norms and residuals (T/t under SP)
+	kvPer         float64 // KV heads per TP rank (replicated when tp > kv_heads)
+	sp            bool
+	tpOverlap     bool
+	rc            spec.Recompute
+}
+
+func (e *Estimator) newShape(l *spec.Layout) shape {
+	s := shape{t: float64(l.TP), cp: float64(l.CP), ep: float64(l.EP), mb: float64(l.MicroBatch), rc: l.Recompute}
+	s.T = s.mb * e.seq / s.cp
+	s.sp = l.SequenceParallel && l.TP > 1
+	s.Tln = s.T
+	if s.sp {
+		s.Tln = s.T / s.t
+	}
+	s.kvPer = math.Max(e.KV/s.t, 1)
+	if e.tpOverlap != nil {
+		s.tpOverlap = *e.tpOverlap && l.TP > 1
+	} else {
+		s.tpOverlap = !e.eager && s.sp
+	}
+	return s
+}
+
+// gemmTime is the time of an (m×k)·(k×n) GEMM at the given peak: FLOPs
+// over peak × max efficiency × wave-quantisation efficiency, bounded below
+// by the bytes it must move, plus a fixed per-kernel overhead.
+func (e *Estimator) gemmTime(m, n, k, peak, eff float64) float64 {
+	if m <= 0 || n <= 0 || k <= 0 {
+		return 0
+	}
+	q := 1.0
+	if e.units > 0 {
+		tiles := math.Ceil(m/e.tileM) * math.Ceil(n/e.tileN)
+		waves := math.Ceil(tiles / e.units)
+		q = tiles / (waves * e.units)
+	}
+	compute := 2 * m * n * k / (peak * eff * q)
+	mem := 2 * (m*k + k*n + m*n) / e.memBW
+	return math.Max(compute, mem) + e.overhead
+}
+
+// gemmFB adds a GEMM's forward and backward (data and weight gradient)
+// times, count times over.
+func (e *Estimator) gemmFB(c *layerCost, count, m, n, k float64) {
+	p, eff := e.peakGEMM, e.gemmEff
+	f := e.gemmTime(m, n, k, p, eff)
+	b := e.gemmTime(m, k, n, p, eff) + e.gemmTime(k, n, m, p, eff)
+	c.fwd += count * f
+	c.bwd += count * b
+	c.gemm += count * (f + b)
+}
+
+func (e *Estimator) attnEff(seq float64) float64 {
+	return e.g.AttnMaxEff * seq / (seq + e.g.AttnHalfSeq)
+}
+
+// layer costs one dense (moe=false) or MoE layer.
+func (e *Estimator) layer(s *shape, moe bool) layerCost {
+	var c layerCost
+	t, T, Tln := s.t, s.T, s.Tln
+	h := e.h
+	Ht := e.H / t
+
+	// Attention projections.
+	if e.mla {
+		if e.qr > 0 {
+			e.gemmFB(&c, 1, T, e.qr, h)
+			e.gemmFB(&c, 1, T, Ht*e.dqk, e.qr)
+		} else {
+			e.gemmFB(&c, 1, T, Ht*e.dqk, h)
+		}
+		e.gemmFB(&c, 1, T, e.kvr+e.rope, h)
+		e.gemmFB(&c, 1, T, Ht*(e.dqk-e.rope+e.dv), e.kvr)
+	} else {
+		e.gemmFB(&c, 1, T, (Ht+2*s.kvPer)*e.dqk, h)
+	}
+	e.gemmFB(&c, 1, T, h, Ht*e.dv)
+
+	// Attention core.
+	seq := e.seq
+	if e.flash {
+		F := s.mb * Ht * seq * seq * (e.dqk + e.dv) / s.cp // causal half of 2·s²·(dqk+dv)
+		eff := e.attnEff(seq / s.cp)
+		f := F / (e.peakBF16 * eff)
+		b := flashBwdFactor * F / (e.peakBF16 * eff * e.g.AttnBwdRatio)
+		c.fwd += f
+		c.bwd += b
+		if s.cp > 1 {
+			// Ring attention: cp-1 exchanges of a K,V chunk, each hidden
+			// behind the attention of the chunk in hand.
+			kvBytes := T * 2 * (s.kvPer*e.dqk + s.kvPer*e.dv)
+			if e.mla {
+				kvBytes = T * 2 * Ht * (e.dqk + e.dv)
+			}
+			step := e.fab.sendRecv(kvBytes, t)
+			c.cpExp += (s.cp - 1) * (math.Max(0, step-f/s.cp) + math.Max(0, 2*step-b/s.cp))
+		}
+		if s.rc == spec.RecomputeFull {
+			c.recompute += f
+		}
+	} else {
+		// Unfused attention: full s×s scores as batched GEMMs, then a
+		// fused scale-mask-softmax (and dropout) over the scores.
+		batch := s.mb * Ht
+		f := batch * (e.gemmTime(seq, seq, e.dqk, e.peakBF16, e.g.MaxEff) + e.gemmTime(seq, e.dv, seq, e.peakBF16, e.g.MaxEff) - 2*e.overhead)
+		scores := batch * seq * seq
+		fb, bb := 4.0, 6.0
+		if e.dropout {
+			fb, bb = 9, 11
+		}
+		soft := scores * fb / e.memBW
+		c.fwd += f + soft
+		c.bwd += 2*f + scores*bb/e.memBW
+		if s.rc != spec.RecomputeNone {
+			c.recompute += f + soft
+		}
+	}
+
+	// Feed-forward.
+	var ffnAct float64 // activation bytes per token of the MLP's own tensors
+	actMul := 6.0      // swiglu: gate, up, product (bf16)
+	if !e.swiglu {
+		actMul = 4 // gelu input and output
+	}
+	if e.eager {
+		actMul += 2
+	}
+	if !moe {
+		up := e.f / t
+		if e.swiglu {
+			e.gemmFB(&c, 1, T, 2*up, h)
+		} else {
+			e.gemmFB(&c, 1, T, up, h)
+		}
+		e.gemmFB(&c, 1, T, h, up)
+		ffnAct = actMul * up
+		c.localParam = (e.attnParams + e.denseFFNParams) / t
+	} else {
+		e.gemmFB(&c, 1, T, e.E, h) // router
+		ne := e.E / s.ep
+		me := T * e.topk * s.ep / e.E
+		up := e.ef / t
+		if e.swiglu {
+			e.gemmFB(&c, ne, me, 2*up, h)
+		} else {
+			e.gemmFB(&c, ne, me, up, h)
+		}
+		e.gemmFB(&c, ne, me, h, up)
+		ffnAct = e.topk * (actMul*up + 4*h) // expert tensors plus dispatched inputs and outputs
+		if e.shared > 0 {
+			su := e.shared * e.ef / t
+			if e.swiglu {
+				e.gemmFB(&c, 1, T, 2*su, h)
+			} else {
+				e.gemmFB(&c, 1, T, su, h)
+			}
+			e.gemmFB(&c, 1, T, h, su)
+			ffnAct += actMul * su
+		}
+		ffnAct += 4 * e.E // router probabilities, fp32
+		c.localParam = (e.attnParams+e.sharedParams)/t + e.routerParams
+		c.localExp = e.expertParams / (t * s.ep)
+		if s.ep > 1 {
+			a2a := T * e.topk * h * 2
+			if s.sp {
+				a2a /= t
+			}
+			c.epComm = 4 * e.fab.allToAll(a2a, s.ep, t)
+		}
+	}
+
+	// Memory-bound elementwise work: norms, residuals, rotary, activation.
+	qkHeads := Ht + s.kvPer
+	if e.mla {
+		qkHeads = 2 * Ht
+	}
+	var fwdBytes, bwdBytes float64
+	if e.eager {
+		// Eager PyTorch under autocast: fp32 residual stream and norms,
+		// casts to bf16 before each GEMM, unfused rotary and SwiGLU, and
+		// each weight cast from fp32 on every forward.
+		fwdBytes = Tln*48*h + T*12*qkHeads*e.dqk + T*ffnAct/actMul*10
+		local := c.localParam + c.localExp*e.topk/math.Max(1, e.E/s.ep)
+		fwdBytes += 6 * local
+		bwdBytes = 2*(fwdBytes-6*local) + 18*local
+	} else {
+		fwdBytes = Tln*20*h + T*4*qkHeads*e.dqk + T*ffnAct
+		if e.dropout {
+			fwdBytes += Tln * 2 * h
+		}
+		bwdBytes = 2 * fwdBytes
+	}
+	c.fwd += fwdBytes / e.memBW
+	c.bwd += bwdBytes / e.memBW
+
+	// Tensor-parallel collectives: with SP two all-gathers and two
+	// reduce-scatters per pass, without it two all-reduces.
+	if s.t > 1 {
+		msg := T * h * 2
+		var one float64
+		if s.sp {
+			one = 2 * (e.fab.allGather(msg, t, 1) + e.fab.reduceScatter(msg, t, 1))
+		} else {
+			one = 2 * e.fab.allReduce(msg, t, 1)
+		}
+		c.tpF, c.tpB = one, one
+	}
+
+	// Activations stored for backward, per micro-batch (Korthikanti et al.
+	// 2022 §4, generalised to GQA/MLA, SwiGLU and MoE).
+	lnSide := 8 * h // LN1 input, QKV input, LN2 input, FC1 input
+	if e.dropout {
+		lnSide += 2 * h // two dropout masks
+	}
+	perTok := T*(2*(Ht+2*s.kvPer)*e.dqk+2*Ht*e.dv+ffnAct+4*Ht) + Tln*lnSide
+	if e.mla {
+		perTok += T * 2 * (e.qr + e.kvr + e.rope)
+	}
+	if e.eager {
+		// fp32 residual and norm inputs, bf16 casts, pre-rotary q and k,
+		// and the bf16 weight copies autocast saves for backward.
+		perTok += Tln*6*h + T*4*qkHeads*e.dqk + 2*(c.localParam+c.localExp*e.topk/math.Max(1, e.E/s.ep))
+	}
+	if !e.flash {
+		sb := 2.0
+		if e.dropout {
+			sb = 5
+		}
+		perTok += s.mb * Ht * seq * seq * sb
+	}
+	c.actFull = perTok
+	switch s.rc {
+	case spec.RecomputeNone:
+		c.act = perTok
+	case spec.RecomputeSelective:
+		c.act = perTok
+		if !e.flash {
+			sb := 2.0
+			if e.dropout {
+				sb = 5
+			}
+			c.act -= s.mb * Ht * seq * seq * sb
+		}
+	case spec.RecomputeFull:
+		in := 2.0
+		if e.eager {
+			in = 4
+		}
+		c.act = Tln * in * h
+		c.recompute += c.fwd
+	}
+	if s.rc == spec.RecomputeFull {
+		c.tpB += c.tpF // the recomputed forward repeats its collectives
+		c.epComm *= 1.5
+	}
+	return c
+}
+
+// exposedTP is the TP communication left on the critical path.
+func exposedTP(s *shape, c *layerCost) float64 {
+	comm := c.tpF + c.tpB
+	if comm == 0 {
+		return 0
+	}
+	if s.tpOverlap {
+		// Collectives split into tp chunks and pipelined with the GEMMs:
+		// one chunk stays exposed, and whatever outlasts the GEMMs.
+		return math.Max(comm/s.t, comm-c.gemm)
+	}
+	return comm
+}

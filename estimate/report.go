@@ -1,0 +1,77 @@
+package estimate
+
+import (
+	"fmt"
+
+	"github.com/flopcast/flopcast/spec"
+)
+
+// Warnings renders the warnings of a result as sentences.
+func (e *Estimator) Warnings(res *Result) []string {
+	var w []string
+	l := res.Parallel
+	f := func(flag Warning, format string, a ...any) {
+		if res.Warn&flag != 0 {
+			w = append(w, fmt.Sprintf(format, a...))
+		}
+	}
+	tier := e.r.Chip.Fabric[0].Name
+	f(WarnTPCrossesScaleUp, "TP=%d crosses the %d-chip %s domain: tensor-parallel traffic goes over the scale-out network", l.TP, e.domain, tier)
+	f(WarnEPCrossesScaleUp, "EP×TP=%d crosses the %d-chip %s domain: expert all-to-all goes over the scale-out network", l.EP*l.TP, e.domain, tier)
+	f(WarnCPCrossesScaleUp, "CP×TP=%d crosses the %d-chip %s domain", l.CP*l.TP, e.domain, tier)
+	f(WarnDoesNotFit, "does not fit: %.1f GiB needed on pipeline stage %d, %.1f GiB usable (over by %.1f GiB); try ZeRO-3, more tp or pp, a smaller micro-batch or recompute", res.Memory.PeakGiB, res.Memory.Stage, res.Memory.CapacityGiB, res.Memory.OverflowGiB)
+	f(WarnBubbleLarge, "the pipeline bubble is %.0f%% of the step; more micro-batches or interleaving (vpp) would shrink it", 100*res.Breakdown.PipelineBubbleS/res.StepTimeS)
+	f(WarnFewMicroBatches, "only %d micro-batches for %d pipeline stages", l.MicroBatches(e.r.Training.GlobalBatch), l.PP)
+	f(WarnUnevenStages, "%d layers do not split evenly over pp×vpp=%d virtual stages; the slowest stage sets the pace", int(e.L), l.PP*l.VPP)
+	f(WarnSPOff, "sequence parallelism is off with TP=%d: norms and dropout are replicated and activations are larger", l.TP)
+	return w
+}
+
+// Schedule is what a pipeline timeline needs: per-stage forward and
+// backward time of one micro-batch chunk (a virtual stage's layers).
+type Schedule struct {
+	Stages       int       `json:"stages"`
+	VPP          int       `json:"vpp"`
+	MicroBatches int       `json:"micro_batches"`
+	FwdS         []float64 `json:"fwd_s"`
+	BwdS         []float64 `json:"bwd_s"`
+}
+
+// Schedule returns the per-stage chunk times of a layout. It allocates; it
+// is not for the search's hot path.
+func (e *Estimator) Schedule(l spec.Layout) Schedule {
+	s := e.newShape(&l)
+	dl := e.layer(&s, false)
+	var ml layerCost
+	if e.moe {
+		ml = e.layer(&s, true)
+	}
+	dTP, mTP := exposedTP(&s, &dl), exposedTP(&s, &ml)
+	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
+	v := float64(l.VPP)
+	for r := 0; r < l.PP; r++ {
+		rl := e.rank(&l, r)
+		// Split exposed communication between the passes by their share
+		// of compute.
+		fwd := rl.dense*dl.fwd + rl.moe*ml.fwd
+		bwd := rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
+		comm := rl.dense*(dTP+dl.cpExp) + rl.moe*(mTP+ml.cpExp+ml.epComm)
+		if fwd+bwd > 0 {
+			fwd += comm * fwd / (fwd + bwd)
+			bwd += comm * bwd / (fwd + bwd)
+		}
+		sc.FwdS = append(sc.FwdS, fwd/v)
+		sc.BwdS = append(sc.BwdS, bwd/v)
+	}
+	return sc
+}
+
+// LayerTimes is the forward and backward time of one dense transformer
+// layer for one micro-batch, including recompute and exposed TP traffic.
+func (e *Estimator) LayerTimes(l spec.Layout) (fwd, bwd float64) {
+	s := e.newShape(&l)
+	c := e.layer(&s, false)
+	exp := exposedTP(&s, &c)
+	tot := c.fwd + c.bwd + c.recompute
+	return c.fwd + exp*c.fwd/tot, c.bwd + c.recompute + exp*(c.bwd+c.recompute)/tot
+}

@@ -1,0 +1,184 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/flopcast/flopcast/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// UnmarshalYAML accepts a catalog name (a string) or an inline architecture
+// (a mapping).
+func (m *ModelRef) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		m.Name = n.Value
+		return nil
+	case yaml.MappingNode:
+		var c model.Config
+		// Strict decoding of the inline block: re-encode and decode with
+		// KnownFields, since Node.Decode does not check unknown fields.
+		b, err := yaml.Marshal(n)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return prefixYAMLError("model", err)
+		}
+		m.Inline = &c
+		return nil
+	}
+	return &FieldError{Field: "model", Value: n.Tag, Allowed: "a catalog model name or an inline mapping (layers, hidden, heads, ffn, vocab, ...)"}
+}
+
+// MarshalYAML writes the name or the inline block.
+func (m ModelRef) MarshalYAML() (any, error) {
+	if m.Inline != nil {
+		return m.Inline, nil
+	}
+	return m.Name, nil
+}
+
+// UnmarshalJSON mirrors UnmarshalYAML for the HTTP API.
+func (m *ModelRef) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &m.Name)
+	}
+	var c model.Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return prefixJSONError("model", err)
+	}
+	m.Inline = &c
+	return nil
+}
+
+// MarshalJSON writes the name or the inline block.
+func (m ModelRef) MarshalJSON() ([]byte, error) {
+	if m.Inline != nil {
+		return json.Marshal(m.Inline)
+	}
+	return json.Marshal(m.Name)
+}
+
+var (
+	reUnknownYAML = regexp.MustCompile(`line (\d+): field (\S+) not found in type ([\w.]+)`)
+	reTypeYAML    = regexp.MustCompile(`line (\d+): cannot unmarshal !!(\w+) ` + "`" + `([^` + "`" + `]*)` + "`" + ` into (\S+)`)
+)
+
+// yamlSection maps Go types to their place in run.yaml, for error messages.
+var yamlSection = map[string]string{
+	"spec.Run": "", "spec.Cluster": "cluster.", "spec.Training": "training.", "spec.Parallel": "parallel.",
+	"spec.Economics": "economics.", "spec.Reliability": "reliability.", "model.Config": "model.",
+	"model.MoE": "model.moe.", "model.MLA": "model.mla.", "spec.Ramp": "training.batch_ramp[].",
+}
+
+var yamlAllowed = map[string]string{
+	"spec.Run":         "model, cluster, training, parallel, economics, reliability",
+	"spec.Cluster":     "chip, chips, scale_up_domain, scale_up_gbps, scale_out_gbps, hbm_gib, profile",
+	"spec.Training":    "seq_len, global_batch, tokens, batch_ramp, precision, recipe, optimizer, flash_attention, tp_comm_overlap, dp_comm_overlap, dropout",
+	"spec.Parallel":    "tp, pp, dp, cp, ep, vpp, micro_batch, zero, recompute, sequence_parallel",
+	"spec.Economics":   "price_per_chip_hour, capex_per_chip, depreciation_years, server_network_share, facility_usd_per_mw, pue, electricity_usd_per_mwh, grid_kg_co2_per_kwh, market_kg_co2_per_kwh, chip_power_w, host_power_w",
+	"spec.Reliability": "failures_per_chip_hour, mtti_hours, checkpoint_write_s, checkpoint_interval_s, storage_gbps, restart_s",
+	"model.Config":     "layers, hidden, heads, kv_heads, head_dim, ffn, ffn_kind, vocab, tied_embeddings, moe, attention, mla",
+	"model.MoE":        "experts, top_k, shared_experts, expert_ffn, dense_layers",
+	"model.MLA":        "q_lora_rank, kv_lora_rank, qk_rope_dim, qk_nope_dim, v_head_dim",
+	"spec.Ramp":        "tokens, global_batch",
+}
+
+// prefixYAMLError turns yaml.v3's errors into FieldErrors where it can.
+func prefixYAMLError(prefix string, err error) error {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	msg := err.Error()
+	if m := reUnknownYAML.FindStringSubmatch(msg); m != nil {
+		sec := yamlSection[m[3]]
+		if prefix == "model" && m[3] == "model.Config" {
+			sec = "model."
+		}
+		return &FieldError{Field: sec + m[2], Value: "(line " + m[1] + ")", Reason: "is not a known field", Allowed: yamlAllowed[m[3]]}
+	}
+	if m := reTypeYAML.FindStringSubmatch(msg); m != nil {
+		return &FieldError{Field: "line " + m[1], Value: m[3], Reason: "has the wrong type", Allowed: "a value of type " + strings.TrimPrefix(m[4], "*")}
+	}
+	return fmt.Errorf("run.yaml: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+func prefixJSONError(prefix string, err error) error {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return &FieldError{Field: strings.Trim(f, `"`), Value: "(unknown)", Reason: "is not a known field in " + prefix}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &FieldError{Field: te.Field, Value: te.Value, Reason: "has the wrong type", Allowed: "a value of type " + te.Type.String()}
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
+// Parse strictly decodes a run.yaml document. It checks syntax and field
+// names only; Resolve validates values.
+func Parse(b []byte) (*Run, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, &FieldError{Field: "run.yaml", Value: "(empty)", Reason: "is empty", Allowed: "a mapping with model, cluster, training"}
+	}
+	var probe yaml.Node
+	if err := yaml.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("run.yaml: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(probe.Content) == 0 || probe.Content[0].Kind != yaml.MappingNode {
+		return nil, &FieldError{Field: "run.yaml", Value: "(not a mapping)", Reason: "must be a mapping", Allowed: "keys model, cluster, training, parallel, economics, reliability"}
+	}
+	var r Run
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
+		return nil, prefixYAMLError("", err)
+	}
+	return &r, nil
+}
+
+// ParseFile reads and parses a run.yaml file.
+func ParseFile(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("run file: %w", err)
+	}
+	r, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// ParseJSON strictly decodes the run.yaml structure given as JSON (the
+// HTTP API).
+func ParseJSON(b []byte) (*Run, error) {
+	var r Run
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &FieldError{Field: "body", Value: "(empty)", Reason: "is empty", Allowed: "a JSON object with model, cluster, training"}
+		}
+		return nil, prefixJSONError("run", err)
+	}
+	return &r, nil
+}

@@ -1,0 +1,498 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/model"
+)
+
+// Resolve validates a parsed run, looks its names up in the catalog, applies
+// overrides and fills the defaults that estimate uses.
+func Resolve(run *Run) (*Resolved, error) {
+	if run == nil {
+		return nil, &FieldError{Field: "run", Value: "(nil)", Reason: "is missing"}
+	}
+	r := &Resolved{}
+	if err := r.resolveModel(run.Model); err != nil {
+		return nil, err
+	}
+	if err := r.resolveCluster(run.Cluster); err != nil {
+		return nil, err
+	}
+	if err := r.resolveTraining(run.Training); err != nil {
+		return nil, err
+	}
+	if err := r.resolveParallel(run.Parallel); err != nil {
+		return nil, err
+	}
+	if run.Economics != nil {
+		if err := checkEconomics(run.Economics); err != nil {
+			return nil, err
+		}
+		r.Economics = *run.Economics
+	}
+	if run.Reliability != nil {
+		if err := checkReliability(run.Reliability); err != nil {
+			return nil, err
+		}
+		r.Reliability = *run.Reliability
+	}
+	return r, nil
+}
+
+func (r *Resolved) resolveModel(m ModelRef) error {
+	switch {
+	case m.Inline != nil:
+		c := *m.Inline
+		if err := c.Validate(); err != nil {
+			var me *model.FieldError
+			if errors.As(err, &me) {
+				return &FieldError{Field: "model." + me.Field, Value: me.Value, Allowed: me.Allowed}
+			}
+			return err
+		}
+		c.Normalize()
+		if c.Name == "" {
+			c.Name = "custom"
+		}
+		r.Model = c
+	case m.Name != "":
+		c, ok := model.Lookup(m.Name)
+		if !ok {
+			return &FieldError{Field: "model", Value: strconv.Quote(m.Name), Reason: "is not in the catalog",
+				Allowed: strings.Join(model.Names(), ", "), Hint: nearest(m.Name, model.Names())}
+		}
+		r.Model = c
+	default:
+		return &FieldError{Field: "model", Value: "(missing)", Reason: "is required", Allowed: "a catalog name (" + strings.Join(model.Names(), ", ") + ") or an inline block"}
+	}
+	return nil
+}
+
+func (r *Resolved) resolveCluster(c Cluster) error {
+	if c.Chip == "" {
+		return &FieldError{Field: "cluster.chip", Value: "(missing)", Reason: "is required", Allowed: strings.Join(hardware.ChipNames(), ", ")}
+	}
+	chip, ok := hardware.LookupChip(c.Chip)
+	if !ok {
+		return &FieldError{Field: "cluster.chip", Value: strconv.Quote(c.Chip), Reason: "is not in the catalog",
+			Allowed: strings.Join(hardware.ChipNames(), ", "), Hint: nearest(c.Chip, hardware.ChipNames())}
+	}
+	if c.Chips <= 0 {
+		return &FieldError{Field: "cluster.chips", Value: c.Chips, Allowed: "a positive integer"}
+	}
+	r.Chips = c.Chips
+	// Copy the fabric so overrides do not write into the catalog.
+	chip.Fabric = append([]hardware.Tier(nil), chip.Fabric...)
+	if len(chip.Fabric) == 0 {
+		return fmt.Errorf("catalog: chip %s has no fabric", chip.Name)
+	}
+	if v := c.ScaleUpDomain; v != nil {
+		if *v <= 0 {
+			return &FieldError{Field: "cluster.scale_up_domain", Value: *v, Allowed: "a positive integer"}
+		}
+		if len(chip.Fabric) > 1 {
+			chip.Fabric[0].Size = *v
+			// Keep tier sizes increasing.
+			for i := 1; i < len(chip.Fabric)-1; i++ {
+				if chip.Fabric[i].Size < *v {
+					chip.Fabric[i].Size = *v
+				}
+			}
+		}
+	}
+	if v := c.ScaleUpGBps; v != nil {
+		if *v <= 0 {
+			return &FieldError{Field: "cluster.scale_up_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
+		}
+		chip.Fabric[0].GBps = *v
+	}
+	if v := c.ScaleOutGBps; v != nil {
+		if *v <= 0 {
+			return &FieldError{Field: "cluster.scale_out_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
+		}
+		chip.Fabric[len(chip.Fabric)-1].GBps = *v
+	}
+	if v := c.HBMGiB; v != nil {
+		if *v <= 0 {
+			return &FieldError{Field: "cluster.hbm_gib", Value: *v, Allowed: "a positive number of GiB"}
+		}
+		chip.HBMGB = *v
+	}
+	r.Chip = chip
+	switch {
+	case c.Profile != "":
+		p, err := loadProfile(c.Profile)
+		if err != nil {
+			return err
+		}
+		r.Profile = p
+	case chip.Profile != "":
+		p, err := hardware.BuiltinProfile(chip.Profile)
+		if err != nil {
+			return fmt.Errorf("catalog: chip %s: profile %s: %w", chip.Name, chip.Profile, err)
+		}
+		r.Profile = p
+	}
+	if r.Profile != nil && r.Profile.Chip != "" && r.Profile.Chip != chip.Name {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("cluster.profile was measured on %s (%s), not on %s", r.Profile.Chip, r.Profile.Device, chip.Name))
+	}
+	return nil
+}
+
+// DefaultProfile is the cluster.profile value that disables the chip's
+// built-in measured profile and uses the catalog's default curve.
+const DefaultProfile = "default"
+
+func loadProfile(name string) (*hardware.Profile, error) {
+	if name == DefaultProfile {
+		return nil, nil
+	}
+	if b, err := os.ReadFile(name); err == nil {
+		p, err := hardware.ParseProfile(b)
+		if err != nil {
+			return nil, &FieldError{Field: "cluster.profile", Value: name, Reason: "is not a valid profile: " + err.Error(), Hint: "flopcast calibrate --from measured.json --out " + name}
+		}
+		return p, nil
+	}
+	p, err := hardware.BuiltinProfile(name)
+	if err != nil {
+		return nil, &FieldError{Field: "cluster.profile", Value: name, Reason: "is neither a readable file nor a built-in profile",
+			Allowed: "a path written by flopcast calibrate, a built-in profile name, or \"default\""}
+	}
+	return p, nil
+}
+
+func (r *Resolved) resolveTraining(t Training) error {
+	if t.SeqLen <= 0 {
+		return &FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: "a positive integer"}
+	}
+	if t.GlobalBatch <= 0 {
+		return &FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: "a positive integer (sequences per optimizer step)"}
+	}
+	if t.Tokens < 0 {
+		return &FieldError{Field: "training.tokens", Value: t.Tokens, Allowed: "0 (not given) or a positive number"}
+	}
+	if step := float64(t.GlobalBatch) * float64(t.SeqLen); t.Tokens > 0 && t.Tokens < step {
+		return &FieldError{Field: "training.tokens", Value: t.Tokens, Reason: fmt.Sprintf("is less than one step (global_batch×seq_len = %.0f tokens)", step), Allowed: fmt.Sprintf(">= %.0f", step)}
+	}
+	for i, rp := range t.BatchRamp {
+		f := fmt.Sprintf("training.batch_ramp[%d]", i)
+		if rp.Tokens <= 0 {
+			return &FieldError{Field: f + ".tokens", Value: rp.Tokens, Allowed: "a positive number"}
+		}
+		if rp.GlobalBatch <= 0 {
+			return &FieldError{Field: f + ".global_batch", Value: rp.GlobalBatch, Allowed: "a positive integer"}
+		}
+	}
+	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
+		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap, Dropout: t.Dropout}
+	if rt.Precision == "" {
+		rt.Precision = "bf16"
+	}
+	switch rt.Precision {
+	case "bf16":
+	case "fp8":
+		if r.Chip.FP8TFLOPS <= 0 {
+			return &FieldError{Field: "training.precision", Value: "fp8", Reason: "is not supported by " + r.Chip.Name, Allowed: "bf16"}
+		}
+	default:
+		return &FieldError{Field: "training.precision", Value: strconv.Quote(rt.Precision), Allowed: "bf16, fp8"}
+	}
+	if rt.Recipe == "" {
+		rt.Recipe = "megatron"
+	}
+	if rt.Recipe != "megatron" && rt.Recipe != "pytorch-amp" {
+		return &FieldError{Field: "training.recipe", Value: strconv.Quote(rt.Recipe), Allowed: "megatron, pytorch-amp"}
+	}
+	if rt.Optimizer == "" {
+		rt.Optimizer = "adamw"
+	}
+	if rt.Optimizer != "adamw" && rt.Optimizer != "adam" {
+		return &FieldError{Field: "training.optimizer", Value: strconv.Quote(rt.Optimizer), Allowed: "adamw, adam"}
+	}
+	rt.DPCommOverlap = true
+	if t.DPCommOverlap != nil {
+		rt.DPCommOverlap = *t.DPCommOverlap
+	}
+	if t.FlashAttention != nil {
+		rt.FlashAttention = *t.FlashAttention
+	}
+	r.Training = rt
+	return nil
+}
+
+func (r *Resolved) resolveParallel(p Parallel) error {
+	l := Layout{TP: 1, PP: 1, CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1}
+	set := func(f string, v *int, dst *int, g Given) error {
+		if v == nil {
+			return nil
+		}
+		if *v <= 0 {
+			return &FieldError{Field: "parallel." + f, Value: *v, Allowed: "a positive integer"}
+		}
+		*dst = *v
+		r.Given |= g
+		return nil
+	}
+	for _, k := range []struct {
+		f   string
+		v   *int
+		dst *int
+		g   Given
+	}{{"tp", p.TP, &l.TP, GivenTP}, {"pp", p.PP, &l.PP, GivenPP}, {"dp", p.DP, &l.DP, GivenDP}, {"cp", p.CP, &l.CP, GivenCP},
+		{"ep", p.EP, &l.EP, GivenEP}, {"vpp", p.VPP, &l.VPP, GivenVPP}, {"micro_batch", p.MicroBatch, &l.MicroBatch, GivenMicroBatch}} {
+		if err := set(k.f, k.v, k.dst, k.g); err != nil {
+			return err
+		}
+	}
+	if p.ZeRO != nil {
+		if *p.ZeRO < 0 || *p.ZeRO > 3 {
+			return &FieldError{Field: "parallel.zero", Value: *p.ZeRO, Allowed: "0, 1, 2, 3"}
+		}
+		l.ZeRO = *p.ZeRO
+		r.Given |= GivenZeRO
+	}
+	if p.Recompute != nil {
+		rc, err := ParseRecompute(*p.Recompute)
+		if err != nil {
+			return err
+		}
+		l.Recompute = rc
+		r.Given |= GivenRecompute
+	}
+	if p.SequenceParallel != nil {
+		l.SequenceParallel = *p.SequenceParallel
+		r.Given |= GivenSP
+	} else {
+		l.SequenceParallel = l.TP > 1
+	}
+	if l.DP == 0 {
+		div := l.TP * l.PP * l.CP
+		if r.Chips%div != 0 {
+			return &FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×cp = %d×%d×%d = %d", l.TP, l.PP, l.CP, div),
+				Reason: fmt.Sprintf("does not divide cluster.chips=%d", r.Chips), Allowed: "tp×pp×cp dividing " + strconv.Itoa(r.Chips),
+				Hint: fmt.Sprintf("cluster.chips: %d", (r.Chips/div+1)*div)}
+		}
+		l.DP = r.Chips / div
+	}
+	r.Layout = l
+	return r.CheckLayout(l)
+}
+
+// Violation is an allocation-free code for why a layout is invalid.
+type Violation uint8
+
+// Layout violations, in the order CheckLayout tests them.
+const (
+	OK Violation = iota
+	BadProduct
+	BadTPHeads
+	BadTPKVHeads
+	BadTPFFN
+	BadEPNoMoE
+	BadEPExperts
+	BadEPGroup
+	BadBatch
+	BadCPSeq
+	BadPPLayers
+	BadVPP
+	BadVPPMicroBatches
+	BadZeRO
+)
+
+// Violation reports the first rule l breaks, without allocating. The rules
+// are the single source of truth for estimate and search.
+func (r *Resolved) Violation(l Layout) Violation {
+	m := &r.Model
+	switch {
+	case l.TP*l.PP*l.DP*l.CP != r.Chips:
+		return BadProduct
+	case m.Heads%l.TP != 0:
+		return BadTPHeads
+	case m.Attention != model.AttentionMLA && m.KVHeads%l.TP != 0 && l.TP%m.KVHeads != 0:
+		return BadTPKVHeads
+	case m.FFN%l.TP != 0 || (m.MoE != nil && m.MoE.ExpertFFN%l.TP != 0):
+		return BadTPFFN
+	case l.EP > 1 && m.MoE == nil:
+		return BadEPNoMoE
+	case m.MoE != nil && m.MoE.Experts%l.EP != 0:
+		return BadEPExperts
+	case (l.DP*l.CP)%l.EP != 0:
+		return BadEPGroup
+	case r.Training.GlobalBatch%(l.DP*l.MicroBatch) != 0:
+		return BadBatch
+	case l.CP > 1 && r.Training.SeqLen%(2*l.CP) != 0:
+		return BadCPSeq
+	case l.PP > m.Layers:
+		return BadPPLayers
+	case l.VPP > 1 && (l.PP == 1 || l.PP*l.VPP > m.Layers):
+		return BadVPP
+	case l.VPP > 1 && (r.Training.GlobalBatch/(l.DP*l.MicroBatch))%l.PP != 0:
+		return BadVPPMicroBatches
+	case l.ZeRO < 0 || l.ZeRO > 3:
+		return BadZeRO
+	}
+	return OK
+}
+
+// CheckLayout validates a layout and explains the first broken rule.
+func (r *Resolved) CheckLayout(l Layout) error {
+	m := &r.Model
+	switch r.Violation(l) {
+	case OK:
+		return nil
+	case BadProduct:
+		return &FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×dp×cp = %d×%d×%d×%d = %d", l.TP, l.PP, l.DP, l.CP, l.TP*l.PP*l.DP*l.CP),
+			Reason: fmt.Sprintf("does not equal cluster.chips=%d", r.Chips), Allowed: "tp×pp×dp×cp = " + strconv.Itoa(r.Chips),
+			Hint: "leave dp out and it is derived"}
+	case BadTPHeads:
+		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("does not divide model.heads=%d", m.Heads), Allowed: divisors(m.Heads)}
+	case BadTPKVHeads:
+		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("neither divides nor is a multiple of model.kv_heads=%d", m.KVHeads), Allowed: divisors(m.KVHeads) + " or multiples of " + strconv.Itoa(m.KVHeads)}
+	case BadTPFFN:
+		f := m.FFN
+		if m.MoE != nil && m.MoE.ExpertFFN%l.TP != 0 {
+			f = m.MoE.ExpertFFN
+		}
+		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("does not divide the FFN width %d", f), Allowed: divisors(f)}
+	case BadEPNoMoE:
+		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: "needs a mixture-of-experts model", Allowed: "1"}
+	case BadEPExperts:
+		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: fmt.Sprintf("does not divide model.moe.experts=%d", m.MoE.Experts), Allowed: divisors(m.MoE.Experts)}
+	case BadEPGroup:
+		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: fmt.Sprintf("does not divide dp×cp=%d (experts are sharded inside the data-parallel group)", l.DP*l.CP), Allowed: divisors(l.DP * l.CP)}
+	case BadBatch:
+		return &FieldError{Field: "training.global_batch", Value: r.Training.GlobalBatch,
+			Reason: fmt.Sprintf("is not divisible by dp×micro_batch = %d×%d", l.DP, l.MicroBatch), Allowed: "multiples of " + strconv.Itoa(l.DP*l.MicroBatch),
+			Hint: fmt.Sprintf("training.global_batch: %d", roundUp(r.Training.GlobalBatch, l.DP*l.MicroBatch))}
+	case BadCPSeq:
+		return &FieldError{Field: "parallel.cp", Value: l.CP, Reason: fmt.Sprintf("needs training.seq_len=%d divisible by 2×cp (load-balanced ring attention)", r.Training.SeqLen), Allowed: "cp with seq_len % (2·cp) = 0"}
+	case BadPPLayers:
+		return &FieldError{Field: "parallel.pp", Value: l.PP, Reason: fmt.Sprintf("is more than model.layers=%d", m.Layers), Allowed: "1.." + strconv.Itoa(m.Layers)}
+	case BadVPP:
+		return &FieldError{Field: "parallel.vpp", Value: l.VPP, Reason: fmt.Sprintf("needs pp > 1 and pp×vpp <= layers=%d", m.Layers), Allowed: "1, or 2..layers/pp with pp > 1"}
+	case BadVPPMicroBatches:
+		return &FieldError{Field: "parallel.vpp", Value: l.VPP, Reason: fmt.Sprintf("needs the micro-batch count %d to be a multiple of pp=%d (interleaved 1F1B)", l.MicroBatches(r.Training.GlobalBatch), l.PP), Allowed: "1, or a global batch giving a multiple of pp micro-batches"}
+	case BadZeRO:
+		return &FieldError{Field: "parallel.zero", Value: l.ZeRO, Allowed: "0, 1, 2, 3"}
+	}
+	return fmt.Errorf("parallel: invalid layout %v", l)
+}
+
+func roundUp(a, b int) int { return (a + b - 1) / b * b }
+
+func divisors(n int) string {
+	var d []string
+	for i := 1; i <= n; i++ {
+		if n%i == 0 {
+			d = append(d, strconv.Itoa(i))
+		}
+		if len(d) > 24 {
+			d = append(d, "...")
+			break
+		}
+	}
+	return strings.Join(d, ", ")
+}
+
+// nearest suggests up to three names close to s.
+func nearest(s string, names []string) string {
+	type cand struct {
+		n string
+		d int
+	}
+	var c []cand
+	ls := strings.ToLower(s)
+	for _, n := range names {
+		d := levenshtein(ls, n)
+		if strings.Contains(n, ls) || strings.Contains(ls, n) {
+			d = min(d, 1)
+		}
+		c = append(c, cand{n, d})
+	}
+	sort.SliceStable(c, func(i, j int) bool { return c[i].d < c[j].d })
+	var out []string
+	for i := 0; i < len(c) && i < 3; i++ {
+		if c[i].d <= max(3, len(s)/2) {
+			out = append(out, c[i].n)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return strings.Join(out, " or ")
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func checkEconomics(e *Economics) error {
+	pos := []struct {
+		f string
+		v *float64
+	}{{"price_per_chip_hour", e.PricePerChipHour}, {"capex_per_chip", e.CapexPerChip}, {"depreciation_years", e.DepreciationYears},
+		{"electricity_usd_per_mwh", e.ElectricityUSDPerMWh}, {"chip_power_w", e.ChipPowerW}}
+	for _, p := range pos {
+		if p.v != nil && *p.v <= 0 {
+			return &FieldError{Field: "economics." + p.f, Value: *p.v, Allowed: "a positive number"}
+		}
+	}
+	nonneg := []struct {
+		f string
+		v *float64
+	}{{"server_network_share", e.ServerNetworkShare}, {"facility_usd_per_mw", e.FacilityUSDPerMW}, {"grid_kg_co2_per_kwh", e.GridKgCO2PerKWh},
+		{"market_kg_co2_per_kwh", e.MarketKgCO2PerKWh}, {"host_power_w", e.HostPowerW}}
+	for _, p := range nonneg {
+		if p.v != nil && *p.v < 0 {
+			return &FieldError{Field: "economics." + p.f, Value: *p.v, Allowed: "0 or more"}
+		}
+	}
+	if e.PUE != nil && *e.PUE < 1 {
+		return &FieldError{Field: "economics.pue", Value: *e.PUE, Reason: "is below 1 (facility power cannot be less than IT power)", Allowed: ">= 1, typically 1.1-1.6"}
+	}
+	return nil
+}
+
+func checkReliability(x *Reliability) error {
+	for _, p := range []struct {
+		f string
+		v *float64
+	}{{"failures_per_chip_hour", x.FailuresPerChipHour}, {"checkpoint_write_s", x.CheckpointWriteS}, {"restart_s", x.RestartS}} {
+		if p.v != nil && *p.v < 0 {
+			return &FieldError{Field: "reliability." + p.f, Value: *p.v, Allowed: "0 or more"}
+		}
+	}
+	for _, p := range []struct {
+		f string
+		v *float64
+	}{{"mtti_hours", x.MTTIHours}, {"checkpoint_interval_s", x.CheckpointIntervalS}, {"storage_gbps", x.StorageGBps}} {
+		if p.v != nil && *p.v <= 0 {
+			return &FieldError{Field: "reliability." + p.f, Value: *p.v, Allowed: "a positive number"}
+		}
+	}
+	return nil
+}
