@@ -105,7 +105,9 @@ func (f *fabric) reduceScatter(bytes, n, stride float64) float64 {
 	return t
 }
 
-func (f *fabric) allGather(bytes, n, stride float64) float64 { return f.reduceScatter(bytes, n, stride) }
+func (f *fabric) allGather(bytes, n, stride float64) float64 {
+	return f.reduceScatter(bytes, n, stride)
+}
 
 // allToAll is the time for each chip to exchange bytes evenly with the other
 // n-1 members. Traffic to peers in a tier's domain but outside the inner

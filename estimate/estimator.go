@@ -31,6 +31,19 @@ const (
 	// allocator loses to fragmentation at peak. Assumption (commonly
 	// 5-15% in torch.cuda.memory_stats reserved vs allocated).
 	fragmentation = 0.10
+	// commContention: the share of a chip's compute that a hidden
+	// collective takes while it runs (its kernels occupy SMs and HBM
+	// bandwidth). NCCL and Transformer Engine's userbuffers run
+	// collectives on 16-32 of an H100's 132 SMs (NCCL_MAX_NCHANNELS,
+	// TE's num_sm); 0.15 is the middle of that range. Assumption.
+	commContention = 0.15
+	// hostFwdUs, hostBwdUs: host time to launch one kernel from Python
+	// (forward: module call, dispatcher, launch) and from the autograd
+	// engine (backward). When the GPU work of a pass is shorter, the host
+	// sets the pace. Assumption, of the order of PyTorch's eager
+	// per-operator overhead (~10 µs).
+	hostFwdUs = 8
+	hostBwdUs = 4
 	// dpBucketParams: Megatron-Core's DDP bucket size in parameters
 	// (max(40M, 1M·dp); Megatron-LM distributed_data_parallel_config.py).
 	dpBucketParams = 40e6
@@ -43,6 +56,7 @@ type Estimator struct {
 	// Peaks, FLOP/s.
 	peakGEMM float64 // bf16 or fp8 by precision
 	peakBF16 float64
+	clock    float64 // sustained / burst clock for tensor-core work
 	g        hardware.GEMMModel
 	gemmEff  float64 // max efficiency for the run's GEMM precision
 	units    float64
@@ -100,6 +114,12 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.gemmEff = e.g.MaxEff
 	if e.fp8 && e.g.FP8MaxEff > 0 {
 		e.gemmEff = e.g.FP8MaxEff
+	}
+	// Tensor-core work runs at the clock the chip sustains at its power
+	// limit; microbenchmarks of short kernels see the burst clock.
+	e.clock = c.SustainedClock
+	if e.clock <= 0 || e.clock > 1 {
+		e.clock = 1
 	}
 	e.units = float64(e.g.Units)
 	e.tileM, e.tileN = float64(e.g.TileM), float64(e.g.TileN)

@@ -92,9 +92,15 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 	}
 	logitsF := e.gemmTime(s.T, e.V/t, e.h, e.peakBF16, e.g.MaxEff)
 	logitsB := e.gemmTime(s.T, e.h, e.V/t, e.peakBF16, e.g.MaxEff) + e.gemmTime(e.h, e.V/t, s.T, e.peakBF16, e.g.MaxEff)
-	lossF, lossB := 12.0, 8.0
+	// Cross-entropy over the logits, bytes per logit. Megatron's
+	// vocab-parallel loss casts to fp32 and makes several passes (max,
+	// subtract, exp, sum, normalise) and saves the fp32 softmax; backward
+	// subtracts the one-hot and casts back. PyTorch's fused log-softmax
+	// under autocast: cast, one read-write pass; backward one pass and the
+	// cast back.
+	lossF, lossB := 30.0, 14.0
 	if e.eager {
-		lossF, lossB = 14, 14
+		lossF, lossB = 14, 18
 	}
 	logits := s.T * e.V / t
 	headT := logitsF + logitsB + logits*(lossF+lossB)/e.memBW + s.Tln*e.h*12/e.memBW
@@ -110,6 +116,14 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 	for r := 0; r < pp; r++ {
 		rl := e.rank(&l, r)
 		comp := rl.dense*(dl.fwd+dl.bwd+dl.recompute) + rl.moe*(ml.fwd+ml.bwd+ml.recompute)
+		// The host must launch every kernel; when that takes longer than
+		// the GPU work, the host sets the pace.
+		rcF := 1.0
+		if s.rc == spec.RecomputeFull {
+			rcF = 2
+		}
+		host := (rl.dense*(dl.kernF*rcF*hostFwdUs+dl.kernB*hostBwdUs) + rl.moe*(ml.kernF*rcF*hostFwdUs+ml.kernB*hostBwdUs)) * 1e-6
+		comp = math.Max(comp, host)
 		tp := rl.dense*dTP + rl.moe*mTP
 		cp := rl.dense*dl.cpExp + rl.moe*ml.cpExp
 		ep := rl.moe * ml.epComm
@@ -305,6 +319,14 @@ func (e *Estimator) dpExposed(l *spec.Layout, s *shape, r int, pd, px, dpg, edpg
 	if !e.dpOverlap {
 		return grad + gather
 	}
+	total := grad + gather
+	exp := e.dpOverlapped(l, s, r, grad, gather, rl, dl, ml, m)
+	return exp + commContention*math.Max(0, total-exp)
+}
+
+func (e *Estimator) dpOverlapped(l *spec.Layout, s *shape, r int, grad, gather float64, rl rankLoad, dl, ml *layerCost, m float64) float64 {
+	pd := rl.dense*dl.localParam + rl.moe*ml.localParam
+	px := rl.moe * ml.localExp
 	fwd := rl.dense*dl.fwd + rl.moe*ml.fwd
 	bwd := rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
 	buckets := math.Max(1, math.Ceil((pd+px)/dpBucketParams))

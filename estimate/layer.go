@@ -9,16 +9,17 @@ import (
 // layerCost is the cost of one transformer layer for one micro-batch on one
 // device.
 type layerCost struct {
-	fwd, bwd   float64 // compute time; bwd excludes recompute
-	recompute  float64 // compute added to backward by activation recompute
-	gemm       float64 // GEMM time of forward plus backward (TP overlap window)
-	tpF, tpB   float64 // TP collective time, forward and backward (raw)
-	cpExp      float64 // exposed CP (ring attention) time, forward + backward
-	epComm     float64 // EP all-to-all time, forward + backward
-	act        float64 // activation bytes stored for backward, by recompute mode
-	actFull    float64 // bytes a layer holds with no recompute (working set)
-	localParam float64 // parameters on this device (dense part)
-	localExp   float64 // expert parameters on this device
+	fwd, bwd     float64 // compute time; bwd excludes recompute
+	recompute    float64 // compute added to backward by activation recompute
+	gemm         float64 // GEMM time of forward plus backward (TP overlap window)
+	tpF, tpB     float64 // TP collective time, forward and backward (raw)
+	cpExp        float64 // exposed CP (ring attention) time, forward + backward
+	epComm       float64 // EP all-to-all time, forward + backward
+	act          float64 // activation bytes stored for backward, by recompute mode
+	actFull      float64 // bytes a layer holds with no recompute (working set)
+	kernF, kernB float64 // kernels launched per forward and backward (host-bound floor)
+	localParam   float64 // parameters on this device (dense part)
+	localExp     float64 // expert parameters on this device
 }
 
 // shape is what every layer of one layout shares.
@@ -28,6 +29,7 @@ type shape struct {
 	Tln           float64 // tokens per device for norms and residuals (T/t under SP)
 	kvPer         float64 // KV heads per TP rank (replicated when tp > kv_heads)
 	sp            bool
+	zero3         bool
 	tpOverlap     bool
 	rc            spec.Recompute
 }
@@ -41,6 +43,7 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 		s.Tln = s.T / s.t
 	}
 	s.kvPer = math.Max(e.KV/s.t, 1)
+	s.zero3 = l.ZeRO == 3
 	if e.tpOverlap != nil {
 		s.tpOverlap = *e.tpOverlap && l.TP > 1
 	} else {
@@ -53,17 +56,23 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 // over peak × max efficiency × wave-quantisation efficiency, bounded below
 // by the bytes it must move, plus a fixed per-kernel overhead.
 func (e *Estimator) gemmTime(m, n, k, peak, eff float64) float64 {
-	if m <= 0 || n <= 0 || k <= 0 {
+	return e.batchedGEMMTime(1, m, n, k, peak, eff)
+}
+
+// batchedGEMMTime is one launch of batch independent GEMMs of one shape
+// (attention scores per head, say): their tiles share the waves.
+func (e *Estimator) batchedGEMMTime(batch, m, n, k, peak, eff float64) float64 {
+	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 {
 		return 0
 	}
 	q := 1.0
 	if e.units > 0 {
-		tiles := math.Ceil(m/e.tileM) * math.Ceil(n/e.tileN)
+		tiles := batch * math.Ceil(m/e.tileM) * math.Ceil(n/e.tileN)
 		waves := math.Ceil(tiles / e.units)
 		q = tiles / (waves * e.units)
 	}
-	compute := 2 * m * n * k / (peak * eff * q)
-	mem := 2 * (m*k + k*n + m*n) / e.memBW
+	compute := 2 * batch * m * n * k / (peak * e.clock * eff * q)
+	mem := 2 * batch * (m*k + k*n + m*n) / e.memBW
 	return math.Max(compute, mem) + e.overhead
 }
 
@@ -76,10 +85,22 @@ func (e *Estimator) gemmFB(c *layerCost, count, m, n, k float64) {
 	c.fwd += count * f
 	c.bwd += count * b
 	c.gemm += count * (f + b)
+	c.kernF += count
+	c.kernB += 2 * count
+	if e.fp8 {
+		// FP8 GEMMs need their inputs quantised (read bf16, write fp8)
+		// plus a transposed fp8 copy for the other pass: 4 bytes per
+		// element of the activation in forward and of its gradient in
+		// backward (Transformer Engine's cast-transpose kernels).
+		c.fwd += count * 4 * m * k / e.memBW
+		c.bwd += count * 4 * m * n / e.memBW
+		c.kernF += count
+		c.kernB += count
+	}
 }
 
 func (e *Estimator) attnEff(seq float64) float64 {
-	return e.g.AttnMaxEff * seq / (seq + e.g.AttnHalfSeq)
+	return e.clock * e.g.AttnMaxEff * seq / (seq + e.g.AttnHalfSeq)
 }
 
 // layer costs one dense (moe=false) or MoE layer.
@@ -130,7 +151,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		// Unfused attention: full s×s scores as batched GEMMs, then a
 		// fused scale-mask-softmax (and dropout) over the scores.
 		batch := s.mb * Ht
-		f := batch * (e.gemmTime(seq, seq, e.dqk, e.peakBF16, e.g.MaxEff) + e.gemmTime(seq, e.dv, seq, e.peakBF16, e.g.MaxEff) - 2*e.overhead)
+		f := e.batchedGEMMTime(batch, seq, seq, e.dqk, e.peakBF16, e.g.MaxEff) + e.batchedGEMMTime(batch, seq, e.dv, seq, e.peakBF16, e.g.MaxEff)
 		scores := batch * seq * seq
 		fb, bb := 4.0, 6.0
 		if e.dropout {
@@ -186,6 +207,13 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 			ffnAct += actMul * su
 		}
 		ffnAct += 4 * e.E // router probabilities, fp32
+		// Token permutation before the experts and un-permutation after,
+		// each reading and writing every routed token (bf16).
+		perm := 2 * 4 * T * e.topk * h
+		c.fwd += perm / e.memBW
+		c.bwd += perm / e.memBW
+		c.kernF += 6 // router softmax/top-k, permute, un-permute
+		c.kernB += 6
 		c.localParam = (e.attnParams+e.sharedParams)/t + e.routerParams
 		c.localExp = e.expertParams / (t * s.ep)
 		if s.ep > 1 {
@@ -220,6 +248,13 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 	}
 	c.fwd += fwdBytes / e.memBW
 	c.bwd += bwdBytes / e.memBW
+	if e.eager {
+		c.kernF += 24 // norms, casts, rotary, activation, residual adds, attention
+		c.kernB += 36
+	} else {
+		c.kernF += 8 // fused norm, rotary, attention, activation, bias-dropout-add
+		c.kernB += 12
+	}
 
 	// Tensor-parallel collectives: with SP two all-gathers and two
 	// reduce-scatters per pass, without it two all-reduces.
@@ -232,6 +267,8 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 			one = 2 * e.fab.allReduce(msg, t, 1)
 		}
 		c.tpF, c.tpB = one, one
+		c.kernF += 4
+		c.kernB += 4
 	}
 
 	// Activations stored for backward, per micro-batch (Korthikanti et al.
@@ -247,7 +284,12 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 	if e.eager {
 		// fp32 residual and norm inputs, bf16 casts, pre-rotary q and k,
 		// and the bf16 weight copies autocast saves for backward.
-		perTok += Tln*6*h + T*4*qkHeads*e.dqk + 2*(c.localParam+c.localExp*e.topk/math.Max(1, e.E/s.ep))
+		perTok += Tln*6*h + T*4*qkHeads*e.dqk
+		if !s.zero3 {
+			// Without FSDP's bf16 parameter gathers, autocast's bf16 copies
+			// of the fp32 weights are saved for the backward pass.
+			perTok += 2 * (c.localParam + c.localExp*e.topk/math.Max(1, e.E/s.ep))
+		}
 	}
 	if !e.flash {
 		sb := 2.0
@@ -292,8 +334,10 @@ func exposedTP(s *shape, c *layerCost) float64 {
 	}
 	if s.tpOverlap {
 		// Collectives split into tp chunks and pipelined with the GEMMs:
-		// one chunk stays exposed, and whatever outlasts the GEMMs.
-		return math.Max(comm/s.t, comm-c.gemm)
+		// one chunk stays exposed, and whatever outlasts the GEMMs. The
+		// hidden part still takes SMs from the GEMMs (commContention).
+		exp := math.Max(comm/s.t, comm-c.gemm)
+		return exp + commContention*(comm-exp)
 	}
 	return comm
 }

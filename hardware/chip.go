@@ -20,6 +20,15 @@ type Chip struct {
 	// HostW is the per-chip share of host CPU, memory, NICs and switches.
 	HostW float64 `yaml:"host_w,omitempty" json:"host_w,omitempty"`
 
+	// SustainedClock is the fraction of its burst clock a chip holds for
+	// tensor-core work under minutes of continuous load at its power
+	// limit. Microbenchmarks of short kernels (and so measured profiles)
+	// see the burst clock; a training step does not. 0 means 1 (no
+	// evidence of throttling). SustainedClockSource says where it came
+	// from.
+	SustainedClock       float64 `yaml:"sustained_clock,omitempty" json:"sustained_clock,omitempty"`
+	SustainedClockSource string  `yaml:"sustained_clock_source,omitempty" json:"sustained_clock_source,omitempty"`
+
 	// Efficiency model defaults (used when no measured profile is given).
 	GEMM GEMMModel `yaml:"gemm" json:"gemm"`
 
