@@ -13,7 +13,10 @@ import (
 )
 
 // Resolve validates a parsed run, looks its names up in the catalog, applies
-// overrides and fills the defaults that estimate uses.
+// overrides and fills the defaults that estimate uses. It checks each given
+// knob against the model; whether the whole default layout is valid (the
+// product of the sizes, the batch split) is for CheckLayout, since a
+// search leaves knobs open and never uses the defaults.
 func Resolve(run *Run) (*Resolved, error) {
 	if run == nil {
 		return nil, &FieldError{Field: "run", Value: "(nil)", Reason: "is missing"}
@@ -273,17 +276,20 @@ func (r *Resolved) resolveParallel(p Parallel) error {
 	} else {
 		l.SequenceParallel = l.TP > 1
 	}
+	// Rules about single knobs come first: they name the knob at fault
+	// rather than the product.
+	if v := r.knobViolation(l); v != OK {
+		return r.explain(v, l)
+	}
 	if l.DP == 0 {
-		div := l.TP * l.PP * l.CP
-		if r.Chips%div != 0 {
-			return &FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×cp = %d×%d×%d = %d", l.TP, l.PP, l.CP, div),
-				Reason: fmt.Sprintf("does not divide cluster.chips=%d", r.Chips), Allowed: "tp×pp×cp dividing " + strconv.Itoa(r.Chips),
-				Hint: fmt.Sprintf("cluster.chips: %d", (r.Chips/div+1)*div)}
+		// dp is derived; 0 stays when tp×pp×cp does not divide the chips,
+		// and CheckLayout explains it.
+		if div := l.TP * l.PP * l.CP; r.Chips%div == 0 {
+			l.DP = r.Chips / div
 		}
-		l.DP = r.Chips / div
 	}
 	r.Layout = l
-	return r.CheckLayout(l)
+	return nil
 }
 
 // Violation is an allocation-free code for why a layout is invalid.
@@ -310,10 +316,27 @@ const (
 // Violation reports the first rule l breaks, without allocating. The rules
 // are the single source of truth for estimate and search.
 func (r *Resolved) Violation(l Layout) Violation {
-	m := &r.Model
+	if v := r.knobViolation(l); v != OK {
+		return v
+	}
 	switch {
 	case l.TP*l.PP*l.DP*l.CP != r.Chips:
 		return BadProduct
+	case (l.DP*l.CP)%l.EP != 0:
+		return BadEPGroup
+	case r.Training.GlobalBatch%(l.DP*l.MicroBatch) != 0:
+		return BadBatch
+	case l.VPP > 1 && (r.Training.GlobalBatch/(l.DP*l.MicroBatch))%l.PP != 0:
+		return BadVPPMicroBatches
+	}
+	return OK
+}
+
+// knobViolation checks the rules that involve one knob and the model or
+// sequence, not the cluster size.
+func (r *Resolved) knobViolation(l Layout) Violation {
+	m := &r.Model
+	switch {
 	case m.Heads%l.TP != 0:
 		return BadTPHeads
 	case m.Attention != model.AttentionMLA && m.KVHeads%l.TP != 0 && l.TP%m.KVHeads != 0:
@@ -324,18 +347,12 @@ func (r *Resolved) Violation(l Layout) Violation {
 		return BadEPNoMoE
 	case m.MoE != nil && m.MoE.Experts%l.EP != 0:
 		return BadEPExperts
-	case (l.DP*l.CP)%l.EP != 0:
-		return BadEPGroup
-	case r.Training.GlobalBatch%(l.DP*l.MicroBatch) != 0:
-		return BadBatch
 	case l.CP > 1 && r.Training.SeqLen%(2*l.CP) != 0:
 		return BadCPSeq
 	case l.PP > m.Layers:
 		return BadPPLayers
 	case l.VPP > 1 && (l.PP == 1 || l.PP*l.VPP > m.Layers):
 		return BadVPP
-	case l.VPP > 1 && (r.Training.GlobalBatch/(l.DP*l.MicroBatch))%l.PP != 0:
-		return BadVPPMicroBatches
 	case l.ZeRO < 0 || l.ZeRO > 3:
 		return BadZeRO
 	}
@@ -344,11 +361,22 @@ func (r *Resolved) Violation(l Layout) Violation {
 
 // CheckLayout validates a layout and explains the first broken rule.
 func (r *Resolved) CheckLayout(l Layout) error {
+	return r.explain(r.Violation(l), l)
+}
+
+// explain turns a violation into the error a user reads.
+func (r *Resolved) explain(v Violation, l Layout) error {
 	m := &r.Model
-	switch r.Violation(l) {
+	switch v {
 	case OK:
 		return nil
 	case BadProduct:
+		if l.DP == 0 {
+			div := l.TP * l.PP * l.CP
+			return &FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×cp = %d×%d×%d = %d", l.TP, l.PP, l.CP, div),
+				Reason: fmt.Sprintf("does not divide cluster.chips=%d", r.Chips), Allowed: "tp×pp×cp dividing " + strconv.Itoa(r.Chips),
+				Hint: fmt.Sprintf("cluster.chips: %d", (r.Chips/div+1)*div)}
+		}
 		return &FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×dp×cp = %d×%d×%d×%d = %d", l.TP, l.PP, l.DP, l.CP, l.TP*l.PP*l.DP*l.CP),
 			Reason: fmt.Sprintf("does not equal cluster.chips=%d", r.Chips), Allowed: "tp×pp×dp×cp = " + strconv.Itoa(r.Chips),
 			Hint: "leave dp out and it is derived"}

@@ -188,6 +188,9 @@ func Predict(row *Row) (Result, error) {
 	if err != nil {
 		return out, err
 	}
+	if err := r.CheckLayout(r.Layout); err != nil {
+		return out, err
+	}
 	e, err := estimate.New(r)
 	if err != nil {
 		return out, err

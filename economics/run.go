@@ -1,0 +1,370 @@
+package economics
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/flopcast/flopcast/estimate"
+	"github.com/flopcast/flopcast/reliability"
+	"github.com/flopcast/flopcast/spec"
+)
+
+// HoursPerYear is a Julian year, 365.25 days.
+const HoursPerYear = 8766
+
+// Price sanity bounds per chip-hour: outside them the figure is more likely
+// per node-hour, per month or in cents than a real price. The market spans
+// about $0.97 (Trainium1 Capacity Blocks) to $12.29 (H100 on-demand, 2024).
+const (
+	priceWarnLow  = 0.05
+	priceWarnHigh = 100.0
+)
+
+// Run is the whole-run block of DESIGN.md §3 ("run"), with the detail behind
+// it. The first eight fields are the contract.
+type Run struct {
+	Steps         int64   `json:"steps"`
+	Days          float64 `json:"days"`
+	ChipHours     float64 `json:"chip_hours"`
+	CostUSD       float64 `json:"cost_usd"`
+	EnergyMWh     float64 `json:"energy_mwh"`
+	CO2T          float64 `json:"co2_t"`
+	Interruptions float64 `json:"interruptions"`
+	Goodput       float64 `json:"goodput"`
+
+	// CostBasis says which cost is CostUSD: "rent", "own" or "none".
+	CostBasis string    `json:"cost_basis"`
+	Rent      *RentCost `json:"rent,omitempty"`
+	Own       *OwnCost  `json:"own,omitempty"`
+	// CO2MarketT is market-based carbon, present when
+	// economics.market_kg_co2_per_kwh is given. CO2T is location-based.
+	CO2MarketT *float64 `json:"co2_market_t,omitempty"`
+	Power      Power    `json:"power"`
+	// Time says where the wall time went.
+	Time        []TimeShare        `json:"time"`
+	Stages      []Stage            `json:"stages"`
+	Reliability *reliability.Model `json:"reliability"`
+	Assumptions []Assumption       `json:"assumptions"`
+	Warnings    []string           `json:"warnings,omitempty"`
+}
+
+// RentCost is the run on rented chips.
+type RentCost struct {
+	PricePerChipHour float64 `json:"price_per_chip_hour"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+// OwnCost is the run on owned chips: the share of the hardware and the
+// facility that the run's wall time uses up, plus electricity.
+type OwnCost struct {
+	CapexPerChipUSD   float64 `json:"capex_per_chip_usd"`
+	ServerNetworkUSD  float64 `json:"server_network_usd"` // per chip
+	DepreciationYears float64 `json:"depreciation_years"`
+	HardwareUSD       float64 `json:"hardware_usd"`
+	FacilityUSD       float64 `json:"facility_usd"`
+	ElectricityUSD    float64 `json:"electricity_usd"`
+	CostUSD           float64 `json:"cost_usd"`
+}
+
+// Power is the draw the energy figure rests on.
+type Power struct {
+	// Utilisation u = compute_s / step_time_s sets the chip's draw while
+	// training: idle + (TDP − idle)·u.
+	Utilisation float64 `json:"utilisation"`
+	ChipBusyW   float64 `json:"chip_busy_w"`
+	ChipIdleW   float64 `json:"chip_idle_w"`
+	ChipTDPW    float64 `json:"chip_tdp_w"`
+	HostW       float64 `json:"host_w"` // per chip, constant
+	PUE         float64 `json:"pue"`
+	// ITMW and FacilityMW are the draw while training (FacilityMW = ITMW·PUE).
+	ITMW       float64 `json:"it_mw"`
+	FacilityMW float64 `json:"facility_mw"`
+}
+
+// TimeShare is one line of the where-the-time-went table.
+type TimeShare struct {
+	What  string  `json:"what"`
+	Hours float64 `json:"hours"`
+	Share float64 `json:"share"` // of wall time
+}
+
+// Stage is one batch-size stage of the run.
+type Stage struct {
+	Tokens      float64 `json:"tokens"`
+	GlobalBatch int     `json:"global_batch"`
+	Steps       int64   `json:"steps"`
+	StepTimeS   float64 `json:"step_time_s"`
+}
+
+// WholeRun follows one estimated step of r to the whole run, with the
+// catalog defaults where r.Economics and r.Reliability leave a figure out.
+func WholeRun(r *spec.Resolved, res *estimate.Result) (*Run, error) {
+	return WholeRunWith(r, res, CatalogDefaults(), reliability.CatalogDefaults())
+}
+
+// WholeRunWith is WholeRun with explicit defaults.
+func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliability.Defaults) (*Run, error) {
+	if res == nil {
+		return nil, errors.New("economics: no estimate to follow")
+	}
+	if !(res.StepTimeS > 0) || math.IsInf(res.StepTimeS, 0) {
+		return nil, fmt.Errorf("economics: estimate step_time_s is %v; a whole run needs a positive, finite step time", res.StepTimeS)
+	}
+	e := r.Economics
+	if err := checkEconomics(e); err != nil {
+		return nil, err
+	}
+	out := &Run{}
+
+	// Steps and failure-free training time, stage by stage.
+	stages, err := splitStages(r.Training, res.StepTimeS)
+	if err != nil {
+		return nil, err
+	}
+	out.Stages = stages
+	var work float64
+	for _, s := range stages {
+		out.Steps += s.Steps
+		work += float64(s.Steps) * s.StepTimeS
+	}
+	if len(stages) > 1 {
+		out.Assumptions = append(out.Assumptions, Assumption{Name: "batch_ramp", Value: float64(len(stages) - 1), Unit: "ramp stages",
+			Source: "flopcast approximation",
+			Note:   "a ramp stage's step time is the estimated step time scaled by its batch over global_batch (throughput per token held fixed); smaller batches usually run a little less efficiently, so ramp stages come out slightly optimistic"})
+	}
+
+	// Interruptions, checkpoints and restarts.
+	rel, err := reliability.NewWith(r, rd)
+	if err != nil {
+		return nil, err
+	}
+	tl, err := rel.Timeline(work)
+	if err != nil {
+		return nil, err
+	}
+	// The model's assumptions join the run's list below; keep one copy.
+	relOut := *rel
+	relOut.Assumptions = nil
+	out.Reliability = &relOut
+	out.Interruptions = tl.Interruptions
+	out.Goodput = tl.Goodput
+	out.Days = tl.WallS / 86400
+	wallH := tl.WallS / 3600
+	chips := float64(r.Chips)
+	out.ChipHours = chips * wallH
+
+	// Where the time went.
+	b := res.Breakdown
+	busy := b.ComputeS + b.OptimizerS
+	computeShare := 1.0
+	if busy > 0 {
+		computeShare = math.Min(1, busy/res.StepTimeS)
+	} else {
+		out.Warnings = append(out.Warnings, "the estimate has no time breakdown: all step time is counted as compute and the chips as fully busy")
+	}
+	share := func(s float64) float64 {
+		if tl.WallS == 0 {
+			return 0
+		}
+		return s / tl.WallS
+	}
+	for _, row := range []struct {
+		what string
+		s    float64
+	}{
+		{"compute", work * computeShare},
+		{"bubble + communication", work * (1 - computeShare)},
+		{"checkpoints", tl.CheckpointS},
+		{"restarts", tl.RestartS},
+		{"lost work", tl.LostS},
+	} {
+		out.Time = append(out.Time, TimeShare{What: row.what, Hours: row.s / 3600, Share: share(row.s)})
+	}
+
+	// Power and energy.
+	pw := powerOf(r.Chip, e.HostPowerW, d)
+	out.Assumptions = append(out.Assumptions, pw.Assumptions...)
+	out.Warnings = append(out.Warnings, pw.Warnings...)
+	u := 1.0
+	if b.ComputeS > 0 {
+		u = math.Min(1, b.ComputeS/res.StepTimeS)
+	}
+	busyW := pw.IdleW + (pw.TDPW-pw.IdleW)*u
+	if e.ChipPowerW != nil {
+		busyW = *e.ChipPowerW
+		out.Assumptions = append(out.Assumptions, given("chip_power_w", busyW, "W"))
+	} else {
+		out.Assumptions = append(out.Assumptions, Assumption{Name: "chip_utilisation", Value: u, Unit: "fraction",
+			Source: "flopcast model",
+			Note:   "chip draw while training = idle + (TDP − idle)·u with u = compute_s / step_time_s: GEMM-bound compute runs near TDP, exposed communication and bubbles near idle"})
+	}
+	pue := pick(e.PUE, d.PUE, "pue", &out.Assumptions)
+	out.Power = Power{Utilisation: u, ChipBusyW: busyW, ChipIdleW: pw.IdleW, ChipTDPW: pw.TDPW, HostW: pw.HostW, PUE: pue,
+		ITMW: chips * (busyW + pw.HostW) / 1e6}
+	out.Power.FacilityMW = out.Power.ITMW * pue
+	// W·s → MWh is 1/3.6e9.
+	joules := chips * pue * ((busyW+pw.HostW)*(work+tl.LostS) + (pw.IdleW+pw.HostW)*(tl.CheckpointS+tl.RestartS))
+	out.EnergyMWh = joules / 3.6e9
+
+	// Carbon: kg/kWh is t/MWh.
+	grid := pick(e.GridKgCO2PerKWh, d.GridKgCO2PerKWh, "grid_kg_co2_per_kwh", &out.Assumptions)
+	out.CO2T = out.EnergyMWh * grid
+	if e.MarketKgCO2PerKWh != nil {
+		m := out.EnergyMWh * *e.MarketKgCO2PerKWh
+		out.CO2MarketT = &m
+		out.Assumptions = append(out.Assumptions, given("market_kg_co2_per_kwh", *e.MarketKgCO2PerKWh, "kg CO2/kWh"))
+	}
+
+	// Cost, rented and owned.
+	price := 0.0
+	if e.PricePerChipHour != nil {
+		price = *e.PricePerChipHour
+		out.Assumptions = append(out.Assumptions, given("price_per_chip_hour", price, "USD per chip-hour"))
+	} else if p := r.Chip.RentUSDPerHour; p.USD > 0 {
+		price = p.USD
+		out.Assumptions = append(out.Assumptions, Assumption{Name: "price_per_chip_hour", Value: price, Unit: "USD per chip-hour",
+			Source: "chip catalog: " + p.Source, Date: p.Date})
+	}
+	if price > 0 {
+		if price < priceWarnLow || price > priceWarnHigh {
+			out.Warnings = append(out.Warnings, fmt.Sprintf(
+				"economics.price_per_chip_hour: $%g per chip-hour is outside $%g-%g; is it per node-hour, per month or in cents?",
+				price, priceWarnLow, priceWarnHigh))
+		}
+		out.Rent = &RentCost{PricePerChipHour: price, CostUSD: out.ChipHours * price}
+	}
+	if capex, a, ok := purchaseOf(r.Chip, e.CapexPerChip); ok {
+		out.Assumptions = append(out.Assumptions, a)
+		own := &OwnCost{CapexPerChipUSD: capex}
+		if e.ServerNetworkShare != nil {
+			own.ServerNetworkUSD = *e.ServerNetworkShare
+			out.Assumptions = append(out.Assumptions, given("server_network_share", own.ServerNetworkUSD, "USD per chip"))
+		} else {
+			own.ServerNetworkUSD = capex * d.serverNetworkFraction(r.Chip.Name).Value
+			out.Assumptions = append(out.Assumptions, fromFigure("server_network_fraction", d.serverNetworkFraction(r.Chip.Name)))
+		}
+		own.DepreciationYears = pick(e.DepreciationYears, d.DepreciationYears, "depreciation_years", &out.Assumptions)
+		facility := pick(e.FacilityUSDPerMW, d.FacilityUSDPerMW, "facility_usd_per_mw", &out.Assumptions)
+		life := d.FacilityLifeYears.Value
+		out.Assumptions = append(out.Assumptions, fromFigure("facility_life_years", d.FacilityLifeYears))
+		elec := pick(e.ElectricityUSDPerMWh, d.ElectricityUSDPerMWh, "electricity_usd_per_mwh", &out.Assumptions)
+		own.HardwareUSD = out.ChipHours * (capex + own.ServerNetworkUSD) / (own.DepreciationYears * HoursPerYear)
+		// The facility is sized for the chips' full draw, TDP plus host.
+		provisionedMW := (pw.TDPW + pw.HostW) / 1e6
+		own.FacilityUSD = out.ChipHours * facility * provisionedMW / (life * HoursPerYear)
+		own.ElectricityUSD = out.EnergyMWh * elec
+		own.CostUSD = own.HardwareUSD + own.FacilityUSD + own.ElectricityUSD
+		out.Own = own
+	}
+	switch {
+	case out.Own != nil && e.CapexPerChip != nil && e.PricePerChipHour == nil:
+		out.CostBasis, out.CostUSD = "own", out.Own.CostUSD
+	case out.Rent != nil:
+		out.CostBasis, out.CostUSD = "rent", out.Rent.CostUSD
+	case out.Own != nil:
+		out.CostBasis, out.CostUSD = "own", out.Own.CostUSD
+	default:
+		out.CostBasis = "none"
+		out.Warnings = append(out.Warnings, fmt.Sprintf(
+			"chip %s has neither a rent nor a purchase price: cost_usd is 0; set economics.price_per_chip_hour or economics.capex_per_chip", r.Chip.Name))
+	}
+	out.Assumptions = append(out.Assumptions, rel.Assumptions...)
+	return out, nil
+}
+
+// pick returns the run's override or the catalog default, and records which.
+func pick(override *float64, def Figure, name string, as *[]Assumption) float64 {
+	if override != nil {
+		*as = append(*as, given(name, *override, def.Unit))
+		return *override
+	}
+	*as = append(*as, fromFigure(name, def))
+	return def.Value
+}
+
+// checkEconomics rejects impossible economics overrides, naming the field.
+func checkEconomics(e spec.Economics) error {
+	type rule struct {
+		field   string
+		v       *float64
+		ok      func(float64) bool
+		allowed string
+	}
+	positive := func(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
+	nonNeg := func(x float64) bool { return x >= 0 && !math.IsInf(x, 0) }
+	for _, c := range []rule{
+		{"economics.price_per_chip_hour", e.PricePerChipHour, positive, "a positive price in USD per chip-hour"},
+		{"economics.capex_per_chip", e.CapexPerChip, positive, "a positive price in USD per chip"},
+		{"economics.depreciation_years", e.DepreciationYears, positive, "a positive number of years"},
+		{"economics.server_network_share", e.ServerNetworkShare, nonNeg, "0 or more USD per chip"},
+		{"economics.facility_usd_per_mw", e.FacilityUSDPerMW, nonNeg, "0 or more USD per MW of IT load"},
+		{"economics.pue", e.PUE, func(x float64) bool { return x >= 1 && !math.IsInf(x, 0) }, "1 or more (power drawn by the site over power drawn by IT)"},
+		{"economics.electricity_usd_per_mwh", e.ElectricityUSDPerMWh, nonNeg, "0 or more USD per MWh"},
+		{"economics.grid_kg_co2_per_kwh", e.GridKgCO2PerKWh, nonNeg, "0 or more kg CO2 per kWh"},
+		{"economics.market_kg_co2_per_kwh", e.MarketKgCO2PerKWh, nonNeg, "0 or more kg CO2 per kWh"},
+		{"economics.chip_power_w", e.ChipPowerW, positive, "a positive number of watts"},
+		{"economics.host_power_w", e.HostPowerW, nonNeg, "0 or more watts per chip"},
+	} {
+		if c.v != nil && !c.ok(*c.v) {
+			return &spec.FieldError{Field: c.field, Value: *c.v, Allowed: c.allowed}
+		}
+	}
+	return nil
+}
+
+// splitStages turns the batch ramp and the main phase into stages. Ramp
+// entries are cumulative: the first Tokens tokens of the run use that
+// stage's batch.
+func splitStages(t spec.ResolvedTraining, stepS float64) ([]Stage, error) {
+	if t.SeqLen <= 0 {
+		return nil, &spec.FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: "a positive integer"}
+	}
+	if t.GlobalBatch <= 0 {
+		return nil, &spec.FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: "a positive integer"}
+	}
+	if t.Tokens == 0 {
+		return nil, &spec.FieldError{Field: "training.tokens", Value: t.Tokens,
+			Reason: "is needed for whole-run totals", Hint: "training.tokens: 15.6e12"}
+	}
+	if !(t.Tokens > 0) || math.IsInf(t.Tokens, 0) {
+		return nil, &spec.FieldError{Field: "training.tokens", Value: t.Tokens, Allowed: "a positive number of tokens"}
+	}
+	firstBatch := t.GlobalBatch
+	if len(t.BatchRamp) > 0 {
+		firstBatch = t.BatchRamp[0].GlobalBatch
+	}
+	if oneStep := float64(firstBatch) * float64(t.SeqLen); t.Tokens < oneStep {
+		return nil, &spec.FieldError{Field: "training.tokens", Value: t.Tokens,
+			Reason:  fmt.Sprintf("is less than one optimizer step (%d sequences × %d tokens = %.0f)", firstBatch, t.SeqLen, oneStep),
+			Allowed: fmt.Sprintf(">= %.0f", oneStep)}
+	}
+	var out []Stage
+	done := 0.0
+	for i, rp := range t.BatchRamp {
+		field := fmt.Sprintf("training.batch_ramp[%d]", i)
+		if rp.GlobalBatch <= 0 {
+			return nil, &spec.FieldError{Field: field + ".global_batch", Value: rp.GlobalBatch, Allowed: "a positive integer"}
+		}
+		if !(rp.Tokens > done) || rp.Tokens > t.Tokens {
+			return nil, &spec.FieldError{Field: field + ".tokens", Value: rp.Tokens,
+				Allowed: fmt.Sprintf("more than the stage before (%.4g) and at most training.tokens (%.4g): ramp tokens are cumulative", done, t.Tokens)}
+		}
+		out = append(out, stage(rp.Tokens-done, rp.GlobalBatch, t, stepS))
+		done = rp.Tokens
+	}
+	if rest := t.Tokens - done; rest > 0 {
+		out = append(out, stage(rest, t.GlobalBatch, t, stepS))
+	}
+	return out, nil
+}
+
+func stage(tokens float64, batch int, t spec.ResolvedTraining, stepS float64) Stage {
+	return Stage{
+		Tokens:      tokens,
+		GlobalBatch: batch,
+		// The tolerance keeps float noise from adding a step.
+		Steps:     int64(math.Ceil(tokens/(float64(batch)*float64(t.SeqLen)) - 1e-9)),
+		StepTimeS: stepS * float64(batch) / float64(t.GlobalBatch),
+	}
+}

@@ -1,0 +1,309 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/flopcast/flopcast/economics"
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/search"
+	"github.com/flopcast/flopcast/spec"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newCapexCmd) }
+
+// capexOptions are the flags of flopcast capex.
+type capexOptions struct {
+	io       *IO
+	budget   float64
+	chip     string
+	model    string
+	tokens   float64
+	seq      int
+	mfu      float64
+	chipUSD  float64
+	scenario string
+	json     bool
+}
+
+func newCapexCmd(io *IO) *cobra.Command {
+	o := &capexOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "capex",
+		Short: "What a capex budget buys: chips, power, yearly FLOPs and the training runs it allows",
+		Long: `capex turns a budget into installed chips (chip + server and network share +
+facility per MW of IT load), their power, the split of the spend, the BF16
+FLOPs they deliver in a year at the MFU flopcast predicts for a representative
+run (llama3-70b, seq 8192, global batch 1024), and how many days a run of each
+model takes on the whole fleet. Tokens default to Chinchilla-optimal, 20 per
+parameter. --scenario plans a built-in set of budgets side by side.`,
+		Example: `  flopcast capex --budget 100e9 --chip trainium2
+  flopcast capex --budget 100e9 --chip trainium2 --model llama3-405b --tokens 15.6e12
+  flopcast capex --scenario hyperscalers-2025 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.scenario != "" && (cmd.Flags().Changed("budget") || cmd.Flags().Changed("chip")) {
+				return &spec.FieldError{Field: "--scenario", Value: o.scenario, Reason: "sets its own budgets and chips",
+					Hint: "leave out --budget and --chip, or --scenario"}
+			}
+			return runCapex(cmd.Context(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.Float64Var(&o.budget, "budget", 0, "capex budget in US dollars (100e9 is $100B)")
+	fs.StringVar(&o.chip, "chip", "", "catalog chip name (flopcast catalog chips)")
+	fs.StringVar(&o.model, "model", "", "plan runs of this catalog model only (default: every catalog model)")
+	fs.Float64Var(&o.tokens, "tokens", 0, "tokens per run (default: Chinchilla-optimal, 20 per parameter)")
+	fs.IntVar(&o.seq, "seq", 8192, "sequence length of the planned runs")
+	fs.Float64Var(&o.mfu, "mfu", 0, "MFU to assume, a fraction of the BF16 peak (default: predicted by a layout search)")
+	fs.Float64Var(&o.chipUSD, "chip-usd", 0, "purchase price per chip in US dollars (default: the chip catalog)")
+	fs.StringVar(&o.scenario, "scenario", "", "a built-in scenario instead of --budget and --chip: "+strings.Join(scenarioNames(), ", "))
+	fs.BoolVar(&o.json, "json", false, "print JSON (DESIGN.md §3)")
+	return cmd
+}
+
+func scenarioNames() []string {
+	var n []string
+	for _, s := range economics.Scenarios() {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+func runCapex(ctx context.Context, o *capexOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	opts := economics.CapexOptions{Model: o.model, Tokens: o.tokens, SeqLen: o.seq, MFU: o.mfu, ChipUSD: o.chipUSD,
+		Context: ctx, PredictMFU: newMFUPredictor()}
+	if o.scenario != "" {
+		sc, ok := economics.LookupScenario(o.scenario)
+		if !ok {
+			return &spec.FieldError{Field: "--scenario", Value: strconv.Quote(o.scenario), Reason: "is not a built-in scenario",
+				Allowed: strings.Join(scenarioNames(), ", ")}
+		}
+		reps, err := economics.RunScenario(sc, opts)
+		if err != nil {
+			return err
+		}
+		if o.json {
+			return writeJSON(o.io.Out, reps)
+		}
+		writeScenario(o.io.Out, sc, reps, o.tokens)
+		return nil
+	}
+	if o.budget == 0 {
+		return &spec.FieldError{Field: "--budget", Value: "(missing)", Reason: "is required without --scenario",
+			Allowed: "a positive number of US dollars", Hint: "--budget 100e9"}
+	}
+	if o.chip == "" {
+		return &spec.FieldError{Field: "--chip", Value: "(missing)", Reason: "is required without --scenario",
+			Allowed: strings.Join(hardware.ChipNames(), ", ")}
+	}
+	chip, ok := hardware.LookupChip(o.chip)
+	if !ok {
+		return &spec.FieldError{Field: "--chip", Value: strconv.Quote(o.chip), Reason: "is not in the catalog",
+			Allowed: strings.Join(hardware.ChipNames(), ", ")}
+	}
+	rep, err := economics.Capex(o.budget, chip, opts)
+	if err != nil {
+		return prefixFlag(err)
+	}
+	if o.json {
+		return writeJSON(o.io.Out, rep)
+	}
+	writeCapex(o.io.Out, rep, o.tokens)
+	return nil
+}
+
+// prefixFlag names economics.Capex's fields as the flags that set them.
+func prefixFlag(err error) error {
+	var fe *spec.FieldError
+	if errors.As(err, &fe) {
+		c := *fe
+		switch c.Field {
+		case "budget", "chip", "model", "tokens", "seq", "mfu":
+			c.Field = "--" + c.Field
+		case "chip_usd":
+			c.Field = "--chip-usd"
+		}
+		return &c
+	}
+	return err
+}
+
+// newMFUPredictor asks the layout search for the best MFU of a capex plan's
+// representative run, remembering answers so that a scenario with the same
+// chip twice searches once.
+func newMFUPredictor() func(context.Context, *spec.Resolved) (float64, error) {
+	type key struct {
+		chip  string
+		chips int
+	}
+	var mu sync.Mutex
+	seen := map[key]float64{}
+	return func(ctx context.Context, r *spec.Resolved) (float64, error) {
+		k := key{r.Chip.Name, r.Chips}
+		mu.Lock()
+		mfu, ok := seen[k]
+		mu.Unlock()
+		if ok {
+			return mfu, nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		rep, err := search.Run(ctx, r, search.Options{Top: 1, Objective: search.ObjectiveTime})
+		if err != nil {
+			return 0, err
+		}
+		if len(rep.Results) == 0 {
+			return 0, fmt.Errorf("no layout of %s on %d × %s fits", r.Model.Name, r.Chips, r.Chip.Name)
+		}
+		mfu = rep.Results[0].MFU
+		mu.Lock()
+		seen[k] = mfu
+		mu.Unlock()
+		return mfu, nil
+	}
+}
+
+func mfuNote(rep *economics.CapexReport) string {
+	switch rep.MFUSource {
+	case "predicted":
+		return "predicted: best layout of llama3-70b, seq 8192, batch 1024"
+	case "given":
+		return "given"
+	}
+	return "fallback: no prediction"
+}
+
+func tokensNote(tokens float64) string {
+	if tokens > 0 {
+		return fmtSI(tokens) + " tokens per run"
+	}
+	return "Chinchilla-optimal tokens, 20 per parameter"
+}
+
+func writeCapex(w io.Writer, rep *economics.CapexReport, tokens float64) {
+	fmt.Fprintf(w, "%s on %s\n\n", fmtUSD(rep.BudgetUSD), rep.Chip)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	pc := rep.PerChipUSD
+	fmt.Fprintf(tw, "all-in per chip\t%s = chip %s + servers and network %s + facility %s\n",
+		fmtUSD(pc.AllIn), fmtUSD(pc.Chip), fmtUSD(pc.ServerNetwork), fmtUSD(pc.Facility))
+	fmt.Fprintf(tw, "chips\t%s\n", group(float64(rep.Chips)))
+	fmt.Fprintf(tw, "power\t%s MW (%s MW of IT load at full draw, × PUE %.2f)\n",
+		group(rep.PowerMW), group(rep.ITPowerMW), rep.PowerMW/rep.ITPowerMW)
+	s, ref := rep.CapexSplit, rep.ReferenceSplit
+	fmt.Fprintf(tw, "capex split\tchips %.0f%%, servers+network %.0f%%, power+cooling %.0f%%, land+site %.0f%%\n",
+		100*s.Chips, 100*s.ServerNetwork, 100*s.PowerCooling, 100*s.LandSite)
+	fmt.Fprintf(tw, "\tMcKinsey 2025, for comparison: hardware %.0f%%, power+cooling %.0f%%, land+site %.0f%%\n",
+		100*ref.ComputeHardware, 100*ref.PowerCooling, 100*ref.LandSite)
+	fmt.Fprintf(tw, "MFU\t%.1f%% (%s)\n", 100*rep.MFU, mfuNote(rep))
+	fmt.Fprintf(tw, "BF16 FLOP a year\t%.3g\n", rep.AnnualBF16FLOP)
+	tw.Flush()
+
+	if len(rep.Trainable) > 0 {
+		fmt.Fprintf(w, "\ntrainable (%s; the whole fleet as one job, no failures)\n", tokensNote(tokens))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "  model\tparams\ttokens\tdays\truns/year\t\n")
+		for _, t := range rep.Trainable {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", t.Model, fmtSI(t.Params), fmtSI(t.Tokens), fmtDays(t.Days), fmtSI(t.RunsPerYear))
+		}
+		tw.Flush()
+	}
+	writeWarnings(w, rep.Warnings)
+}
+
+func writeScenario(w io.Writer, sc economics.Scenario, reps []*economics.CapexReport, tokens float64) {
+	fmt.Fprintf(w, "%s: %s\n\n", sc.Name, sc.Description)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "company\tbudget\tchip\tchips\tall-in/chip\tpower MW\tMFU\tBF16 FLOP/year\t\n")
+	for _, r := range reps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\t%.3g\t\n", r.Company, fmtUSD(r.BudgetUSD), r.Chip,
+			group(float64(r.Chips)), fmtUSD(r.PerChipUSD.AllIn), group(r.PowerMW), 100*r.MFU, r.AnnualBF16FLOP)
+	}
+	tw.Flush()
+
+	if len(reps) > 0 && len(reps[0].Trainable) > 0 {
+		fmt.Fprintf(w, "\ndays per run (%s; each fleet as one job, no failures)\n", tokensNote(tokens))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "model\ttokens\t")
+		for _, r := range reps {
+			fmt.Fprintf(tw, "%s\t", r.Company)
+		}
+		fmt.Fprintln(tw)
+		for i, t := range reps[0].Trainable {
+			fmt.Fprintf(tw, "%s\t%s\t", t.Model, fmtSI(t.Tokens))
+			for _, r := range reps {
+				fmt.Fprintf(tw, "%s\t", fmtDays(r.Trainable[i].Days))
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+	}
+
+	fmt.Fprintf(w, "\nsources\n")
+	for _, r := range reps {
+		fmt.Fprintf(w, "  %s: %s\n    chip: %s\n", r.Company, r.Source, r.ChipReason)
+	}
+	var warns []string
+	for _, r := range reps {
+		for _, s := range r.Warnings {
+			warns = append(warns, r.Company+": "+s)
+		}
+	}
+	writeWarnings(w, warns)
+}
+
+func writeWarnings(w io.Writer, warns []string) {
+	if len(warns) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nwarnings\n")
+	for _, s := range warns {
+		fmt.Fprintf(w, "  - %s\n", s)
+	}
+}
+
+// fmtDays prints days with about three significant figures.
+func fmtDays(d float64) string {
+	switch {
+	case d >= 100:
+		return group(d)
+	case d >= 1:
+		return fmt.Sprintf("%.1f", d)
+	case d >= 0.01:
+		return fmt.Sprintf("%.2f", d)
+	}
+	return fmt.Sprintf("%.2g", d)
+}
+
+// fmtSI prints a count with a k/M/B/T suffix: 15.6T, 405B.
+func fmtSI(v float64) string {
+	for _, u := range []struct {
+		s string
+		f float64
+	}{{"T", 1e12}, {"B", 1e9}, {"M", 1e6}, {"k", 1e3}} {
+		if math.Abs(v) >= u.f {
+			return fmt.Sprintf("%.3g", v/u.f) + u.s
+		}
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// fmtUSD prints dollars: $42.6M, $65,000.
+func fmtUSD(v float64) string {
+	if math.Abs(v) < 1e6 {
+		return "$" + group(v)
+	}
+	return "$" + fmtSI(v)
+}

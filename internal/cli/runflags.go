@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/flopcast/flopcast/spec"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// runFlags are the flags that fill run.yaml fields (DESIGN.md §3b). Flags
+// override the file's fields of the same meaning.
+type runFlags struct {
+	file                       string
+	model, chip, precision     string
+	chips, seq, gbs            int
+	tokens                     float64
+	recipe, recompute, profile string
+	tp, pp, dp, cp, ep, vpp    int
+	mb, zero                   int
+	sp                         string
+}
+
+func (f *runFlags) add(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.file, "file", "f", "", "run.yaml file")
+	fs.StringVar(&f.model, "model", "", "catalog model name (flopcast catalog models)")
+	fs.StringVar(&f.chip, "chip", "", "catalog chip name (flopcast catalog chips)")
+	fs.IntVar(&f.chips, "chips", 0, "number of chips")
+	fs.IntVar(&f.seq, "seq", 0, "sequence length (training.seq_len)")
+	fs.IntVar(&f.gbs, "global-batch", 0, "sequences per optimizer step (training.global_batch)")
+	fs.Float64Var(&f.tokens, "tokens", 0, "tokens in the whole run (training.tokens)")
+	fs.StringVar(&f.precision, "precision", "", "bf16 | fp8")
+	fs.StringVar(&f.recipe, "recipe", "", "megatron | pytorch-amp")
+	fs.StringVar(&f.profile, "profile", "", "chip profile file from flopcast calibrate, or \"default\" for the catalog curve")
+	fs.IntVar(&f.tp, "tp", 0, "tensor parallel size")
+	fs.IntVar(&f.pp, "pp", 0, "pipeline parallel size")
+	fs.IntVar(&f.dp, "dp", 0, "data parallel size")
+	fs.IntVar(&f.cp, "cp", 0, "context parallel size")
+	fs.IntVar(&f.ep, "ep", 0, "expert parallel size")
+	fs.IntVar(&f.vpp, "vpp", 0, "virtual pipeline stages per rank (interleaved 1F1B)")
+	fs.IntVar(&f.mb, "micro-batch", 0, "micro-batch size")
+	fs.IntVar(&f.zero, "zero", -1, "ZeRO stage 0-3")
+	fs.StringVar(&f.recompute, "recompute", "", "none | selective | full")
+	fs.StringVar(&f.sp, "sequence-parallel", "", "true | false")
+}
+
+// run builds the run from the file (if any) and the flags.
+func (f *runFlags) run(cmd *cobra.Command) (*spec.Run, error) {
+	run := &spec.Run{}
+	if f.file != "" {
+		r, err := spec.ParseFile(f.file)
+		if err != nil {
+			return nil, err
+		}
+		run = r
+	}
+	fs := cmd.Flags()
+	changed := fs.Changed
+	if f.model != "" {
+		run.Model = spec.ModelRef{Name: f.model}
+	}
+	if f.chip != "" {
+		run.Cluster.Chip = f.chip
+	}
+	if f.profile != "" {
+		run.Cluster.Profile = f.profile
+	}
+	if changed("chips") {
+		run.Cluster.Chips = f.chips
+	}
+	if changed("seq") {
+		run.Training.SeqLen = f.seq
+	}
+	if changed("global-batch") {
+		run.Training.GlobalBatch = f.gbs
+	}
+	if changed("tokens") {
+		run.Training.Tokens = f.tokens
+	}
+	if f.precision != "" {
+		run.Training.Precision = f.precision
+	}
+	if f.recipe != "" {
+		run.Training.Recipe = f.recipe
+	}
+	p := &run.Parallel
+	for _, k := range []struct {
+		name string
+		v    int
+		dst  **int
+	}{{"tp", f.tp, &p.TP}, {"pp", f.pp, &p.PP}, {"dp", f.dp, &p.DP}, {"cp", f.cp, &p.CP}, {"ep", f.ep, &p.EP},
+		{"vpp", f.vpp, &p.VPP}, {"micro-batch", f.mb, &p.MicroBatch}, {"zero", f.zero, &p.ZeRO}} {
+		if changed(k.name) {
+			v := k.v
+			*k.dst = &v
+		}
+	}
+	if changed("recompute") {
+		v := f.recompute
+		p.Recompute = &v
+	}
+	if changed("sequence-parallel") {
+		switch strings.ToLower(f.sp) {
+		case "true", "1", "yes":
+			v := true
+			p.SequenceParallel = &v
+		case "false", "0", "no":
+			v := false
+			p.SequenceParallel = &v
+		default:
+			return nil, &spec.FieldError{Field: "--sequence-parallel", Value: f.sp, Allowed: "true, false"}
+		}
+	}
+	if run.Model.Name == "" && run.Model.Inline == nil {
+		return nil, &spec.FieldError{Field: "model", Value: "(missing)", Reason: "is required", Allowed: "--model NAME or -f run.yaml", Hint: "flopcast catalog models"}
+	}
+	if run.Cluster.Chip == "" {
+		return nil, &spec.FieldError{Field: "cluster.chip", Value: "(missing)", Reason: "is required", Allowed: "--chip NAME or cluster.chip in run.yaml", Hint: "flopcast catalog chips"}
+	}
+	for _, c := range []struct {
+		flag string
+		v    int
+	}{{"--chips", run.Cluster.Chips}, {"--seq", run.Training.SeqLen}, {"--global-batch", run.Training.GlobalBatch}} {
+		if c.v == 0 && f.file == "" {
+			return nil, &spec.FieldError{Field: c.flag, Value: "(missing)", Reason: "is required without -f run.yaml", Allowed: "a positive integer"}
+		}
+	}
+	return run, nil
+}
+
+// resolve parses and resolves, and prints resolution warnings to stderr.
+func (f *runFlags) resolve(cmd *cobra.Command, io *IO) (*spec.Resolved, error) {
+	run, err := f.run(cmd)
+	if err != nil {
+		return nil, err
+	}
+	r, err := spec.Resolve(run)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(io.Err, "warning: %s\n", w)
+	}
+	return r, nil
+}
