@@ -82,6 +82,7 @@ type Estimator struct {
 	flash, dropout             bool
 	tpOverlap                  *bool
 	dpOverlap                  bool
+	epOverlap                  bool
 
 	seq, gbs float64
 
@@ -168,6 +169,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.dropout = r.Training.Dropout
 	e.tpOverlap = r.Training.TPCommOverlap
 	e.dpOverlap = r.Training.DPCommOverlap
+	e.epOverlap = r.Training.EPCommOverlap
 	e.seq, e.gbs = float64(r.Training.SeqLen), float64(r.Training.GlobalBatch)
 
 	e.attnParams = e.attnWeights()

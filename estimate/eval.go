@@ -126,7 +126,7 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 		comp = math.Max(comp, host)
 		tp := rl.dense*dTP + rl.moe*mTP
 		cp := rl.dense*dl.cpExp + rl.moe*ml.cpExp
-		ep := rl.moe * ml.epComm
+		ep := rl.moe * e.exposedEP(&ml)
 		if rl.first {
 			comp += embT
 			tp += embComm

@@ -217,11 +217,17 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		c.localParam = (e.attnParams+e.sharedParams)/t + e.routerParams
 		c.localExp = e.expertParams / (t * s.ep)
 		if s.ep > 1 {
-			a2a := T * e.topk * h * 2
+			// Dispatch in the GEMM precision (FP8 runs quantise before
+			// dispatch), combine in bf16, both ways in backward.
+			dispatch := 2.0
+			if e.fp8 {
+				dispatch = 1
+			}
+			a2a := T * e.topk * h
 			if s.sp {
 				a2a /= t
 			}
-			c.epComm = 4 * e.fab.allToAll(a2a, s.ep, t)
+			c.epComm = 2 * (e.fab.allToAll(dispatch*a2a, s.ep, t) + e.fab.allToAll(2*a2a, s.ep, t))
 		}
 	}
 
@@ -324,6 +330,19 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		c.epComm *= 1.5
 	}
 	return c
+}
+
+// exposedEP is the expert all-to-all left on the critical path. Overlapped
+// (two micro-batches in flight, one communicating while the other
+// computes), only what outlasts the layer's compute stays exposed, and the
+// hidden part takes its share of the SMs.
+func (e *Estimator) exposedEP(c *layerCost) float64 {
+	if !e.epOverlap {
+		return c.epComm
+	}
+	comp := c.fwd + c.bwd + c.recompute
+	exp := math.Max(0, c.epComm-comp)
+	return exp + commContention*(c.epComm-exp)
 }
 
 // exposedTP is the TP communication left on the critical path.

@@ -55,7 +55,7 @@ func (e *Estimator) Schedule(l spec.Layout) Schedule {
 		// of compute.
 		fwd := rl.dense*dl.fwd + rl.moe*ml.fwd
 		bwd := rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
-		comm := rl.dense*(dTP+dl.cpExp) + rl.moe*(mTP+ml.cpExp+ml.epComm)
+		comm := rl.dense*(dTP+dl.cpExp) + rl.moe*(mTP+ml.cpExp+e.exposedEP(&ml))
 		if fwd+bwd > 0 {
 			fwd += comm * fwd / (fwd + bwd)
 			bwd += comm * bwd / (fwd + bwd)

@@ -41,6 +41,7 @@ type ResolvedTraining struct {
 	// parallelism.
 	TPCommOverlap *bool
 	DPCommOverlap bool
+	EPCommOverlap bool
 	Dropout       bool
 }
 

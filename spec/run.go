@@ -56,6 +56,11 @@ type Training struct {
 	// with the backward pass, and ZeRO parameter gathers overlapped with the
 	// forward pass. Default true; Megatron-LM before 2023 used false.
 	DPCommOverlap *bool `yaml:"dp_comm_overlap,omitempty" json:"dp_comm_overlap,omitempty"`
+	// EPCommOverlap: expert all-to-all of one micro-batch runs while
+	// another computes (DeepSeek's DualPipe; Megatron-Core's MoE A2A
+	// overlap). Default false: dispatch and combine sit on the critical
+	// path.
+	EPCommOverlap bool `yaml:"ep_comm_overlap,omitempty" json:"ep_comm_overlap,omitempty"`
 	// Dropout: the run stores dropout masks (GPT-3-era models). Default false.
 	Dropout bool `yaml:"dropout,omitempty" json:"dropout,omitempty"`
 }

@@ -195,7 +195,8 @@ func (r *Resolved) resolveTraining(t Training) error {
 		}
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
-		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap, Dropout: t.Dropout}
+		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
+		EPCommOverlap: t.EPCommOverlap, Dropout: t.Dropout}
 	if rt.Precision == "" {
 		rt.Precision = "bf16"
 	}

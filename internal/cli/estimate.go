@@ -118,7 +118,7 @@ func writeEstimate(w io.Writer, r *spec.Resolved, o *estimateOutput) {
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nstep time breakdown\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	b := &res.Breakdown
 	for _, row := range []struct {
 		name string
@@ -126,19 +126,19 @@ func writeEstimate(w io.Writer, r *spec.Resolved, o *estimateOutput) {
 	}{{"compute", b.ComputeS}, {"exposed TP comm", b.ExposedTPCommS}, {"exposed CP comm", b.ExposedCPCommS},
 		{"exposed EP comm", b.ExposedEPCommS}, {"pipeline bubble", b.PipelineBubbleS}, {"exposed PP comm", b.ExposedPPCommS},
 		{"exposed DP comm", b.ExposedDPCommS}, {"optimizer", b.OptimizerS}} {
-		fmt.Fprintf(tw, "  %s\t%.3f s\t%5.1f%%\t\n", row.name, row.v, pct(row.v, res.StepTimeS))
+		fmt.Fprintf(tw, "  %s\t%8.3f s\t%5.1f%%\n", row.name, row.v, pct(row.v, res.StepTimeS))
 	}
 	tw.Flush()
 
 	m := &res.Memory
 	fmt.Fprintf(w, "\nmemory per device (pipeline stage %d, the fullest)\n", m.Stage)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, row := range []struct {
 		name string
 		v    float64
 	}{{"weights", m.WeightsGiB}, {"gradients", m.GradsGiB}, {"optimizer states", m.OptimizerGiB},
 		{"activations", m.ActivationsGiB}, {"other (buffers, fragmentation)", m.OtherGiB}, {"total", m.PeakGiB}} {
-		fmt.Fprintf(tw, "  %s\t%.1f GiB\t\n", row.name, row.v)
+		fmt.Fprintf(tw, "  %s\t%6.1f GiB\n", row.name, row.v)
 	}
 	tw.Flush()
 	if m.Fits {

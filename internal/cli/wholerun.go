@@ -27,9 +27,9 @@ func writeWholeRun(w io.Writer, run *economics.Run) {
 	tw.Flush()
 	if len(run.Time) > 0 {
 		fmt.Fprintf(w, "  where the time went\n")
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, t := range run.Time {
-			fmt.Fprintf(tw, "    %s\t%s h\t%5.1f%%\t\n", t.What, group(t.Hours), 100*t.Share)
+			fmt.Fprintf(tw, "    %s\t%12s h\t%5.1f%%\n", t.What, group(t.Hours), 100*t.Share)
 		}
 		tw.Flush()
 	}
