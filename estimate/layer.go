@@ -242,9 +242,16 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		// casts to bf16 before each GEMM, unfused rotary and SwiGLU, and
 		// each weight cast from fp32 on every forward.
 		fwdBytes = Tln*48*h + T*12*qkHeads*e.dqk + T*ffnAct/actMul*10
-		local := c.localParam + c.localExp*e.topk/math.Max(1, e.E/s.ep)
-		fwdBytes += 6 * local
-		bwdBytes = 2*(fwdBytes-6*local) + 18*local
+		bwdBytes = 2 * fwdBytes
+		if !s.zero3 {
+			// fp32 weights: autocast casts each to bf16 in every forward,
+			// and backward casts each weight gradient up and accumulates
+			// it into the fp32 .grad. Under FSDP the gathered weights are
+			// already bf16 and gradients are reduce-scattered instead.
+			local := c.localParam + c.localExp*e.topk/math.Max(1, e.E/s.ep)
+			fwdBytes += 6 * local
+			bwdBytes += 18 * local
+		}
 	} else {
 		fwdBytes = Tln*20*h + T*4*qkHeads*e.dqk + T*ffnAct
 		if e.dropout {
@@ -273,8 +280,13 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 			one = 2 * e.fab.allReduce(msg, t, 1)
 		}
 		c.tpF, c.tpB = one, one
+		if s.sp {
+			// Backward re-gathers the two sharded norm outputs that the
+			// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
+			c.tpB += 2 * e.fab.allGather(msg, t, 1)
+		}
 		c.kernF += 4
-		c.kernB += 4
+		c.kernB += 6
 	}
 
 	// Activations stored for backward, per micro-batch (Korthikanti et al.
@@ -319,8 +331,8 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		}
 	case spec.RecomputeFull:
 		in := 2.0
-		if e.eager {
-			in = 4
+		if e.eager && !s.zero3 {
+			in = 4 // fp32 residual stream of fp32 weights under autocast
 		}
 		c.act = Tln * in * h
 		c.recompute += c.fwd
