@@ -157,3 +157,32 @@ func (f *fabric) tierOf(n, stride float64) int {
 	}
 	return f.n - 1
 }
+
+// line is a collective's time as a function of its size, a + b·bytes: ring
+// collectives are linear in the bytes they move, so the search can price a
+// group once and every buffer after.
+type line struct{ a, b float64 }
+
+func (l line) at(bytes float64) float64 {
+	if bytes <= 0 {
+		return 0
+	}
+	return l.a + l.b*bytes
+}
+
+// reduceScatterLine is reduceScatter as a line (allGather's is the same,
+// allReduce's twice it).
+func (f *fabric) reduceScatterLine(n, stride float64) line {
+	if n <= 1 {
+		return line{}
+	}
+	k, bw, alpha, cnt := f.levels(n, stride)
+	var l line
+	frac := 1.0
+	for i := 0; i < cnt; i++ {
+		l.b += (k[i] - 1) / k[i] * frac / bw[i]
+		l.a += (k[i] - 1) * alpha[i]
+		frac /= k[i]
+	}
+	return l
+}

@@ -38,20 +38,68 @@ func stageLayers(L, S, j int) (n, start int) {
 	return n, j*base + before
 }
 
-func (e *Estimator) rank(l *spec.Layout, r int) rankLoad {
-	p, v := l.PP, l.VPP
+// split is how L layers spread over S = pp·vpp virtual stages (see
+// stageLayers), in closed form so a rank's load costs O(1).
+type split struct {
+	p, v, S, base, e1 int
+	first0           bool
+}
+
+func newSplit(L, p, v int) split {
 	S := p * v
-	L := int(e.L)
-	var rl rankLoad
-	for c := 0; c < v; c++ {
-		j := r + c*p
-		n, start := stageLayers(L, S, j)
-		d := min(max(int(e.denseLayers)-start, 0), n)
-		rl.dense += float64(d)
-		rl.moe += float64(n - d)
+	extra := L % S
+	return split{p: p, v: v, S: S, base: L / S, e1: min(extra, max(S-2, 0)), first0: extra > S-2 && S > 1}
+}
+
+// start is the index of the first layer of virtual stage j.
+func (sp *split) start(j int) int {
+	before := 0
+	if j > 0 {
+		before = max(min(j-1, sp.e1), 0)
+		if sp.first0 {
+			before++
+		}
 	}
+	return j*sp.base + before
+}
+
+func (e *Estimator) rank(sp *split, r int) rankLoad {
+	// Virtual stages r, r+p, ... belong to rank r; those in 1..e1 (and
+	// stage 0 when first0) hold one layer more.
+	extra := 0
+	switch {
+	case r == 0:
+		extra = sp.e1 / sp.p
+		if sp.first0 {
+			extra++
+		}
+	case r <= sp.e1:
+		extra = (sp.e1-r)/sp.p + 1
+	}
+	total := sp.v*sp.base + extra
+	var rl rankLoad
+	D := int(e.denseLayers)
+	dense := 0
+	if D >= int(e.L) {
+		dense = total
+	} else if D > 0 {
+		for c := 0; c < sp.v; c++ {
+			j := r + c*sp.p
+			st := sp.start(j)
+			if st >= D {
+				break
+			}
+			n := sp.base
+			if (j >= 1 && j <= sp.e1) || (j == 0 && sp.first0) {
+				n++
+			}
+			dense += min(D-st, n)
+		}
+	}
+	rl.dense = float64(dense)
+	rl.moe = float64(total - dense)
 	rl.first = r == 0
-	rl.last = r == p-1
+	rl.last = r == sp.p-1
 	return rl
 }
 
@@ -111,10 +159,26 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 	var peak Memory
 	var optMax, dpMax float64
 	pp := l.PP
-	// Bubble slack: a later stage finishes its last backward earlier and
-	// starts its first forward later, which hides its DP traffic.
+	dpg := float64(l.DP * l.CP)
+	edpg := math.Max(dpg/s.ep, 1)
+	lines := e.dpLines(&l, &s, dpg, edpg)
+	sp := newSplit(int(e.L), l.PP, l.VPP)
+	var prev rankLoad
+	var prevT, prevC, prevTP, prevCP, prevEP float64
 	for r := 0; r < pp; r++ {
-		rl := e.rank(&l, r)
+		rl := e.rank(&sp, r)
+		if r > 0 && rl == prev && r < pp-1 {
+			// Same load as the rank before: the same time per
+			// micro-batch, and the earlier rank dominates memory (more
+			// micro-batches in flight) and DP exposure (less slack).
+			tSum += prevT
+			cSum += prevC
+			tpSum += prevTP
+			cpSum += prevCP
+			epSum += prevEP
+			continue
+		}
+		prev = rl
 		comp := rl.dense*(dl.fwd+dl.bwd+dl.recompute) + rl.moe*(ml.fwd+ml.bwd+ml.recompute)
 		// The host must launch every kernel; when that takes longer than
 		// the GPU work, the host sets the pace.
@@ -136,6 +200,7 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 			tp += headComm
 		}
 		tr := comp + tp + cp + ep
+		prevT, prevC, prevTP, prevCP, prevEP = tr, comp, tp, cp, ep
 		tMax = math.Max(tMax, tr)
 		tSum += tr
 		cSum += comp
@@ -153,8 +218,6 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 		if rl.first && rl.last && !e.tied {
 			pd += e.embParams / t // input and output embeddings both here
 		}
-		dpg := float64(l.DP * l.CP)
-		edpg := math.Max(dpg/s.ep, 1)
 		mem := e.stateMemory(l.ZeRO, pd, px, dpg, edpg)
 
 		// Activations in flight.
@@ -200,7 +263,7 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 		optMax = math.Max(optMax, opt)
 
 		// Data-parallel traffic.
-		dpT := e.dpExposed(&l, &s, r, pd, px, dpg, edpg, rl, &dl, &ml, m)
+		dpT := e.dpExposed(&l, &lines, r, pd, px, rl, &dl, &ml, m)
 		dpMax = math.Max(dpMax, dpT)
 	}
 	tMean := tSum / p
@@ -294,58 +357,62 @@ func (e *Estimator) optimizerBytes(zero int, pd, px, dpg, edpg float64) float64 
 	return 38 * n
 }
 
-// dpExposed is the data-parallel communication of rank r that the step
-// cannot hide.
-func (e *Estimator) dpExposed(l *spec.Layout, s *shape, r int, pd, px, dpg, edpg float64, rl rankLoad, dl, ml *layerCost, m float64) float64 {
-	if dpg <= 1 && edpg <= 1 {
-		return 0
+// dpLines prices the data-parallel collectives of a layout once: the dense
+// weights' group (dp×cp chips, tp apart) and the experts' (dp×cp/ep, tp×ep
+// apart).
+type dpLines struct{ dense, expert line }
+
+func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines {
+	return dpLines{
+		dense:  e.fab.reduceScatterLine(dpg, float64(l.TP)),
+		expert: e.fab.reduceScatterLine(edpg, float64(l.TP)*s.ep),
 	}
-	gb, pb := 4.0, 2.0 // fp32 gradient reduction, bf16 parameter gather
-	stride := float64(l.TP)
-	xStride := float64(l.TP) * s.ep
+}
+
+// dpExposed is the data-parallel communication of rank r that the step
+// cannot hide; pd and px are its dense and expert parameters.
+func (e *Estimator) dpExposed(l *spec.Layout, dl *dpLines, r int, pd, px float64, rl rankLoad, dc, mc *layerCost, m float64) float64 {
+	const gb, pb = 4.0, 2.0 // fp32 gradient reduction, bf16 parameter gather
+	rs := dl.dense.at(gb*pd) + dl.expert.at(gb*px)
+	ag := dl.dense.at(pb*pd) + dl.expert.at(pb*px)
 	var grad, gather float64
 	switch {
 	case l.ZeRO == 0:
-		grad = e.fab.allReduce(gb*pd, dpg, stride) + e.fab.allReduce(gb*px, edpg, xStride)
+		grad = 2 * rs // all-reduce = reduce-scatter + all-gather
 	case l.ZeRO <= 2:
-		grad = e.fab.reduceScatter(gb*pd, dpg, stride) + e.fab.reduceScatter(gb*px, edpg, xStride)
-		gather = e.fab.allGather(pb*pd, dpg, stride) + e.fab.allGather(pb*px, edpg, xStride)
+		grad, gather = rs, ag
 	default:
 		// ZeRO-3: gather weights for forward and again for backward, and
 		// reduce-scatter gradients, for every micro-batch.
-		gather = 2 * m * (e.fab.allGather(pb*pd, dpg, stride) + e.fab.allGather(pb*px, edpg, xStride))
-		grad = m * (e.fab.reduceScatter(gb*pd, dpg, stride) + e.fab.reduceScatter(gb*px, edpg, xStride))
+		grad, gather = m*rs, 2*m*ag
+	}
+	if grad+gather == 0 {
+		return 0
 	}
 	if !e.dpOverlap {
 		return grad + gather
 	}
-	total := grad + gather
-	exp := e.dpOverlapped(l, s, r, grad, gather, rl, dl, ml, m)
-	return exp + commContention*math.Max(0, total-exp)
-}
-
-func (e *Estimator) dpOverlapped(l *spec.Layout, s *shape, r int, grad, gather float64, rl rankLoad, dl, ml *layerCost, m float64) float64 {
-	pd := rl.dense*dl.localParam + rl.moe*ml.localParam
-	px := rl.moe * ml.localExp
-	fwd := rl.dense*dl.fwd + rl.moe*ml.fwd
-	bwd := rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
-	buckets := math.Max(1, math.Ceil((pd+px)/dpBucketParams))
-	layers := math.Max(1, rl.dense+rl.moe)
+	fwd := rl.dense*dc.fwd + rl.moe*mc.fwd
+	bwd := rl.dense*(dc.bwd+dc.recompute) + rl.moe*(mc.bwd+mc.recompute)
+	var exp float64
 	if l.ZeRO == 3 {
 		// Prefetched per layer: what outlasts the compute stays exposed,
 		// plus the first layer's gather.
-		return math.Max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
+		layers := math.Max(1, rl.dense+rl.moe)
+		exp = math.Max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
+	} else {
+		// Gradients reduce in buckets during the last micro-batch's
+		// backward; later pipeline stages finish earlier and have the
+		// drain as slack. Parameter gathers overlap with the next step's
+		// first forward, later stages starting later.
+		buckets := math.Max(1, math.Ceil((pd+px)/dpBucketParams))
+		v := float64(l.VPP)
+		exp = math.Max(grad-bwd-float64(r)*bwd/v, grad/buckets)
+		if gather > 0 {
+			exp += math.Max(gather-fwd-float64(r)*fwd/v, gather/buckets)
+		}
 	}
-	// Gradients reduce in buckets during the last micro-batch's backward;
-	// later pipeline stages finish earlier and have the drain as slack.
-	slack := float64(r) * (bwd / float64(l.VPP))
-	g := math.Max(grad-bwd-slack, grad/buckets)
-	// Parameter gathers overlap with the next step's first forward.
-	a := 0.0
-	if gather > 0 {
-		a = math.Max(gather-fwd-float64(r)*fwd/float64(l.VPP), gather/buckets)
-	}
-	return math.Max(g, 0) + math.Max(a, 0)
+	return exp + commContention*math.Max(0, grad+gather-exp)
 }
 
 // recomputeFlopsPerToken is the extra forward work of activation recompute.

@@ -49,8 +49,9 @@ func (e *Estimator) Schedule(l spec.Layout) Schedule {
 	dTP, mTP := exposedTP(&s, &dl), exposedTP(&s, &ml)
 	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
 	v := float64(l.VPP)
+	sp := newSplit(int(e.L), l.PP, l.VPP)
 	for r := 0; r < l.PP; r++ {
-		rl := e.rank(&l, r)
+		rl := e.rank(&sp, r)
 		// Split exposed communication between the passes by their share
 		// of compute.
 		fwd := rl.dense*dl.fwd + rl.moe*ml.fwd
