@@ -42,7 +42,7 @@ func stageLayers(L, S, j int) (n, start int) {
 // stageLayers), in closed form so a rank's load costs O(1).
 type split struct {
 	p, v, S, base, e1 int
-	first0           bool
+	first0            bool
 }
 
 func newSplit(L, p, v int) split {
