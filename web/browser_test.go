@@ -1,0 +1,414 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/flopcast/flopcast/search"
+	"github.com/flopcast/flopcast/spec"
+)
+
+// chromiumPath is the browser the tests drive; .ci/run installs it.
+const chromiumPath = "/usr/bin/chromium"
+
+// browser starts one headless Chromium for a test and its subtests. Without
+// Chromium the test is skipped, except in CI where that is a failure.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests skipped in -short mode")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser tests need %s (apt-get install chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("browser tests skipped: %s not found; install it with apt-get install chromium", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 1000),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	// Start the browser now so that its start-up is not charged to a subtest.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	return bctx
+}
+
+// tab opens a new tab with a deadline.
+func tab(t *testing.T, bctx context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(bctx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// waitState waits until document.body.dataset[key] is one of the final
+// states and returns it.
+func waitState(t *testing.T, ctx context.Context, key string) string {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const s = document.body.dataset[%q]; return s === 'ready' || s === 'error' ? s : null })()`, key)
+	s, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		status := eval[string](t, ctx, `document.body.innerText.slice(0, 600)`)
+		t.Fatalf("waiting for %s: %v; page: %s", key, err, status)
+	}
+	return s
+}
+
+// chartInfo is what a test reads from one ECharts instance.
+type chartInfo struct {
+	Canvas bool  `json:"canvas"`
+	Width  int   `json:"width"`
+	Series []int `json:"series"` // data points per series
+}
+
+func charts(t *testing.T, ctx context.Context, ids ...string) map[string]chartInfo {
+	t.Helper()
+	idsJSON, _ := json.Marshal(ids)
+	js := fmt.Sprintf(`(() => {
+		const out = {};
+		for (const id of %s) {
+			const el = document.getElementById(id);
+			const c = el && echarts.getInstanceByDom(el);
+			if (!c) continue;
+			const cv = el.querySelector('canvas');
+			out[id] = {canvas: !!cv, width: cv ? cv.width : 0,
+				series: (c.getOption().series || []).map(s => (s.data || []).length)};
+		}
+		return out;
+	})()`, idsJSON)
+	return eval[map[string]chartInfo](t, ctx, js)
+}
+
+func checkCharts(t *testing.T, ctx context.Context, ids ...string) map[string]chartInfo {
+	t.Helper()
+	got := charts(t, ctx, ids...)
+	for _, id := range ids {
+		c, ok := got[id]
+		if !ok {
+			t.Errorf("chart %s: no ECharts instance", id)
+			continue
+		}
+		total := 0
+		for _, n := range c.Series {
+			total += n
+		}
+		if !c.Canvas || c.Width == 0 || total == 0 {
+			t.Errorf("chart %s: canvas %v width %d series %v: want a drawn canvas with data", id, c.Canvas, c.Width, c.Series)
+		}
+	}
+	return got
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := filepath.Join("testdata", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setValue(t *testing.T, ctx context.Context, sel, v string) {
+	t.Helper()
+	do(t, ctx, chromedp.SetValue(chromedp.CSS(sel), v))
+}
+
+func TestBrowser(t *testing.T) {
+	bctx := browser(t)
+	srv := httptest.NewServer(Handler(Options{MaxSearches: 2}))
+	t.Cleanup(srv.Close)
+	planCharts := []string{"chart-pareto", "chart-breakdown", "chart-memory", "chart-timeline"}
+
+	t.Run("default plan", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/"))
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("plan state %s: %s", s, eval[string](t, ctx, `document.getElementById('plan-error').innerText`))
+		}
+		waitState(t, ctx, "timeline")
+		status := eval[string](t, ctx, `document.getElementById('plan-status').innerText`)
+		if !strings.Contains(status, "llama3-70b on 1,024 × h100-sxm") {
+			t.Errorf("status %q: want the default llama3-70b on 1,024 h100-sxm", status)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll('#plan-table tbody tr[data-i]').length`); n < 1 {
+			t.Errorf("%d table rows, want some", n)
+		}
+		got := checkCharts(t, ctx, planCharts...)
+		if s := got["chart-timeline"].Series; len(s) != 3 || s[1] == 0 || s[2] == 0 {
+			t.Errorf("timeline series %v: want idle, forward and backward passes", s)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll('#run-totals .v').length`); n < 8 {
+			t.Errorf("%d whole-run totals, want 8 (the default plan gives tokens)", n)
+		}
+		screenshot(t, ctx, "plan.png")
+	})
+
+	t.Run("resubmit and select", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/"))
+		waitState(t, ctx, "plan")
+		waitState(t, ctx, "timeline")
+		before := eval[string](t, ctx, `document.querySelector('#plan-table tbody').innerText`)
+
+		setValue(t, ctx, "#f-chips", "512")
+		do(t, ctx, chromedp.Click(chromedp.CSS("#plan-submit")))
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("plan state %s after chips=512", s)
+		}
+		status := eval[string](t, ctx, `document.getElementById('plan-status').innerText`)
+		if !strings.Contains(status, "512 × h100-sxm") {
+			t.Errorf("status %q after chips=512", status)
+		}
+		if after := eval[string](t, ctx, `document.querySelector('#plan-table tbody').innerText`); after == before {
+			t.Errorf("the table did not change with chips=512")
+		}
+		if loc := eval[string](t, ctx, `location.search`); !strings.Contains(loc, "chips=512") {
+			t.Errorf("URL %q does not hold chips=512", loc)
+		}
+		// Every layout of the new table multiplies to 512 chips.
+		prod := eval[[]int](t, ctx, `Array.from(document.querySelectorAll('#plan-table tbody tr[data-i] td:nth-child(2)')).map(td => {
+			const m = td.innerText.match(/tp(\d+) pp(\d+) dp(\d+)(?: cp(\d+))?/); return m[1]*m[2]*m[3]*(m[4]||1) })`)
+		for i, p := range prod {
+			if p != 512 {
+				t.Errorf("row %d: tp·pp·dp·cp = %d, want 512", i, p)
+			}
+		}
+		checkCharts(t, ctx, planCharts...)
+
+		rows := eval[int](t, ctx, `document.querySelectorAll('#plan-table tbody tr[data-i]').length`)
+		if rows < 2 {
+			t.Fatalf("only %d result; no second row to select", rows)
+		}
+		selectRow(t, ctx, 1)
+		if loc := eval[string](t, ctx, `location.search`); !strings.Contains(loc, "sel=1") {
+			t.Errorf("URL %q does not hold the selection", loc)
+		}
+		checkCharts(t, ctx, "chart-timeline")
+	})
+
+	t.Run("bookmark", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=llama3-8b&chip=b200&chips=64&seq=4096&gb=128&precision=bf16&tp=2&sel=1"))
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("plan state %s: %s", s, eval[string](t, ctx, `document.getElementById('plan-error').innerText`))
+		}
+		waitState(t, ctx, "timeline")
+		form := eval[map[string]string](t, ctx, `(() => { const f = document.getElementById('plan-form').elements;
+			return {model: f.model.value, chip: f.chip.value, chips: f.chips.value, seq: f.seq.value, gb: f.gb.value, tp: f.tp.value, tokens: f.tokens.value, recipe: f.recipe.value} })()`)
+		want := map[string]string{"model": "llama3-8b", "chip": "b200", "chips": "64", "seq": "4096", "gb": "128", "tp": "2", "tokens": "", "recipe": "megatron"}
+		for k, v := range want {
+			if form[k] != v {
+				t.Errorf("form %s = %q, want %q from the URL", k, form[k], v)
+			}
+		}
+		if sel := eval[string](t, ctx, `document.querySelector('#plan-table tbody tr.selected').dataset.i`); sel != "1" {
+			t.Errorf("selected row %s, want 1 from the URL", sel)
+		}
+		for _, l := range eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#plan-table tbody tr[data-i] td:nth-child(2)')).map(td => td.innerText)`) {
+			if !strings.HasPrefix(l, "tp2 ") {
+				t.Errorf("layout %q ignores the pinned tp=2", l)
+			}
+		}
+		// No tokens: the whole-run panel says what is missing.
+		if txt := eval[string](t, ctx, `document.getElementById('run-totals').innerText`); !strings.Contains(txt, "tokens") {
+			t.Errorf("whole-run panel %q", txt)
+		}
+	})
+
+	t.Run("inline model", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=custom&layers=32&hidden=4096&heads=32&kv_heads=8&ffn=14336&vocab=32000&experts=8&top_k=2&chip=h100-sxm&chips=64&seq=4096&gb=256"))
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("plan state %s: %s", s, eval[string](t, ctx, `document.getElementById('plan-error').innerText`))
+		}
+		if !eval[bool](t, ctx, `!document.getElementById('inline-model').hidden`) {
+			t.Errorf("the inline model fields are hidden")
+		}
+		if st := eval[string](t, ctx, `document.getElementById('plan-status').innerText`); !strings.HasPrefix(st, "custom on 64 × h100-sxm") {
+			t.Errorf("status %q", st)
+		}
+		checkCharts(t, ctx, planCharts...)
+	})
+
+	t.Run("field error", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=llama3-70b&chip=h100-sxm&chips=1024&seq=8192&gb=0"))
+		if s := waitState(t, ctx, "plan"); s != "error" {
+			t.Fatalf("plan state %s, want error for global_batch 0", s)
+		}
+		// The page shows the message the CLI prints for the same run.
+		_, want := spec.Resolve(&spec.Run{Model: spec.ModelRef{Name: "llama3-70b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 1024},
+			Training: spec.Training{SeqLen: 8192, GlobalBatch: 0}})
+		if want == nil {
+			t.Fatal("spec.Resolve accepts global_batch 0")
+		}
+		msg := eval[string](t, ctx, `document.getElementById('plan-error').innerText`)
+		if msg != want.Error() {
+			t.Errorf("error box %q, want %q", msg, want.Error())
+		}
+		if !eval[bool](t, ctx, `document.getElementById('f-gb').classList.contains('bad')`) {
+			t.Errorf("the global_batch input is not marked")
+		}
+		screenshot(t, ctx, "plan-error.png")
+	})
+
+	t.Run("compare", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=compare&cchips=h100-sxm,b200&counts=256,1024"))
+		if s := waitState(t, ctx, "compare"); s != "ready" {
+			t.Fatalf("compare state %s: %s", s, eval[string](t, ctx, `document.getElementById('compare-error').innerText`))
+		}
+		got := checkCharts(t, ctx, "chart-throughput", "chart-mfu", "chart-days", "chart-cost")
+		if s := got["chart-throughput"].Series; len(s) != 2 {
+			t.Errorf("throughput series %v, want one per chip", s)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll('#compare-table tbody tr').length`); n != 4 {
+			t.Errorf("%d compare rows, want 4 cells", n)
+		}
+		screenshot(t, ctx, "compare.png")
+	})
+
+	t.Run("capex", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=capex&budget=1e9&cchip=h100-sxm"))
+		if s := waitState(t, ctx, "capex"); s != "ready" {
+			t.Fatalf("capex state %s: %s", s, eval[string](t, ctx, `document.getElementById('capex-error').innerText`))
+		}
+		checkCharts(t, ctx, "chart-capex")
+		if n := eval[int](t, ctx, `document.querySelectorAll('#capex-table tbody tr').length`); n < 1 {
+			t.Errorf("no trainable rows")
+		}
+		screenshot(t, ctx, "capex.png")
+		// One click plans the hyperscalers' 2025 budgets.
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#capex-scenarios button[data-scenario="hyperscalers-2025"]`)))
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.capex === 'loading' || location.search.includes('scenario=')`)); err != nil {
+			t.Fatal(err)
+		}
+		if s := waitState(t, ctx, "capex"); s != "ready" {
+			t.Fatalf("scenario state %s: %s", s, eval[string](t, ctx, `document.getElementById('capex-error').innerText`))
+		}
+		if st := eval[string](t, ctx, `document.getElementById('capex-status').innerText`); !strings.Contains(st, "hyperscalers-2025") {
+			t.Errorf("capex status %q, want the scenario", st)
+		}
+		screenshot(t, ctx, "capex-scenario.png")
+	})
+
+	t.Run("validate", func(t *testing.T) {
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=validate"))
+		if s := waitState(t, ctx, "validate"); s != "ready" {
+			t.Fatalf("validate state %s: %s", s, eval[string](t, ctx, `document.getElementById('validate-status').innerText`))
+		}
+		got := checkCharts(t, ctx, "chart-validate")
+		// y = x and the two ±10% bands, then the points.
+		if s := got["chart-validate"].Series; len(s) < 4 {
+			t.Errorf("validate series %v: want reference lines and points", s)
+		}
+		screenshot(t, ctx, "validate.png")
+	})
+
+	t.Run("report", func(t *testing.T) {
+		run := &spec.Run{Model: spec.ModelRef{Name: "llama3-8b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 64},
+			Training: spec.Training{SeqLen: 8192, GlobalBatch: 256, Tokens: 1e12}}
+		r, err := spec.Resolve(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := search.Run(context.Background(), r, search.Options{Top: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := WriteReport(&buf, r, rep); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "report.html")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx := tab(t, bctx)
+		do(t, ctx, chromedp.Navigate("file://"+path))
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("report plan state %s", s)
+		}
+		waitState(t, ctx, "timeline")
+		checkCharts(t, ctx, planCharts...)
+		screenshot(t, ctx, "report.png")
+		selectRow(t, ctx, 1)
+	})
+}
+
+// selectRow clicks row i of the ranked table and waits for the timeline of
+// that row.
+func selectRow(t *testing.T, ctx context.Context, i int) {
+	t.Helper()
+	waitState(t, ctx, "timeline")
+	key0 := eval[string](t, ctx, `document.body.dataset.timelineFor`)
+	row := fmt.Sprintf(`#plan-table tbody tr[data-i="%d"]`, i)
+	want := eval[string](t, ctx, `document.querySelector('`+row+` td:nth-child(2)').innerText`)
+	do(t, ctx, chromedp.Click(chromedp.CSS(row)))
+	js := `(() => { const k = document.body.dataset.timelineFor; return document.body.dataset.timeline === 'ready' && k !== ` + jsString(key0) + ` ? k : null })()`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the timeline was not redrawn after selecting row %d: %v", i+1, err)
+	}
+	if sel := eval[string](t, ctx, `document.querySelector('#plan-table tbody tr.selected td:nth-child(2)').innerText`); sel != want {
+		t.Errorf("selected row %q, want %q", sel, want)
+	}
+	if note := eval[string](t, ctx, `document.getElementById('timeline-note').innerText`); !strings.HasPrefix(note, fmt.Sprintf("#%d", i+1)) {
+		t.Errorf("timeline note %q, want it for #%d", note, i+1)
+	}
+	checkCharts(t, ctx, "chart-timeline")
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

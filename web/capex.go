@@ -1,0 +1,153 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/flopcast/flopcast/economics"
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/search"
+	"github.com/flopcast/flopcast/spec"
+	"github.com/flopcast/flopcast/validate"
+)
+
+// CapexRequest is the body of /api/capex: a budget and a chip, or the name
+// of a scenario of budgets (economics.Scenarios). Model and Tokens narrow
+// the list of trainable runs.
+type CapexRequest struct {
+	BudgetUSD float64 `json:"budget_usd,omitempty"`
+	Chip      string  `json:"chip,omitempty"`
+	Scenario  string  `json:"scenario,omitempty"`
+	Model     string  `json:"model,omitempty"`
+	Tokens    float64 `json:"tokens,omitempty"`
+}
+
+// ScenarioResponse is the answer of /api/capex for a scenario: one plan per
+// entry.
+type ScenarioResponse struct {
+	Scenario    string                   `json:"scenario"`
+	Description string                   `json:"description"`
+	Plans       []*economics.CapexReport `json:"plans"`
+}
+
+func (s *server) capex(w http.ResponseWriter, r *http.Request) {
+	b, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req CapexRequest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.writeError(w, r, badInput{fmt.Errorf("capex request: %v", err)})
+		return
+	}
+	ctx, cancel := s.batchDeadline(r.Context())
+	defer cancel()
+	opts := economics.CapexOptions{Model: req.Model, Tokens: req.Tokens, Context: ctx, PredictMFU: s.mfuPredictor()}
+	if req.Tokens < 0 {
+		s.writeError(w, r, &spec.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
+		return
+	}
+	var sc economics.Scenario
+	if req.Scenario != "" {
+		var ok bool
+		if sc, ok = economics.LookupScenario(req.Scenario); !ok {
+			var names []string
+			for _, x := range economics.Scenarios() {
+				names = append(names, x.Name)
+			}
+			s.writeError(w, r, &spec.FieldError{Field: "scenario", Value: strconv.Quote(req.Scenario), Reason: "is not a known scenario", Allowed: strings.Join(names, ", ")})
+			return
+		}
+	}
+	var chip hardware.Chip
+	if req.Scenario == "" {
+		if req.BudgetUSD <= 0 {
+			s.writeError(w, r, &spec.FieldError{Field: "budget_usd", Value: req.BudgetUSD, Allowed: "a positive number of US dollars", Hint: "10e9"})
+			return
+		}
+		var ok bool
+		if chip, ok = hardware.LookupChip(req.Chip); !ok {
+			s.writeError(w, r, &spec.FieldError{Field: "chip", Value: strconv.Quote(req.Chip), Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")})
+			return
+		}
+	}
+	// The plan's MFU comes from a search: take a slot like any search.
+	release, err := s.acquire(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	if req.Scenario != "" {
+		plans, err := economics.RunScenario(sc, opts)
+		if err != nil {
+			s.writeError(w, r, badInput{err})
+			return
+		}
+		writeJSON(w, http.StatusOK, ScenarioResponse{Scenario: sc.Name, Description: sc.Description, Plans: plans})
+		return
+	}
+	plan, err := economics.Capex(req.BudgetUSD, chip, opts)
+	if err != nil {
+		s.writeError(w, r, badInput{err})
+		return
+	}
+	writeJSON(w, http.StatusOK, plan)
+}
+
+// mfuPredictor predicts a capex plan's MFU from the best layout of its
+// representative run. A scenario plans the same chip at the same count more
+// than once, so answers are kept for the request.
+func (s *server) mfuPredictor() func(context.Context, *spec.Resolved) (float64, error) {
+	type key struct {
+		chip  string
+		chips int
+	}
+	var mu sync.Mutex
+	seen := map[key]float64{}
+	return func(ctx context.Context, r *spec.Resolved) (float64, error) {
+		k := key{r.Chip.Name, r.Chips}
+		mu.Lock()
+		mfu, ok := seen[k]
+		mu.Unlock()
+		if ok {
+			return mfu, nil
+		}
+		rep, err := s.runSearch(ctx, r, search.Options{Top: 1, Objective: search.ObjectiveTime})
+		if err != nil {
+			return 0, err
+		}
+		if len(rep.Results) == 0 {
+			return 0, fmt.Errorf("no layout of %s on %d × %s fits", r.Model.Name, r.Chips, r.Chip.Name)
+		}
+		mu.Lock()
+		seen[k] = rep.Results[0].MFU
+		mu.Unlock()
+		return rep.Results[0].MFU, nil
+	}
+}
+
+func (s *server) capexScenarios(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, economics.Scenarios())
+}
+
+// validation runs the corpus once: it is built in and does not change.
+var validation = sync.OnceValues(validate.Run)
+
+func (s *server) validate(w http.ResponseWriter, r *http.Request) {
+	rep, err := validation()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

@@ -1,0 +1,10 @@
+// Package web is flopcast's HTTP server and browser UI (flopcast serve).
+//
+// The API takes the run.yaml structure as JSON and answers with the JSON of
+// the CLI (DESIGN.md §3): POST /api/estimate, POST /api/search, GET
+// /api/catalog/chips and /api/catalog/models, plus POST /api/sweep (Compare),
+// POST /api/capex and GET /api/validate for the other views. The UI is a
+// single page in static/, embedded in the binary, drawn with a vendored
+// Apache ECharts; nothing is fetched from elsewhere. WriteReport writes the
+// Plan view of a search as one self-contained HTML file.
+package web
