@@ -1,11 +1,28 @@
 // Package search finds the best parallel layouts for a run: it enumerates
 // the knobs the run leaves open, prunes what cannot fit or cannot win,
 // evaluates the rest on all cores and keeps the top N and the Pareto front.
+//
+// The space is tp, pp, cp (dp follows from the chip count), ep, vpp,
+// micro_batch, ZeRO stage, recompute mode and sequence parallelism; knobs
+// the run gives keep their value. Whether a layout is valid is decided by
+// spec.Resolved.Violation only. Pruning never changes the answer: it skips
+// only layouts that provably cannot fit in memory, using three properties
+// of the estimator's memory model that the tests check (a higher ZeRO stage
+// never needs more memory, sequence parallelism on never needs more than
+// off, selective recompute never more than none), and it keeps, within one
+// group of layouts that differ only in ZeRO, recompute and sequence
+// parallelism, those no other member matches or beats on objective, step
+// time and memory at once.
 package search
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/spec"
@@ -21,13 +38,20 @@ const (
 	ObjectiveEnergy Objective = "energy" // joules per token
 )
 
+// Objectives lists the valid objectives.
+var Objectives = []Objective{ObjectiveTime, ObjectiveCost, ObjectiveEnergy}
+
 // Options tune a search. DefaultOptions gives the defaults.
 type Options struct {
 	Top       int       // results kept (default 10)
 	Objective Objective // default time
 	Workers   int       // 0: GOMAXPROCS
-	// Progress, if set, is called now and then with done and total counts.
+	// Progress, if set, is called now and then with done and total counts
+	// of outer tasks, from one goroutine at a time.
 	Progress func(done, total int64)
+
+	// exhaustive turns pruning off (tests compare against it).
+	exhaustive bool
 }
 
 // DefaultOptions are the options used when none are given.
@@ -37,14 +61,391 @@ var DefaultOptions = Options{Top: 10, Objective: ObjectiveTime}
 type Report struct {
 	Results   []estimate.Result `json:"results"`
 	Pareto    []estimate.Result `json:"pareto"`
-	Evaluated int64             `json:"evaluated"`
-	Feasible  int64             `json:"feasible"`
+	Evaluated int64             `json:"evaluated"` // full estimates done
+	Feasible  int64             `json:"feasible"`  // evaluated layouts that are valid and fit
 	ElapsedS  float64           `json:"elapsed_s"`
 	// Explanation of the winner: bottleneck, sensitivity, roofline distance.
 	Explanation []string `json:"explanation,omitempty"`
+
+	// Candidates is the number of layouts enumerated, Valid those that
+	// pass spec's rules, and Pruned the valid ones skipped because they
+	// provably cannot fit (never estimated). Valid = Evaluated + Pruned.
+	Candidates int64 `json:"candidates"`
+	Valid      int64 `json:"valid"`
+	Pruned     int64 `json:"pruned"`
+	// Objective ranked Results; Scores holds each result's value of it
+	// (seconds, USD per token or J per token).
+	Objective Objective `json:"objective"`
+	Scores    []float64 `json:"scores"`
 }
+
+// Score is res's objective value: the step time in seconds, the dollars per
+// trained token, or the joules per trained token.
+func Score(r *spec.Resolved, obj Objective, res *estimate.Result) float64 {
+	return scoreFactor(r, obj) * res.StepTimeS
+}
+
+// fallbackChipPowerW is the chip power used for the energy objective when
+// neither economics.chip_power_w nor the catalog's tdp_w is known: the
+// H100 SXM's 700 W TDP (NVIDIA datasheet).
+const fallbackChipPowerW = 700
+
+// PricePerChipHour is the rent the cost objective uses: economics
+// .price_per_chip_hour, else the catalog's rent.
+func PricePerChipHour(r *spec.Resolved) float64 {
+	if p := r.Economics.PricePerChipHour; p != nil {
+		return *p
+	}
+	return r.Chip.RentUSDPerHour.USD
+}
+
+// ChipPowerW is the per-chip power the energy objective uses:
+// economics.chip_power_w, else the catalog TDP, else fallbackChipPowerW.
+// It is deliberately simple (every chip at TDP for the whole step, no host,
+// network or PUE): it ranks layouts, it does not bill energy.
+func ChipPowerW(r *spec.Resolved) float64 {
+	if p := r.Economics.ChipPowerW; p != nil {
+		return *p
+	}
+	if r.Chip.TDPW > 0 {
+		return r.Chip.TDPW
+	}
+	return fallbackChipPowerW
+}
+
+// scoreFactor turns a step time into the objective. Chips, price, power and
+// tokens per step are the same for every layout of a run, so all three
+// objectives rank alike; they differ in the number shown.
+func scoreFactor(r *spec.Resolved, obj Objective) float64 {
+	tokens := float64(r.Training.GlobalBatch) * float64(r.Training.SeqLen)
+	switch obj {
+	case ObjectiveCost:
+		return float64(r.Chips) * PricePerChipHour(r) / 3600 / tokens
+	case ObjectiveEnergy:
+		return float64(r.Chips) * ChipPowerW(r) / tokens
+	}
+	return 1
+}
+
+// searcher is one search's shared, read-only state.
+type searcher struct {
+	r      *spec.Resolved
+	e      *estimate.Estimator
+	sp     *space
+	factor float64
+	opt    Options
+	next   atomic.Int64 // next task
+	done   atomic.Int64 // tasks finished
+	stop   <-chan struct{}
+}
+
+// worker holds one goroutine's buffers and partial results, merged at the
+// end, so that the hot path neither allocates nor synchronises.
+type worker struct {
+	s    *searcher
+	top  topK
+	par  pareto
+	grp  group
+	keep [maxInner]bool
+
+	evaluated, feasible, valid, pruned, candidates int64
+
+	viol      [32]int64
+	violEx    [32]spec.Layout
+	closest   estimate.Result
+	hasClose  bool
+	cancelled bool
+}
+
+// group is the inner variants of one (tp, pp, dp, cp, ep, vpp, mb).
+type group struct {
+	n     int
+	l     [maxInner]spec.Layout
+	ri    [maxInner]int8 // index into space.rc
+	si    [maxInner]int8 // index into the sp list
+	zi    [maxInner]int8 // index into space.zero
+	state [maxInner]uint8
+	res   [maxInner]scored
+}
+
+const (
+	stInvalid uint8 = iota
+	stValid
+	stEvaluated
+	stPruned
+)
 
 // Run searches the layouts of r that r.Given leaves open.
 func Run(ctx context.Context, r *spec.Resolved, opt Options) (*Report, error) {
-	return nil, errors.New("search: not implemented yet")
+	start := time.Now()
+	if r == nil {
+		return nil, fmt.Errorf("search: nil run")
+	}
+	if opt.Top <= 0 {
+		opt.Top = DefaultOptions.Top
+	}
+	if opt.Objective == "" {
+		opt.Objective = ObjectiveTime
+	}
+	if !slices.Contains(Objectives, opt.Objective) {
+		return nil, &spec.FieldError{Field: "objective", Value: string(opt.Objective), Allowed: "time, cost, energy"}
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	e, err := estimate.New(r)
+	if err != nil {
+		return nil, err
+	}
+	s := &searcher{r: r, e: e, sp: newSpace(r), factor: scoreFactor(r, opt.Objective), opt: opt, stop: ctx.Done()}
+	if len(s.sp.tasks) == 0 {
+		// The given knobs alone leave no tp×pp×cp dividing the chips.
+		if err := r.CheckLayout(r.Layout); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("search: the given knobs leave no layout for %d chips", r.Chips)
+	}
+	workers := min(opt.Workers, max(len(s.sp.tasks), 1))
+	ws := make([]*worker, workers)
+	var wg sync.WaitGroup
+	for i := range ws {
+		w := &worker{s: s, top: newTopK(opt.Top)}
+		w.par.p = make([]estimate.Result, 0, 64)
+		ws[i] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run()
+		}()
+	}
+	if opt.Progress != nil {
+		total := int64(len(s.sp.tasks))
+		fin := make(chan struct{})
+		go func() { wg.Wait(); close(fin) }()
+		tick := time.NewTicker(100 * time.Millisecond)
+	loop:
+		for {
+			select {
+			case <-fin:
+				break loop
+			case <-tick.C:
+				opt.Progress(s.done.Load(), total)
+			}
+		}
+		tick.Stop()
+		opt.Progress(s.done.Load(), total)
+	} else {
+		wg.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return s.merge(ws, start)
+}
+
+func (w *worker) run() {
+	s := w.s
+	for {
+		i := s.next.Add(1) - 1
+		if i >= int64(len(s.sp.tasks)) {
+			return
+		}
+		w.task(&s.sp.tasks[i])
+		s.done.Add(1)
+		if w.cancelled {
+			return
+		}
+	}
+}
+
+func (w *worker) task(t *task) {
+	s := w.s
+	for _, ep := range t.ep {
+		for _, vpp := range t.vpp {
+			for _, mb := range t.mb {
+				select {
+				case <-s.stop:
+					w.cancelled = true
+					return
+				default:
+				}
+				w.group(spec.Layout{TP: t.tp, PP: t.pp, DP: t.dp, CP: t.cp, EP: ep, VPP: vpp, MicroBatch: mb})
+			}
+		}
+	}
+}
+
+// group enumerates, checks, prunes and evaluates the inner variants of
+// base, then hands the undominated feasible ones to the top-N and the
+// Pareto front.
+func (w *worker) group(base spec.Layout) {
+	s, sp, g := w.s, w.s.sp, &w.grp
+	var spBuf [2]bool
+	sps := sp.spList(base.TP, &spBuf)
+	g.n = 0
+	for ri, rc := range sp.rc {
+		for si, spv := range sps {
+			for zi, z := range sp.zero {
+				l := base
+				l.Recompute, l.SequenceParallel, l.ZeRO = rc, spv, z
+				n := g.n
+				g.l[n], g.ri[n], g.si[n], g.zi[n] = l, int8(ri), int8(si), int8(zi)
+				if v := s.r.Violation(l); v != spec.OK {
+					g.state[n] = stInvalid
+					if int(v) < len(w.viol) {
+						if w.viol[v] == 0 {
+							w.violEx[v] = l
+						}
+						w.viol[v]++
+					}
+				} else {
+					g.state[n] = stValid
+					w.valid++
+				}
+				g.n++
+			}
+		}
+	}
+	w.candidates += int64(g.n)
+
+	// Probes: the most memory-saving variant of each recompute class (the
+	// highest ZeRO stage, sequence parallelism on where tried, selective
+	// or none, and full). A variant is at least as large as its class's
+	// probe, so a probe that does not fit rules its class out.
+	prune := !s.opt.exhaustive
+	probeLight, probeFull := -1, -1
+	if prune {
+		for i := 0; i < g.n; i++ {
+			if g.zi[i] != 0 || g.si[i] != 0 || g.state[i] != stValid {
+				continue
+			}
+			switch int(g.ri[i]) {
+			case sp.lightRC:
+				probeLight = i
+				w.eval(i)
+			case sp.fullRC:
+				probeFull = i
+				w.eval(i)
+			}
+		}
+	}
+	failed := -1 // (ri, si) whose higher ZeRO stage did not fit
+	for i := 0; i < g.n; i++ {
+		if g.state[i] != stValid {
+			continue
+		}
+		key := int(g.ri[i])*2 + int(g.si[i])
+		if prune {
+			probe := probeFull
+			if int(g.ri[i]) != sp.fullRC {
+				probe = probeLight
+			}
+			if (probe >= 0 && !g.res[probe].res.Memory.Fits) || failed == key {
+				g.state[i] = stPruned
+				w.pruned++
+				continue
+			}
+		}
+		w.eval(i)
+		if prune && !g.res[i].res.Memory.Fits {
+			failed = key // lower ZeRO stages need no less memory
+		}
+	}
+
+	// Group filter: keep the feasible variants no other feasible variant
+	// of the group matches or beats on objective, step time and memory.
+	for i := 0; i < g.n; i++ {
+		w.keep[i] = g.state[i] == stEvaluated && g.res[i].res.Memory.Fits
+	}
+	for i := 0; i < g.n; i++ {
+		if !w.keep[i] {
+			continue
+		}
+		for j := 0; j < g.n; j++ {
+			if j != i && g.state[j] == stEvaluated && g.res[j].res.Memory.Fits && dominatesScored(&g.res[j], &g.res[i]) {
+				w.keep[i] = false
+				break
+			}
+		}
+	}
+	for i := 0; i < g.n; i++ {
+		if w.keep[i] {
+			w.top.push(&g.res[i])
+			w.par.add(&g.res[i].res)
+		}
+	}
+}
+
+// eval estimates variant i of the current group once.
+func (w *worker) eval(i int) {
+	g := &w.grp
+	if g.state[i] == stEvaluated {
+		return
+	}
+	g.state[i] = stEvaluated
+	sc := &g.res[i]
+	w.s.e.Eval(g.l[i], &sc.res)
+	sc.score = w.s.factor * sc.res.StepTimeS
+	w.evaluated++
+	if sc.res.Memory.Fits {
+		w.feasible++
+		return
+	}
+	if !w.hasClose || sc.res.Memory.OverflowGiB < w.closest.Memory.OverflowGiB ||
+		(sc.res.Memory.OverflowGiB == w.closest.Memory.OverflowGiB && compareLayout(&sc.res.Parallel, &w.closest.Parallel) < 0) {
+		w.closest, w.hasClose = sc.res, true
+	}
+}
+
+// merge combines the workers' results into the report.
+func (s *searcher) merge(ws []*worker, start time.Time) (*Report, error) {
+	rep := &Report{Objective: s.opt.Objective, Results: []estimate.Result{}, Pareto: []estimate.Result{}, Scores: []float64{}}
+	var all []scored
+	var front pareto
+	var viol [32]int64
+	var violEx [32]spec.Layout
+	var closest *estimate.Result
+	minDP := -1
+	for i := range s.sp.tasks {
+		if d := s.sp.tasks[i].dp; d > 0 && (minDP < 0 || d < minDP) {
+			minDP = d
+		}
+	}
+	for _, w := range ws {
+		rep.Evaluated += w.evaluated
+		rep.Feasible += w.feasible
+		rep.Valid += w.valid
+		rep.Pruned += w.pruned
+		rep.Candidates += w.candidates
+		all = append(all, w.top.h...)
+		for i := range w.par.p {
+			front.add(&w.par.p[i])
+		}
+		for v := range w.viol {
+			if w.viol[v] > 0 && (viol[v] == 0 || compareLayout(&w.violEx[v], &violEx[v]) < 0) {
+				violEx[v] = w.violEx[v]
+			}
+			viol[v] += w.viol[v]
+		}
+		if w.hasClose && (closest == nil || w.closest.Memory.OverflowGiB < closest.Memory.OverflowGiB ||
+			(w.closest.Memory.OverflowGiB == closest.Memory.OverflowGiB && compareLayout(&w.closest.Parallel, &closest.Parallel) < 0)) {
+			c := w.closest
+			closest = &c
+		}
+	}
+	slices.SortFunc(all, func(a, b scored) int { return better(&a, &b) })
+	if len(all) > s.opt.Top {
+		all = all[:s.opt.Top]
+	}
+	for i := range all {
+		rep.Results = append(rep.Results, all[i].res)
+		rep.Scores = append(rep.Scores, all[i].score)
+	}
+	rep.Pareto = append(rep.Pareto, front.p...)
+	if len(rep.Results) == 0 {
+		return nil, s.noLayout(rep, &viol, &violEx, closest, minDP)
+	}
+	rep.Explanation = explain(s, rep)
+	rep.ElapsedS = time.Since(start).Seconds()
+	return rep, nil
 }

@@ -1,0 +1,46 @@
+package search
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/flopcast/flopcast/spec"
+)
+
+// BenchmarkSearch is a whole search of the DESIGN.md §6 targets. It
+// reports layouts/s/core (candidates enumerated and settled: invalid,
+// pruned or estimated), valid/s/core, and evals/s/core (full estimates).
+func BenchmarkSearch(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		run  spec.Run
+	}{
+		{"llama3-405b-h100-16384", spec.Run{Model: spec.ModelRef{Name: "llama3-405b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 16384},
+			Training: spec.Training{SeqLen: 8192, GlobalBatch: 2048}}},
+		{"gpt3-175b-a100-1024", spec.Run{Model: spec.ModelRef{Name: "gpt3-175b"}, Cluster: spec.Cluster{Chip: "a100-sxm-80gb", Chips: 1024},
+			Training: spec.Training{SeqLen: 2048, GlobalBatch: 1536}}},
+		{"mixtral-8x22b-h100-1024", spec.Run{Model: spec.ModelRef{Name: "mixtral-8x22b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 1024},
+			Training: spec.Training{SeqLen: 4096, GlobalBatch: 1024}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r := mustResolve(b, c.run)
+			var cand, valid, evals int64
+			b.ReportAllocs()
+			for b.Loop() {
+				rep, err := Run(context.Background(), r, DefaultOptions)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cand += rep.Candidates
+				valid += rep.Valid
+				evals += rep.Evaluated
+			}
+			sec := b.Elapsed().Seconds() * float64(runtime.GOMAXPROCS(0))
+			b.ReportMetric(float64(cand)/sec, "layouts/s/core")
+			b.ReportMetric(float64(valid)/sec, "valid/s/core")
+			b.ReportMetric(float64(evals)/sec, "evals/s/core")
+			b.ReportMetric(float64(cand)/float64(b.N), "layouts/op")
+		})
+	}
+}

@@ -1,0 +1,260 @@
+package search
+
+import (
+	"slices"
+
+	"github.com/flopcast/flopcast/spec"
+)
+
+// Candidate lists. They only decide which values are tried; whether a
+// layout is valid is spec.Resolved.Violation's call alone. The caps keep an
+// absurd input (10^7 chips, a highly composite count) bounded in time and
+// memory: at most maxTP·maxPP·maxCP outer tasks, each with at most
+// maxEP·maxVPP·maxMB·maxInner layouts.
+const (
+	maxTP  = 16 // values of tp tried
+	maxPP  = 32 // values of pp
+	maxCP  = 8  // values of cp
+	maxEP  = 16 // values of ep
+	maxVPP = 12 // values of vpp per pp
+	maxMB  = 8  // values of micro_batch per dp
+
+	// mbLimit is the largest micro-batch tried: beyond 16 sequences the
+	// GEMMs are long saturated and only memory grows.
+	mbLimit = 16
+	// cpLimit bounds context parallelism, and cpMinChunk keeps each rank's
+	// share of the sequence long enough for attention to stay efficient.
+	cpLimit    = 64
+	cpMinChunk = 256
+	// vppDense: vpp 1..vppDense are always tried (where pp·vpp <= layers);
+	// larger ones only when they split the layers evenly.
+	vppDense = 8
+
+	// maxInner is the number of inner variants of a group: ZeRO stages ×
+	// recompute modes × sequence parallelism.
+	maxInner = 4 * 3 * 2
+)
+
+// space is the candidate values of every knob for one run.
+type space struct {
+	r     *spec.Resolved
+	tasks []task // outer loops, partitioned over workers
+
+	zero []int            // descending: the most memory-saving first
+	rc   []spec.Recompute // as given, or none, selective, full
+	// spGiven is the given sequence-parallel flag, if any.
+	spGiven bool
+	spValue bool
+	// lightRC is the recompute mode whose memory bounds none and
+	// selective from below (selective <= none), -1 if neither is tried.
+	lightRC int
+	fullRC  int // index of full in rc, -1 if not tried
+}
+
+// task is one outer combination: tp, pp and cp (dp follows), with the
+// ep and vpp values to try under it.
+type task struct {
+	tp, pp, cp, dp int
+	ep             []int
+	vpp            []int
+	mb             []int
+}
+
+// size is the number of layouts a task enumerates.
+func (t *task) size(inner int) int64 {
+	return int64(len(t.ep)) * int64(len(t.vpp)) * int64(len(t.mb)) * int64(inner)
+}
+
+// divisorsUpTo returns the divisors of n that are at most limit, ascending,
+// at most max of them. When there are more, powers of two are kept first,
+// then the smallest of the rest. The loop is bounded by limit, not n, so a
+// huge n costs nothing.
+func divisorsUpTo(n, limit, max int) []int {
+	if n <= 0 || limit <= 0 {
+		return nil
+	}
+	limit = min(limit, n)
+	var d []int
+	for i := 1; i <= limit && i <= 1<<20; i++ {
+		if n%i == 0 {
+			d = append(d, i)
+		}
+	}
+	return capList(d, max)
+}
+
+// capList keeps at most max values of an ascending list: powers of two
+// first, then the smallest others.
+func capList(d []int, max int) []int {
+	if len(d) <= max {
+		return d
+	}
+	var keep []int
+	for _, v := range d {
+		if v&(v-1) == 0 && len(keep) < max {
+			keep = append(keep, v)
+		}
+	}
+	for _, v := range d {
+		if len(keep) == max {
+			break
+		}
+		if v&(v-1) != 0 {
+			keep = append(keep, v)
+		}
+	}
+	slices.Sort(keep)
+	return keep
+}
+
+func newSpace(r *spec.Resolved) *space {
+	s := &space{r: r, lightRC: -1, fullRC: -1}
+	g, L := r.Given, r.Layout
+	m := &r.Model
+
+	if g.Has(spec.GivenZeRO) {
+		s.zero = []int{L.ZeRO}
+	} else {
+		s.zero = []int{3, 2, 1, 0}
+	}
+	if g.Has(spec.GivenRecompute) {
+		s.rc = []spec.Recompute{L.Recompute}
+	} else {
+		s.rc = []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, spec.RecomputeFull}
+	}
+	for i, rc := range s.rc {
+		switch rc {
+		case spec.RecomputeSelective:
+			s.lightRC = i
+		case spec.RecomputeNone:
+			if s.lightRC < 0 {
+				s.lightRC = i
+			}
+		case spec.RecomputeFull:
+			s.fullRC = i
+		}
+	}
+	if g.Has(spec.GivenSP) {
+		s.spGiven, s.spValue = true, L.SequenceParallel
+	}
+
+	one := func(given spec.Given, v int, gen func() []int) []int {
+		if g.Has(given) {
+			return []int{v}
+		}
+		return gen()
+	}
+	chips := r.Chips
+	tpLimit := max(2*r.Chip.ScaleUpDomain(), 1)
+	if m.Heads > 0 {
+		tpLimit = min(tpLimit, m.Heads)
+	}
+	tps := one(spec.GivenTP, L.TP, func() []int { return divisorsUpTo(chips, tpLimit, maxTP) })
+	cpMax := max(min(cpLimit, r.Training.SeqLen/cpMinChunk), 1)
+	for _, tp := range tps {
+		if tp <= 0 || chips%tp != 0 {
+			continue
+		}
+		pps := one(spec.GivenPP, L.PP, func() []int { return divisorsUpTo(chips/tp, max(m.Layers, 1), maxPP) })
+		for _, pp := range pps {
+			if pp <= 0 || chips%(tp*pp) != 0 {
+				continue
+			}
+			cps := one(spec.GivenCP, L.CP, func() []int { return divisorsUpTo(chips/(tp*pp), cpMax, maxCP) })
+			for _, cp := range cps {
+				if cp <= 0 || chips%(tp*pp*cp) != 0 {
+					continue
+				}
+				t := task{tp: tp, pp: pp, cp: cp, dp: chips / (tp * pp * cp)}
+				if g.Has(spec.GivenDP) {
+					t.dp = L.DP
+				}
+				t.ep = one(spec.GivenEP, L.EP, func() []int {
+					if m.MoE == nil {
+						return []int{1}
+					}
+					return divisorsUpTo(m.MoE.Experts, min(m.MoE.Experts, t.dp*cp), maxEP)
+				})
+				t.vpp = one(spec.GivenVPP, L.VPP, func() []int { return vppCandidates(m.Layers, pp) })
+				t.mb = one(spec.GivenMicroBatch, L.MicroBatch, func() []int {
+					gb := r.Training.GlobalBatch
+					if t.dp <= 0 || gb%t.dp != 0 {
+						return []int{1} // invalid; Violation says why
+					}
+					return divisorsUpTo(gb/t.dp, mbLimit, maxMB)
+				})
+				if len(t.ep) == 0 {
+					t.ep = []int{1}
+				}
+				s.tasks = append(s.tasks, t)
+			}
+		}
+	}
+	// Large tasks first, so the last ones to finish are short.
+	slices.SortStableFunc(s.tasks, func(a, b task) int {
+		ca, cb := int64(a.pp)*a.size(1), int64(b.pp)*b.size(1)
+		switch {
+		case ca > cb:
+			return -1
+		case ca < cb:
+			return 1
+		}
+		return 0
+	})
+	return s
+}
+
+// vppCandidates: 1..vppDense, then the values that split layers evenly,
+// all with pp·vpp <= layers. With pp = 1 interleaving means nothing.
+func vppCandidates(layers, pp int) []int {
+	if pp <= 1 || layers <= 0 {
+		return []int{1}
+	}
+	top := layers / pp
+	var v []int
+	for i := 1; i <= top; i++ {
+		if i <= vppDense || layers%(pp*i) == 0 {
+			v = append(v, i)
+		}
+		if i > 1<<16 {
+			break
+		}
+	}
+	if len(v) == 0 {
+		v = []int{1}
+	}
+	if len(v) > maxVPP {
+		// Keep 1..vppDense and the smallest even splits.
+		v = v[:maxVPP]
+	}
+	return v
+}
+
+// spList is the sequence-parallel values for a tp.
+func (s *space) spList(tp int, buf *[2]bool) []bool {
+	switch {
+	case s.spGiven:
+		buf[0] = s.spValue
+		return buf[:1]
+	case tp > 1:
+		buf[0], buf[1] = true, false
+		return buf[:2]
+	}
+	buf[0] = false
+	return buf[:1]
+}
+
+// inner is the number of inner variants for a tp.
+func (s *space) inner(tp int) int {
+	var b [2]bool
+	return len(s.zero) * len(s.rc) * len(s.spList(tp, &b))
+}
+
+// candidates is the number of layouts the space enumerates.
+func (s *space) candidates() int64 {
+	var n int64
+	for i := range s.tasks {
+		n += s.tasks[i].size(s.inner(s.tasks[i].tp))
+	}
+	return n
+}
