@@ -54,12 +54,18 @@ func newFabric(tiers []hardware.Tier) fabric {
 func (f *fabric) levels(n, stride float64) (k, bw, alpha [4]float64, cnt int) {
 	inner := 1.0 // group members inside one domain of the previous tier
 	for i := 0; i < f.n && inner < n; i++ {
-		in := math.Floor(f.size[i] / stride)
-		if in < 1 {
-			in = 1
-		}
-		if in > n {
-			in = n
+		in := n
+		switch {
+		case math.IsInf(f.size[i], 1):
+		case f.dims[i] > 0:
+			// A torus slice is carved to fit the job.
+			in = math.Min(math.Max(math.Floor(f.size[i]/stride), 1), n)
+		default:
+			// Groups are laid out contiguously: a group of n chips stride
+			// apart shares a switched domain of S chips only as far as
+			// the domain boundaries allow (tp 6 on 8-GPU servers
+			// straddles them).
+			in = math.Min(math.Max(math.Floor(float64(gcd(int(f.size[i]), int(n*stride)))/stride), 1), n)
 		}
 		if in <= inner {
 			continue
@@ -185,4 +191,11 @@ func (f *fabric) reduceScatterLine(n, stride float64) line {
 		frac /= k[i]
 	}
 	return l
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

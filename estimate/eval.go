@@ -275,11 +275,17 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 			msg /= t
 		}
 		hop := e.fab.sendRecv(msg, float64(l.TP*l.CP*l.DP))
-		steps := (p - 1) * v
+		// Filling and draining the pipeline waits on every hop. In steady
+		// 1F1B each micro-batch waits for the round trip to the next
+		// stage; interleaved, each chunk's transfer overlaps the next
+		// chunk's compute and only what outlasts it is exposed.
+		ppComm = 2 * hop * (p - 1) * v
 		if l.VPP == 1 {
-			steps += m // 1F1B without interleaving blocks on each transfer
+			ppComm += 2 * hop * m
+		} else {
+			chunk := tMean / (2 * v) // one chunk's forward or backward, roughly
+			ppComm += 2 * m * v * math.Max(0, hop-chunk)
 		}
-		ppComm = 2 * hop * steps
 	}
 
 	step := pipe + ppComm + dpMax + optMax
@@ -379,8 +385,12 @@ func (e *Estimator) dpExposed(l *spec.Layout, dl *dpLines, r int, pd, px float64
 	switch {
 	case l.ZeRO == 0:
 		grad = 2 * rs // all-reduce = reduce-scatter + all-gather
-	case l.ZeRO <= 2:
+	case l.ZeRO == 1:
 		grad, gather = rs, ag
+	case l.ZeRO == 2:
+		// Sharded gradients cannot accumulate locally: every micro-batch
+		// reduce-scatters its own (DeepSpeed ZeRO-2).
+		grad, gather = m*rs, ag
 	default:
 		// ZeRO-3: gather weights for forward and again for backward, and
 		// reduce-scatter gradients, for every micro-batch.
@@ -395,17 +405,22 @@ func (e *Estimator) dpExposed(l *spec.Layout, dl *dpLines, r int, pd, px float64
 	fwd := rl.dense*dc.fwd + rl.moe*mc.fwd
 	bwd := rl.dense*(dc.bwd+dc.recompute) + rl.moe*(mc.bwd+mc.recompute)
 	var exp float64
-	if l.ZeRO == 3 {
+	buckets := math.Max(1, math.Ceil((pd+px)/dpBucketParams))
+	switch l.ZeRO {
+	case 3:
 		// Prefetched per layer: what outlasts the compute stays exposed,
 		// plus the first layer's gather.
 		layers := math.Max(1, rl.dense+rl.moe)
 		exp = math.Max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
-	} else {
+	case 2:
+		// Each micro-batch's reduce-scatter hides behind its own
+		// backward; the gather behind the next step's first forward.
+		exp = math.Max(grad-m*bwd, grad/buckets) + math.Max(gather-fwd, gather/buckets)
+	default:
 		// Gradients reduce in buckets during the last micro-batch's
 		// backward; later pipeline stages finish earlier and have the
 		// drain as slack. Parameter gathers overlap with the next step's
 		// first forward, later stages starting later.
-		buckets := math.Max(1, math.Ceil((pd+px)/dpBucketParams))
 		v := float64(l.VPP)
 		exp = math.Max(grad-bwd-float64(r)*bwd/v, grad/buckets)
 		if gather > 0 {
