@@ -59,13 +59,13 @@ func (f *fabric) levels(n, stride float64) (k, bw, alpha [4]float64, cnt int) {
 		case math.IsInf(f.size[i], 1):
 		case f.dims[i] > 0:
 			// A torus slice is carved to fit the job.
-			in = math.Min(math.Max(math.Floor(f.size[i]/stride), 1), n)
+			in = min(max(math.Floor(f.size[i]/stride), 1), n)
 		default:
 			// Groups are laid out contiguously: a group of n chips stride
 			// apart shares a switched domain of S chips only as far as
 			// the domain boundaries allow (tp 6 on 8-GPU servers
 			// straddles them).
-			in = math.Min(math.Max(math.Floor(float64(gcd(int(f.size[i]), int(n*stride)))/stride), 1), n)
+			in = min(max(math.Floor(float64(gcd(int(f.size[i]), int(n*stride)))/stride), 1), n)
 		}
 		if in <= inner {
 			continue
@@ -75,7 +75,7 @@ func (f *fabric) levels(n, stride float64) (k, bw, alpha [4]float64, cnt int) {
 		if d := f.dims[i]; d > 0 {
 			// A torus group uses as many dimensions as it spans; each
 			// dimension contributes 1/d of the chip's links.
-			used := math.Min(d, math.Ceil(math.Log(k[cnt])/math.Log(4)))
+			used := min(d, math.Ceil(math.Log(k[cnt])/math.Log(4)))
 			if used < 1 {
 				used = 1
 			}
@@ -129,7 +129,7 @@ func (f *fabric) allToAll(bytes, n, stride float64) float64 {
 	for i := 0; i < cnt; i++ {
 		outer := inner * k[i]
 		share := (outer - inner) / n
-		t = math.Max(t, bytes*share/bw[i])
+		t = max(t, bytes*share/bw[i])
 		lat += alpha[i]
 		inner = outer
 	}

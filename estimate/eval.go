@@ -113,14 +113,58 @@ func (e *Estimator) Estimate(l spec.Layout) Result {
 // Eval evaluates one layout into out without allocating. The layout must be
 // valid (spec.Resolved.Violation(l) == spec.OK).
 func (e *Estimator) Eval(l spec.Layout, out *Result) {
+	var c layerCache
+	e.eval(l, out, &c)
+}
+
+// Evaluator evaluates layouts of one Estimator and reuses the layer costs
+// of consecutive layouts that share a shape (they differ only in ZeRO
+// stage, pipeline depth or interleaving), as a search's inner loops do. It
+// is not safe for concurrent use: make one per goroutine.
+type Evaluator struct {
+	e *Estimator
+	c layerCache
+}
+
+// Evaluator returns a new Evaluator of e.
+func (e *Estimator) Evaluator() *Evaluator { return &Evaluator{e: e} }
+
+// Eval is Estimator.Eval, reusing the previous layout's layer costs when
+// the shape is the same.
+func (v *Evaluator) Eval(l spec.Layout, out *Result) { v.e.eval(l, out, &v.c) }
+
+// layerCache holds the per-layer costs of the last shape evaluated.
+type layerCache struct {
+	valid    bool
+	key      [7]int
+	s        shape
+	dl, ml   layerCost
+	dTP, mTP float64
+}
+
+func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	*out = Result{Parallel: l}
-	s := e.newShape(&l)
-	dl := e.layer(&s, false)
-	var ml layerCost
-	if e.moe {
-		ml = e.layer(&s, true)
+	spf, z3 := 0, 0
+	if l.SequenceParallel {
+		spf = 1
 	}
-	dTP, mTP := exposedTP(&s, &dl), exposedTP(&s, &ml)
+	if l.ZeRO == 3 {
+		z3 = 1 // FSDP changes eager layers' casts and saved tensors
+	}
+	key := [7]int{l.TP, l.CP, l.EP, l.MicroBatch, spf, int(l.Recompute), z3}
+	if !c.valid || c.key != key {
+		c.s = e.newShape(&l)
+		c.dl = e.layer(&c.s, false)
+		c.ml = layerCost{}
+		if e.moe {
+			c.ml = e.layer(&c.s, true)
+		}
+		c.dTP, c.mTP = exposedTP(&c.s, &c.dl), exposedTP(&c.s, &c.ml)
+		c.key, c.valid = key, true
+	}
+	s := c.s
+	dl, ml := &c.dl, &c.ml
+	dTP, mTP := c.dTP, c.mTP
 
 	p, v := float64(l.PP), float64(l.VPP)
 	m := float64(l.MicroBatches(e.r.Training.GlobalBatch))
@@ -160,7 +204,7 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 	var optMax, dpMax float64
 	pp := l.PP
 	dpg := float64(l.DP * l.CP)
-	edpg := math.Max(dpg/s.ep, 1)
+	edpg := max(dpg/s.ep, 1)
 	lines := e.dpLines(&l, &s, dpg, edpg)
 	sp := newSplit(int(e.L), l.PP, l.VPP)
 	var prev rankLoad
@@ -187,10 +231,10 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 			rcF = 2
 		}
 		host := (rl.dense*(dl.kernF*rcF*hostFwdUs+dl.kernB*hostBwdUs) + rl.moe*(ml.kernF*rcF*hostFwdUs+ml.kernB*hostBwdUs)) * 1e-6
-		comp = math.Max(comp, host)
+		comp = max(comp, host)
 		tp := rl.dense*dTP + rl.moe*mTP
 		cp := rl.dense*dl.cpExp + rl.moe*ml.cpExp
-		ep := rl.moe * e.exposedEP(&ml)
+		ep := rl.moe * e.exposedEP(ml)
 		if rl.first {
 			comp += embT
 			tp += embComm
@@ -201,7 +245,7 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 		}
 		tr := comp + tp + cp + ep
 		prevT, prevC, prevTP, prevCP, prevEP = tr, comp, tp, cp, ep
-		tMax = math.Max(tMax, tr)
+		tMax = max(tMax, tr)
 		tSum += tr
 		cSum += comp
 		tpSum += tp
@@ -228,13 +272,13 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 		}
 		var inflight float64 // micro-batch chunks held at the peak
 		if l.VPP == 1 {
-			inflight = math.Min(p-float64(r), m)
+			inflight = min(p-float64(r), m)
 		} else {
-			inflight = math.Min((p-float64(r)-1)*2+(v-1)*p+1, m*v)
+			inflight = min((p-float64(r)-1)*2+(v-1)*p+1, m*v)
 		}
 		act := inflight * layers / v * perLayer
 		if s.rc == spec.RecomputeFull && layers > 0 {
-			act += math.Max(dl.actFull, ml.actFull*boolf(rl.moe > 0))
+			act += max(dl.actFull, ml.actFull*boolf(rl.moe > 0))
 		}
 		if rl.first {
 			act += inflight * s.Tln * e.h * 2
@@ -260,11 +304,11 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 
 		// Optimizer step: streams the local optimizer shard.
 		opt := e.optimizerBytes(l.ZeRO, pd, px, dpg, edpg) / e.memBW
-		optMax = math.Max(optMax, opt)
+		optMax = max(optMax, opt)
 
 		// Data-parallel traffic.
-		dpT := e.dpExposed(&l, &lines, r, pd, px, rl, &dl, &ml, m)
-		dpMax = math.Max(dpMax, dpT)
+		dpT := e.dpExposed(&l, &lines, r, pd, px, rl, dl, ml, m)
+		dpMax = max(dpMax, dpT)
 	}
 	tMean := tSum / p
 	pipe := m*tMax + (p-1)/v*tMean
@@ -284,7 +328,7 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 			ppComm += 2 * hop * m
 		} else {
 			chunk := tMean / (2 * v) // one chunk's forward or backward, roughly
-			ppComm += 2 * m * v * math.Max(0, hop-chunk)
+			ppComm += 2 * m * v * max(0, hop-chunk)
 		}
 	}
 
@@ -405,29 +449,29 @@ func (e *Estimator) dpExposed(l *spec.Layout, dl *dpLines, r int, pd, px float64
 	fwd := rl.dense*dc.fwd + rl.moe*mc.fwd
 	bwd := rl.dense*(dc.bwd+dc.recompute) + rl.moe*(mc.bwd+mc.recompute)
 	var exp float64
-	buckets := math.Max(1, math.Ceil((pd+px)/dpBucketParams))
+	buckets := max(1, math.Ceil((pd+px)/dpBucketParams))
 	switch l.ZeRO {
 	case 3:
 		// Prefetched per layer: what outlasts the compute stays exposed,
 		// plus the first layer's gather.
-		layers := math.Max(1, rl.dense+rl.moe)
-		exp = math.Max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
+		layers := max(1, rl.dense+rl.moe)
+		exp = max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
 	case 2:
 		// Each micro-batch's reduce-scatter hides behind its own
 		// backward; the gather behind the next step's first forward.
-		exp = math.Max(grad-m*bwd, grad/buckets) + math.Max(gather-fwd, gather/buckets)
+		exp = max(grad-m*bwd, grad/buckets) + max(gather-fwd, gather/buckets)
 	default:
 		// Gradients reduce in buckets during the last micro-batch's
 		// backward; later pipeline stages finish earlier and have the
 		// drain as slack. Parameter gathers overlap with the next step's
 		// first forward, later stages starting later.
 		v := float64(l.VPP)
-		exp = math.Max(grad-bwd-float64(r)*bwd/v, grad/buckets)
+		exp = max(grad-bwd-float64(r)*bwd/v, grad/buckets)
 		if gather > 0 {
-			exp += math.Max(gather-fwd-float64(r)*fwd/v, gather/buckets)
+			exp += max(gather-fwd-float64(r)*fwd/v, gather/buckets)
 		}
 	}
-	return exp + commContention*math.Max(0, grad+gather-exp)
+	return exp + commContention*max(0, grad+gather-exp)
 }
 
 // recomputeFlopsPerToken is the extra forward work of activation recompute.

@@ -42,7 +42,7 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 	if s.sp {
 		s.Tln = s.T / s.t
 	}
-	s.kvPer = math.Max(e.KV/s.t, 1)
+	s.kvPer = max(e.KV/s.t, 1)
 	s.zero3 = l.ZeRO == 3
 	if e.tpOverlap != nil {
 		s.tpOverlap = *e.tpOverlap && l.TP > 1
@@ -73,7 +73,7 @@ func (e *Estimator) batchedGEMMTime(batch, m, n, k, peak, eff float64) float64 {
 	}
 	compute := 2 * batch * m * n * k / (peak * e.clock * eff * q)
 	mem := 2 * batch * (m*k + k*n + m*n) / e.memBW
-	return math.Max(compute, mem) + e.overhead
+	return max(compute, mem) + e.overhead
 }
 
 // gemmFB adds a GEMM's forward and backward (data and weight gradient)
@@ -142,7 +142,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 				kvBytes = T * 2 * Ht * (e.dqk + e.dv)
 			}
 			step := e.fab.sendRecv(kvBytes, t)
-			c.cpExp += (s.cp - 1) * (math.Max(0, step-f/s.cp) + math.Max(0, 2*step-b/s.cp))
+			c.cpExp += (s.cp - 1) * (max(0, step-f/s.cp) + max(0, 2*step-b/s.cp))
 		}
 		if s.rc == spec.RecomputeFull {
 			c.recompute += f
@@ -248,7 +248,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 			// and backward casts each weight gradient up and accumulates
 			// it into the fp32 .grad. Under FSDP the gathered weights are
 			// already bf16 and gradients are reduce-scattered instead.
-			local := c.localParam + c.localExp*e.topk/math.Max(1, e.E/s.ep)
+			local := c.localParam + c.localExp*e.topk/max(1, e.E/s.ep)
 			fwdBytes += 6 * local
 			bwdBytes += 18 * local
 		}
@@ -306,7 +306,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		if !s.zero3 {
 			// Without FSDP's bf16 parameter gathers, autocast's bf16 copies
 			// of the fp32 weights are saved for the backward pass.
-			perTok += 2 * (c.localParam + c.localExp*e.topk/math.Max(1, e.E/s.ep))
+			perTok += 2 * (c.localParam + c.localExp*e.topk/max(1, e.E/s.ep))
 		}
 	}
 	if !e.flash {
@@ -353,7 +353,7 @@ func (e *Estimator) exposedEP(c *layerCost) float64 {
 		return c.epComm
 	}
 	comp := c.fwd + c.bwd + c.recompute
-	exp := math.Max(0, c.epComm-comp)
+	exp := max(0, c.epComm-comp)
 	return exp + commContention*(c.epComm-exp)
 }
 
@@ -367,7 +367,7 @@ func exposedTP(s *shape, c *layerCost) float64 {
 		// Collectives split into tp chunks and pipelined with the GEMMs:
 		// one chunk stays exposed, and whatever outlasts the GEMMs. The
 		// hidden part still takes SMs from the GEMMs (commContention).
-		exp := math.Max(comm/s.t, comm-c.gemm)
+		exp := max(comm/s.t, comm-c.gemm)
 		return exp + commContention*(comm-exp)
 	}
 	return comm

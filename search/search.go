@@ -143,6 +143,7 @@ type searcher struct {
 // end, so that the hot path neither allocates nor synchronises.
 type worker struct {
 	s    *searcher
+	ev   *estimate.Evaluator // reuses layer costs across a group's variants
 	top  topK
 	par  pareto
 	grp  group
@@ -209,7 +210,7 @@ func Run(ctx context.Context, r *spec.Resolved, opt Options) (*Report, error) {
 	ws := make([]*worker, workers)
 	var wg sync.WaitGroup
 	for i := range ws {
-		w := &worker{s: s, top: newTopK(opt.Top)}
+		w := &worker{s: s, ev: s.e.Evaluator(), top: newTopK(opt.Top)}
 		w.par.p = make([]estimate.Result, 0, 64)
 		ws[i] = w
 		wg.Add(1)
@@ -384,7 +385,7 @@ func (w *worker) eval(i int) {
 	}
 	g.state[i] = stEvaluated
 	sc := &g.res[i]
-	w.s.e.Eval(g.l[i], &sc.res)
+	w.ev.Eval(g.l[i], &sc.res)
 	sc.score = w.s.factor * sc.res.StepTimeS
 	w.evaluated++
 	if sc.res.Memory.Fits {

@@ -532,7 +532,7 @@ func TestGroupDoesNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &searcher{r: r, e: e, sp: newSpace(r), factor: 1, opt: Options{Top: 10}}
-	w := &worker{s: s, top: newTopK(10)}
+	w := &worker{s: s, ev: s.e.Evaluator(), top: newTopK(10)}
 	w.par.p = make([]estimate.Result, 0, 64)
 	tk := s.sp.tasks[len(s.sp.tasks)/2]
 	base := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: tk.ep[0], VPP: tk.vpp[0], MicroBatch: tk.mb[0]}
