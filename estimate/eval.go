@@ -123,7 +123,7 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 // is not safe for concurrent use: make one per goroutine.
 type Evaluator struct {
 	e *Estimator
-	c layerCache
+	c [2]layerCache // FSDP (ZeRO-3) and the rest, which a group interleaves
 }
 
 // Evaluator returns a new Evaluator of e.
@@ -131,7 +131,44 @@ func (e *Estimator) Evaluator() *Evaluator { return &Evaluator{e: e} }
 
 // Eval is Estimator.Eval, reusing the previous layout's layer costs when
 // the shape is the same.
-func (v *Evaluator) Eval(l spec.Layout, out *Result) { v.e.eval(l, out, &v.c) }
+func (v *Evaluator) Eval(l spec.Layout, out *Result) {
+	i := 0
+	if l.ZeRO == 3 {
+		i = 1
+	}
+	v.e.eval(l, out, &v.c[i])
+}
+
+// ends costs the embedding (first stage) and the logits and loss (last
+// stage) of one micro-batch.
+func (e *Estimator) ends(s *shape, c *layerCache) {
+	t := s.t
+	// Embedding and loss, per micro-batch.
+	c.embT = s.Tln * e.h * 2 * 2 / e.memBW
+	c.embComm = 0
+	if t > 1 {
+		msg := s.T * e.h * 2
+		if s.sp {
+			c.embComm = 2 * e.fab.reduceScatter(msg, t, 1)
+		} else {
+			c.embComm = 2 * e.fab.allReduce(msg, t, 1)
+		}
+	}
+	logitsF := e.gemmTime(s.T, e.V/t, e.h, e.peakBF16, e.g.MaxEff)
+	logitsB := e.gemmTime(s.T, e.h, e.V/t, e.peakBF16, e.g.MaxEff) + e.gemmTime(e.h, e.V/t, s.T, e.peakBF16, e.g.MaxEff)
+	// Cross-entropy over the logits, bytes per logit. Megatron's
+	// vocab-parallel loss casts to fp32 and makes several passes (max,
+	// subtract, exp, sum, normalise) and saves the fp32 softmax; backward
+	// subtracts the one-hot and casts back. PyTorch's fused log-softmax
+	// under autocast: cast, one read-write pass; backward one pass and the
+	// cast back.
+	lossF, lossB := 30.0, 14.0
+	if e.eager {
+		lossF, lossB = 14, 18
+	}
+	c.logits = s.T * e.V / t
+	c.headT = logitsF + logitsB + c.logits*(lossF+lossB)/e.memBW + s.Tln*e.h*12/e.memBW
+}
 
 // layerCache holds the per-layer costs of the last shape evaluated.
 type layerCache struct {
@@ -140,6 +177,8 @@ type layerCache struct {
 	s        shape
 	dl, ml   layerCost
 	dTP, mTP float64
+	// Per micro-batch costs of the pipeline's ends.
+	embT, embComm, headT, logits float64
 }
 
 func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
@@ -160,6 +199,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 			c.ml = e.layer(&c.s, true)
 		}
 		c.dTP, c.mTP = exposedTP(&c.s, &c.dl), exposedTP(&c.s, &c.ml)
+		e.ends(&c.s, c)
 		c.key, c.valid = key, true
 	}
 	s := c.s
@@ -171,32 +211,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	chips := float64(e.r.Chips)
 	t := s.t
 
-	// Embedding and loss, per micro-batch.
-	embT := s.Tln * e.h * 2 * 2 / e.memBW
-	var embComm float64
-	if l.TP > 1 {
-		msg := s.T * e.h * 2
-		if s.sp {
-			embComm = 2 * e.fab.reduceScatter(msg, t, 1)
-		} else {
-			embComm = 2 * e.fab.allReduce(msg, t, 1)
-		}
-	}
-	logitsF := e.gemmTime(s.T, e.V/t, e.h, e.peakBF16, e.g.MaxEff)
-	logitsB := e.gemmTime(s.T, e.h, e.V/t, e.peakBF16, e.g.MaxEff) + e.gemmTime(e.h, e.V/t, s.T, e.peakBF16, e.g.MaxEff)
-	// Cross-entropy over the logits, bytes per logit. Megatron's
-	// vocab-parallel loss casts to fp32 and makes several passes (max,
-	// subtract, exp, sum, normalise) and saves the fp32 softmax; backward
-	// subtracts the one-hot and casts back. PyTorch's fused log-softmax
-	// under autocast: cast, one read-write pass; backward one pass and the
-	// cast back.
-	lossF, lossB := 30.0, 14.0
-	if e.eager {
-		lossF, lossB = 14, 18
-	}
-	logits := s.T * e.V / t
-	headT := logitsF + logitsB + logits*(lossF+lossB)/e.memBW + s.Tln*e.h*12/e.memBW
-	headComm := embComm
+	embT, embComm, headT, headComm, logits := c.embT, c.embComm, c.headT, c.embComm, c.logits
 
 	// Per-rank loop: time per micro-batch and memory.
 	var tMax, tSum, cSum, tpSum, cpSum, epSum float64
