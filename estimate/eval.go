@@ -311,6 +311,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 			other += 2 * (pd + px) // FP8 weight copies and their transposes
 		}
 		mem.OtherGiB = other / gib
+		mem.FragmentationGiB = fragmentation * act / gib
 		mem.PeakGiB = mem.WeightsGiB + mem.GradsGiB + mem.OptimizerGiB + mem.ActivationsGiB + mem.OtherGiB
 		mem.Stage = r
 		if mem.PeakGiB > peak.PeakGiB {

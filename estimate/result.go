@@ -27,10 +27,14 @@ type Memory struct {
 	OptimizerGiB   float64 `json:"optimizer_gib"`
 	ActivationsGiB float64 `json:"activations_gib"`
 	OtherGiB       float64 `json:"other_gib"`
-	CapacityGiB    float64 `json:"capacity_gib"` // usable device memory
-	OverflowGiB    float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
-	Fits           bool    `json:"fits"`
-	Stage          int     `json:"stage"` // the pipeline stage with the peak
+	// FragmentationGiB is the part of OtherGiB the caching allocator
+	// reserves but does not hand out: PeakGiB less it is what
+	// torch.cuda.max_memory_allocated reports.
+	FragmentationGiB float64 `json:"fragmentation_gib"`
+	CapacityGiB      float64 `json:"capacity_gib"` // usable device memory
+	OverflowGiB      float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
+	Fits             bool    `json:"fits"`
+	Stage            int     `json:"stage"` // the pipeline stage with the peak
 }
 
 // Breakdown splits the step time. The fields add up to the step time.

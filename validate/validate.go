@@ -241,6 +241,8 @@ func Predict(row *Row) (Result, error) {
 		out.Predicted = (f + b) * 1e3
 	case MetricPeakMemGiB:
 		out.Predicted = res.Memory.PeakGiB
+	case MetricAllocGiB:
+		out.Predicted = res.Memory.PeakGiB - res.Memory.FragmentationGiB
 	case MetricChipHours, MetricCO2:
 		if r.Training.Tokens <= 0 {
 			return out, fmt.Errorf("metric %s needs run.training.tokens", row.Metric)
@@ -255,7 +257,7 @@ func Predict(row *Row) (Result, error) {
 			out.Predicted = w.CO2T
 		}
 	default:
-		return out, fmt.Errorf("metric: %q (allowed: tflops_per_chip, mfu, hfu, step_time_s, tokens_per_s_per_chip, seqs_per_s, minutes, layer_ms, peak_mem_gib, chip_hours, co2_t)", row.Metric)
+		return out, fmt.Errorf("metric: %q (allowed: tflops_per_chip, mfu, hfu, step_time_s, tokens_per_s_per_chip, seqs_per_s, minutes, layer_ms, peak_mem_gib, peak_alloc_gib, chip_hours, co2_t)", row.Metric)
 	}
 	out.Err = (out.Predicted - out.Measured) / out.Measured
 	out.AbsErr = math.Abs(out.Err)

@@ -2,7 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
+
+	"github.com/flopcast/flopcast/calibrate"
+	"github.com/flopcast/flopcast/spec"
 
 	"github.com/flopcast/flopcast/validate"
 	"github.com/spf13/cobra"
@@ -12,11 +17,15 @@ func init() { register(newValidateCmd) }
 
 func newValidateCmd(io *IO) *cobra.Command {
 	var asJSON bool
+	var measured, chip string
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Compare predictions with the built-in corpus of published runs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if measured != "" {
+				return validateMeasured(io, measured, chip, asJSON)
+			}
 			rep, err := validate.Run()
 			if err != nil {
 				return err
@@ -60,5 +69,64 @@ func newValidateCmd(io *IO) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (DESIGN.md §3)")
+	cmd.Flags().StringVar(&measured, "measured", "", "a tools/gpu/measure.py file: compare its whole training steps with predictions from the default curve and from the profile fitted to it")
+	cmd.Flags().StringVar(&chip, "chip", "", "catalog chip of --measured (default: inferred from the device name)")
 	return cmd
+}
+
+func validateMeasured(io *IO, path, chip string, asJSON bool) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	m, err := calibrate.ParseMeasurement(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	m.Source = filepath.Base(path)
+	if chip == "" {
+		c, ok := calibrate.InferChip(m.Env.GPU)
+		if !ok {
+			return &spec.FieldError{Field: "--chip", Value: "(missing)", Reason: fmt.Sprintf("cannot be inferred from the device %q", m.Env.GPU), Allowed: "a catalog chip name"}
+		}
+		chip = c
+	}
+	prof, warns, err := calibrate.Fit(m, chip)
+	if err != nil {
+		return err
+	}
+	for _, w := range warns {
+		fmt.Fprintf(io.Err, "warning: %s\n", w)
+	}
+	pb, err := calibrate.MarshalProfile(prof)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "flopcast-profile-*.yaml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(pb); err != nil {
+		return err
+	}
+	tmp.Close()
+	rep, err := validate.CompareMeasured(m, chip, tmp.Name())
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(io.Out, rep)
+	}
+	w := io.Out
+	fmt.Fprintf(w, "%s on %s (%s): whole training steps, measured against predicted\n", m.Source, rep.GPU, rep.Chip)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  row\tmetric\tmeasured\tdefault curve\terror\tfitted profile\terror")
+	for _, r := range rep.Rows {
+		fmt.Fprintf(tw, "  %s\t%s\t%.4g\t%.4g\t%+.1f%%\t%.4g\t%+.1f%%\n", r.Name, r.Metric, r.Measured, r.Default, 100*r.DefaultErr, r.Profile, 100*r.ProfileErr)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "mean |error|: step time %.1f%% (default) %.1f%% (profile); peak memory %.1f%% (default) %.1f%% (profile)\n",
+		100*rep.StepDefault, 100*rep.StepProfile, 100*rep.MemDefault, 100*rep.MemProfile)
+	return nil
 }
