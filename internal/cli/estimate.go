@@ -70,6 +70,9 @@ func estimateRun(r *spec.Resolved) (*estimateOutput, error) {
 	res := e.Estimate(r.Layout)
 	out := &estimateOutput{Model: r.Model.Name, Chip: r.Chip.Name, Chips: r.Chips, Recipe: r.Training.Recipe, Result: res,
 		Warnings: append(append([]string{}, r.Warnings...), e.Warnings(&res)...)}
+	if !res.Memory.Fits {
+		out.Warnings = append(out.Warnings, whatWouldFit(r, e, &res))
+	}
 	if r.Training.Tokens > 0 {
 		run, err := economics.WholeRun(r, &res)
 		if err != nil {
@@ -169,4 +172,33 @@ func group(v float64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// whatWouldFit tries the memory-saving variants of a layout that does not
+// fit and says which one would, at what step time.
+func whatWouldFit(r *spec.Resolved, e *estimate.Estimator, res *estimate.Result) string {
+	base := res.Parallel
+	for _, v := range []struct {
+		what string
+		mut  func(l *spec.Layout)
+	}{
+		{"ZeRO-3", func(l *spec.Layout) { l.ZeRO = 3 }},
+		{"full recompute", func(l *spec.Layout) { l.Recompute = spec.RecomputeFull }},
+		{"ZeRO-3 with full recompute", func(l *spec.Layout) { l.ZeRO, l.Recompute = 3, spec.RecomputeFull }},
+	} {
+		l := base
+		v.mut(&l)
+		if l == base || r.CheckLayout(l) != nil {
+			continue
+		}
+		alt := e.Estimate(l)
+		if alt.Memory.Fits {
+			return fmt.Sprintf("with %s this layout would fit (%.1f GiB) at %.3f s per step", v.what, alt.Memory.PeakGiB, alt.StepTimeS)
+		}
+	}
+	l := base
+	l.ZeRO, l.Recompute = 3, spec.RecomputeFull
+	least := e.Estimate(l)
+	return fmt.Sprintf("even with ZeRO-3 and full recompute this layout needs %.1f GiB of %.1f; shard wider (more tp or pp), add chips, or use flopcast search to find a layout that fits",
+		least.Memory.PeakGiB, least.Memory.CapacityGiB)
 }
