@@ -284,34 +284,7 @@ func pick(override *float64, def Figure, name string, as *[]Assumption) float64 
 }
 
 // checkEconomics rejects impossible economics overrides, naming the field.
-func checkEconomics(e spec.Economics) error {
-	type rule struct {
-		field   string
-		v       *float64
-		ok      func(float64) bool
-		allowed string
-	}
-	positive := func(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
-	nonNeg := func(x float64) bool { return x >= 0 && !math.IsInf(x, 0) }
-	for _, c := range []rule{
-		{"economics.price_per_chip_hour", e.PricePerChipHour, positive, "a positive price in USD per chip-hour"},
-		{"economics.capex_per_chip", e.CapexPerChip, positive, "a positive price in USD per chip"},
-		{"economics.depreciation_years", e.DepreciationYears, positive, "a positive number of years"},
-		{"economics.server_network_share", e.ServerNetworkShare, nonNeg, "0 or more USD per chip"},
-		{"economics.facility_usd_per_mw", e.FacilityUSDPerMW, nonNeg, "0 or more USD per MW of IT load"},
-		{"economics.pue", e.PUE, func(x float64) bool { return x >= 1 && !math.IsInf(x, 0) }, "1 or more (power drawn by the site over power drawn by IT)"},
-		{"economics.electricity_usd_per_mwh", e.ElectricityUSDPerMWh, nonNeg, "0 or more USD per MWh"},
-		{"economics.grid_kg_co2_per_kwh", e.GridKgCO2PerKWh, nonNeg, "0 or more kg CO2 per kWh"},
-		{"economics.market_kg_co2_per_kwh", e.MarketKgCO2PerKWh, nonNeg, "0 or more kg CO2 per kWh"},
-		{"economics.chip_power_w", e.ChipPowerW, positive, "a positive number of watts"},
-		{"economics.host_power_w", e.HostPowerW, nonNeg, "0 or more watts per chip"},
-	} {
-		if c.v != nil && !c.ok(*c.v) {
-			return &spec.FieldError{Field: c.field, Value: *c.v, Allowed: c.allowed}
-		}
-	}
-	return nil
-}
+func checkEconomics(e spec.Economics) error { return spec.CheckEconomics(&e) }
 
 // splitStages turns the batch ramp and the main phase into stages. Ramp
 // entries are cumulative: the first Tokens tokens of the run use that

@@ -144,9 +144,8 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 			step := e.fab.sendRecv(kvBytes, t)
 			c.cpExp += (s.cp - 1) * (max(0, step-f/s.cp) + max(0, 2*step-b/s.cp))
 		}
-		if s.rc == spec.RecomputeFull {
-			c.recompute += f
-		}
+		// (Full recompute repeats the whole forward, this included: see
+		// below.)
 	} else {
 		// Unfused attention: full s×s scores as batched GEMMs, then a
 		// fused scale-mask-softmax (and dropout) over the scores.
@@ -160,7 +159,9 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		soft := scores * fb / e.memBW
 		c.fwd += f + soft
 		c.bwd += 2*f + scores*bb/e.memBW
-		if s.rc != spec.RecomputeNone {
+		if s.rc == spec.RecomputeSelective {
+			// Selective recompute repeats the attention core only; full
+			// recompute repeats the whole forward below.
 			c.recompute += f + soft
 		}
 	}

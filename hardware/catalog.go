@@ -24,6 +24,9 @@ var chips = sync.OnceValues(func() ([]Chip, error) {
 			return nil, fmt.Errorf("catalog/chips.yaml: chip %q listed twice", c.Name)
 		}
 		seen[c.Name] = true
+		if err := c.GEMM.Check("catalog/chips.yaml: " + c.Name + ".gemm"); err != nil {
+			return nil, err
+		}
 	}
 	return f.Chips, nil
 })
@@ -77,8 +80,8 @@ func ParseProfile(b []byte) (*Profile, error) {
 	if err := catalog.DecodeStrict(b, &f); err != nil {
 		return nil, err
 	}
-	if f.Profile.GEMM.MaxEff <= 0 || f.Profile.GEMM.MaxEff > 1 {
-		return nil, fmt.Errorf("profile.gemm.max_eff: %v (allowed: 0 < max_eff <= 1)", f.Profile.GEMM.MaxEff)
+	if err := f.Profile.GEMM.Check("profile.gemm"); err != nil {
+		return nil, err
 	}
 	return &f.Profile, nil
 }

@@ -3,6 +3,7 @@ package hardware_test
 import (
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -222,6 +223,30 @@ func TestCatalogPeaks(t *testing.T) {
 		got := peak{c.BF16TFLOPS, c.FP8TFLOPS, c.HBMGB, c.HBMTBps}
 		if d := cmp.Diff(tc.want, got); d != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.chip, d)
+		}
+	}
+}
+
+func TestParseProfileRejectsBadFields(t *testing.T) {
+	good := "profile:\n  chip: h100-sxm\n  gemm: {max_eff: 0.7, overhead_us: 20, units: 132, tile_m: 128, tile_n: 256, mem_eff: 0.88, attn_max_eff: 0.74, attn_half_seq: 1060, attn_bwd_ratio: 0.68, source: test}\n"
+	if _, err := hardware.ParseProfile([]byte(good)); err != nil {
+		t.Fatalf("good profile: %v", err)
+	}
+	for _, bad := range []string{"attn_half_seq: 1060", "max_eff: 0.7", "mem_eff: 0.88", "overhead_us: 20"} {
+		var repl string
+		switch bad {
+		case "attn_half_seq: 1060":
+			repl = "attn_half_seq: -8192"
+		case "max_eff: 0.7":
+			repl = "max_eff: .nan"
+		case "mem_eff: 0.88":
+			repl = "mem_eff: 1.5"
+		default:
+			repl = "overhead_us: -1"
+		}
+		src := strings.Replace(good, bad, repl, 1)
+		if _, err := hardware.ParseProfile([]byte(src)); err == nil {
+			t.Errorf("%s: want an error", repl)
 		}
 	}
 }

@@ -3,6 +3,8 @@
 // each with its source.
 package hardware
 
+import "fmt"
+
 // Chip is one accelerator as the catalog describes it. FLOP/s figures are
 // dense (no 2:4 sparsity).
 type Chip struct {
@@ -111,4 +113,32 @@ func (c *Chip) ScaleUpDomain() int {
 		return 1
 	}
 	return c.Fabric[0].Size
+}
+
+// Check validates an efficiency model; prefix names it in errors
+// ("profile.gemm").
+func (g *GEMMModel) Check(prefix string) error {
+	frac := func(v float64) bool { return v > 0 && v <= 1 } // false for NaN
+	for _, c := range []struct {
+		field   string
+		ok      bool
+		v       any
+		allowed string
+	}{
+		{"max_eff", frac(g.MaxEff), g.MaxEff, "0 < max_eff <= 1"},
+		{"fp8_max_eff", g.FP8MaxEff == 0 || frac(g.FP8MaxEff), g.FP8MaxEff, "0 (same as max_eff) or 0 < fp8_max_eff <= 1"},
+		{"mem_eff", g.MemEff == 0 || frac(g.MemEff), g.MemEff, "0 (default) or 0 < mem_eff <= 1"},
+		{"attn_max_eff", g.AttnMaxEff == 0 || frac(g.AttnMaxEff), g.AttnMaxEff, "0 (default) or 0 < attn_max_eff <= 1"},
+		{"attn_bwd_ratio", g.AttnBwdRatio == 0 || (g.AttnBwdRatio > 0 && g.AttnBwdRatio <= 2), g.AttnBwdRatio, "0 (default) or 0 < attn_bwd_ratio <= 2"},
+		{"attn_half_seq", g.AttnHalfSeq >= 0 && g.AttnHalfSeq < 1e7, g.AttnHalfSeq, "0 <= attn_half_seq < 1e7 tokens"},
+		{"overhead_us", g.OverheadUs >= 0 && g.OverheadUs < 1e4, g.OverheadUs, "0 <= overhead_us < 10000"},
+		{"units", g.Units >= 0 && g.Units < 1e5, g.Units, "0 (no wave quantisation) or a count of compute units"},
+		{"tile_m", g.TileM >= 0, g.TileM, "0 (128) or a positive tile size"},
+		{"tile_n", g.TileN >= 0, g.TileN, "0 (128) or a positive tile size"},
+	} {
+		if !c.ok {
+			return fmt.Errorf("%s.%s: %v (allowed: %s)", prefix, c.field, c.v, c.allowed)
+		}
+	}
+	return nil
 }

@@ -36,33 +36,8 @@ func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 	}
 	o := r.Reliability
 	m := &Model{Chips: r.Chips}
-	positive := func(field string, p *float64) error {
-		if p != nil && !(*p > 0) {
-			return &spec.FieldError{Field: field, Value: *p, Allowed: "a positive number"}
-		}
-		return nil
-	}
-	nonNegative := func(field string, p *float64) error {
-		if p != nil && !(*p >= 0) {
-			return &spec.FieldError{Field: field, Value: *p, Allowed: "0 or more"}
-		}
-		return nil
-	}
-	for _, err := range []error{
-		positive("reliability.failures_per_chip_hour", o.FailuresPerChipHour),
-		positive("reliability.mtti_hours", o.MTTIHours),
-		nonNegative("reliability.checkpoint_write_s", o.CheckpointWriteS),
-		positive("reliability.checkpoint_interval_s", o.CheckpointIntervalS),
-		positive("reliability.storage_gbps", o.StorageGBps),
-		nonNegative("reliability.restart_s", o.RestartS),
-	} {
-		if err != nil {
-			return nil, err
-		}
-	}
-	if o.FailuresPerChipHour != nil && o.MTTIHours != nil {
-		return nil, &spec.FieldError{Field: "reliability.mtti_hours", Value: *o.MTTIHours,
-			Reason: "is given together with reliability.failures_per_chip_hour", Hint: "give one of the two"}
+	if err := spec.CheckReliability(&o); err != nil {
+		return nil, err
 	}
 
 	switch {

@@ -110,6 +110,17 @@ func TestErrors(t *testing.T) {
 		{"wrong type", strings.Replace(good, "chips: 1024", "chips: many", 1), "many", "int"},
 		{"vpp without pp", strings.Replace(good, "pp: 4}", "pp: 1, vpp: 2}", 1), "parallel.vpp", "pp > 1"},
 		{"cp and seq", strings.Replace(good, "pp: 4}", "pp: 4, cp: 3}", 1), "parallel", ""},
+		{"huge micro-batch", strings.Replace(good, "pp: 4}", "pp: 4, micro_batch: 4611686018427387904}", 1), "parallel.micro_batch", "1..1024"},
+		{"huge cp", strings.Replace(good, "pp: 4}", "pp: 4, cp: 9223372036854775807}", 1), "parallel.cp", "1..1024"},
+		{"huge chips", strings.Replace(good, "chips: 1024", "chips: 9223372036854775807", 1), "cluster.chips", "up to"},
+		{"nan bandwidth", strings.Replace(good, "chips: 1024", "chips: 1024, scale_out_gbps: .nan", 1), "cluster.scale_out_gbps", "positive"},
+		{"inf price", good + "economics: {price_per_chip_hour: .inf}\n", "economics.price_per_chip_hour", "positive"},
+		{"nan tokens", strings.Replace(good, "global_batch: 1024", "global_batch: 1024, tokens: .nan", 1), "training.tokens", ""},
+		{"zero failure rate", good + "reliability: {failures_per_chip_hour: 0}\n", "reliability.failures_per_chip_hour", "positive"},
+		{"both failure rates", good + "reliability: {failures_per_chip_hour: 1e-5, mtti_hours: 3}\n", "reliability.mtti_hours", ""},
+		{"cp without flash", strings.Replace(strings.Replace(good, "pp: 4}", "pp: 4, cp: 2}", 1), "global_batch: 1024", "global_batch: 1024, flash_attention: false", 1), "parallel.cp", "flash"},
+		{"ramp batch", strings.Replace(good, "global_batch: 1024", "global_batch: 1024, batch_ramp: [{tokens: 1e9, global_batch: 3}]", 1), "training.batch_ramp[0].global_batch", "multiples of 32"},
+		{"ramp order", strings.Replace(good, "global_batch: 1024", "global_batch: 1024, batch_ramp: [{tokens: 1e9, global_batch: 64}, {tokens: 1e8, global_batch: 128}]", 1), "training.batch_ramp[1].tokens", "increasing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run, err := spec.Parse([]byte(tc.src))

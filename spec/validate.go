@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -10,6 +11,14 @@ import (
 
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/model"
+)
+
+// Bounds that keep every product of sizes inside an int and every
+// estimate meaningful.
+const (
+	MaxChips       = 1 << 30
+	MaxSeqLen      = 1 << 24
+	MaxGlobalBatch = 1 << 30
 )
 
 // Resolve validates a parsed run, looks its names up in the catalog, applies
@@ -35,13 +44,13 @@ func Resolve(run *Run) (*Resolved, error) {
 		return nil, err
 	}
 	if run.Economics != nil {
-		if err := checkEconomics(run.Economics); err != nil {
+		if err := CheckEconomics(run.Economics); err != nil {
 			return nil, err
 		}
 		r.Economics = *run.Economics
 	}
 	if run.Reliability != nil {
-		if err := checkReliability(run.Reliability); err != nil {
+		if err := CheckReliability(run.Reliability); err != nil {
 			return nil, err
 		}
 		r.Reliability = *run.Reliability
@@ -87,8 +96,8 @@ func (r *Resolved) resolveCluster(c Cluster) error {
 		return &FieldError{Field: "cluster.chip", Value: strconv.Quote(c.Chip), Reason: "is not in the catalog",
 			Allowed: strings.Join(hardware.ChipNames(), ", "), Hint: nearest(c.Chip, hardware.ChipNames())}
 	}
-	if c.Chips <= 0 {
-		return &FieldError{Field: "cluster.chips", Value: c.Chips, Allowed: "a positive integer"}
+	if c.Chips <= 0 || c.Chips > MaxChips {
+		return &FieldError{Field: "cluster.chips", Value: c.Chips, Allowed: fmt.Sprintf("a positive integer up to %d", MaxChips)}
 	}
 	r.Chips = c.Chips
 	// Copy the fabric so overrides do not write into the catalog.
@@ -111,19 +120,19 @@ func (r *Resolved) resolveCluster(c Cluster) error {
 		}
 	}
 	if v := c.ScaleUpGBps; v != nil {
-		if *v <= 0 {
+		if !positive(*v) {
 			return &FieldError{Field: "cluster.scale_up_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
 		}
 		chip.Fabric[0].GBps = *v
 	}
 	if v := c.ScaleOutGBps; v != nil {
-		if *v <= 0 {
+		if !positive(*v) {
 			return &FieldError{Field: "cluster.scale_out_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
 		}
 		chip.Fabric[len(chip.Fabric)-1].GBps = *v
 	}
 	if v := c.HBMGiB; v != nil {
-		if *v <= 0 {
+		if !positive(*v) {
 			return &FieldError{Field: "cluster.hbm_gib", Value: *v, Allowed: "a positive number of GiB"}
 		}
 		chip.HBMGB = *v
@@ -173,13 +182,13 @@ func loadProfile(name string) (*hardware.Profile, error) {
 }
 
 func (r *Resolved) resolveTraining(t Training) error {
-	if t.SeqLen <= 0 {
-		return &FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: "a positive integer"}
+	if t.SeqLen <= 0 || t.SeqLen > MaxSeqLen {
+		return &FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: fmt.Sprintf("a positive integer up to %d", MaxSeqLen)}
 	}
-	if t.GlobalBatch <= 0 {
-		return &FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: "a positive integer (sequences per optimizer step)"}
+	if t.GlobalBatch <= 0 || t.GlobalBatch > MaxGlobalBatch {
+		return &FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: fmt.Sprintf("a positive integer up to %d (sequences per optimizer step)", MaxGlobalBatch)}
 	}
-	if t.Tokens < 0 {
+	if !nonNegative(t.Tokens) {
 		return &FieldError{Field: "training.tokens", Value: t.Tokens, Allowed: "0 (not given) or a positive number"}
 	}
 	if step := float64(t.GlobalBatch) * float64(t.SeqLen); t.Tokens > 0 && t.Tokens < step {
@@ -187,11 +196,17 @@ func (r *Resolved) resolveTraining(t Training) error {
 	}
 	for i, rp := range t.BatchRamp {
 		f := fmt.Sprintf("training.batch_ramp[%d]", i)
-		if rp.Tokens <= 0 {
+		if !positive(rp.Tokens) {
 			return &FieldError{Field: f + ".tokens", Value: rp.Tokens, Allowed: "a positive number"}
 		}
-		if rp.GlobalBatch <= 0 {
-			return &FieldError{Field: f + ".global_batch", Value: rp.GlobalBatch, Allowed: "a positive integer"}
+		if i > 0 && rp.Tokens <= t.BatchRamp[i-1].Tokens {
+			return &FieldError{Field: f + ".tokens", Value: rp.Tokens, Reason: "is not after the previous stage's", Allowed: "increasing cumulative token counts"}
+		}
+		if t.Tokens > 0 && rp.Tokens >= t.Tokens {
+			return &FieldError{Field: f + ".tokens", Value: rp.Tokens, Reason: "is not inside the run", Allowed: fmt.Sprintf("< training.tokens = %g", t.Tokens)}
+		}
+		if rp.GlobalBatch <= 0 || rp.GlobalBatch > MaxGlobalBatch {
+			return &FieldError{Field: f + ".global_batch", Value: rp.GlobalBatch, Allowed: fmt.Sprintf("1..%d", MaxGlobalBatch)}
 		}
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
@@ -238,8 +253,15 @@ func (r *Resolved) resolveParallel(p Parallel) error {
 		if v == nil {
 			return nil
 		}
-		if *v <= 0 {
-			return &FieldError{Field: "parallel." + f, Value: *v, Allowed: "a positive integer"}
+		limit := r.Chips // no knob splits more ways than there are chips
+		switch f {
+		case "micro_batch":
+			limit = r.Training.GlobalBatch
+		case "vpp":
+			limit = r.Model.Layers
+		}
+		if *v <= 0 || *v > limit {
+			return &FieldError{Field: "parallel." + f, Value: *v, Allowed: fmt.Sprintf("1..%d", limit)}
 		}
 		*dst = *v
 		r.Given |= g
@@ -312,6 +334,9 @@ const (
 	BadVPP
 	BadVPPMicroBatches
 	BadZeRO
+	BadKnob
+	BadCPFlash
+	BadRampBatch
 )
 
 // Violation reports the first rule l breaks, without allocating. The rules
@@ -320,15 +345,31 @@ func (r *Resolved) Violation(l Layout) Violation {
 	if v := r.knobViolation(l); v != OK {
 		return v
 	}
+	// Knobs are bounded by Resolve, but a search may pass anything: take
+	// the product step by step so it cannot overflow.
+	prod := 1
+	for _, k := range [...]int{l.TP, l.PP, l.DP, l.CP} {
+		if k <= 0 || k > r.Chips/prod {
+			return BadProduct
+		}
+		prod *= k
+	}
 	switch {
-	case l.TP*l.PP*l.DP*l.CP != r.Chips:
+	case prod != r.Chips:
 		return BadProduct
+	case l.MicroBatch <= 0 || l.MicroBatch > r.Training.GlobalBatch:
+		return BadBatch
 	case (l.DP*l.CP)%l.EP != 0:
 		return BadEPGroup
 	case r.Training.GlobalBatch%(l.DP*l.MicroBatch) != 0:
 		return BadBatch
 	case l.VPP > 1 && (r.Training.GlobalBatch/(l.DP*l.MicroBatch))%l.PP != 0:
 		return BadVPPMicroBatches
+	}
+	for _, rp := range r.Training.BatchRamp {
+		if rp.GlobalBatch%(l.DP*l.MicroBatch) != 0 {
+			return BadRampBatch
+		}
 	}
 	return OK
 }
@@ -338,6 +379,10 @@ func (r *Resolved) Violation(l Layout) Violation {
 func (r *Resolved) knobViolation(l Layout) Violation {
 	m := &r.Model
 	switch {
+	case l.TP <= 0 || l.PP <= 0 || l.CP <= 0 || l.EP <= 0 || l.VPP <= 0 || l.MicroBatch <= 0:
+		return BadKnob
+	case l.CP > 1 && !r.Training.FlashAttention:
+		return BadCPFlash
 	case m.Heads%l.TP != 0:
 		return BadTPHeads
 	case m.Attention != model.AttentionMLA && m.KVHeads%l.TP != 0 && l.TP%m.KVHeads != 0:
@@ -411,6 +456,17 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 		return &FieldError{Field: "parallel.vpp", Value: l.VPP, Reason: fmt.Sprintf("needs the micro-batch count %d to be a multiple of pp=%d (interleaved 1F1B)", l.MicroBatches(r.Training.GlobalBatch), l.PP), Allowed: "1, or a global batch giving a multiple of pp micro-batches"}
 	case BadZeRO:
 		return &FieldError{Field: "parallel.zero", Value: l.ZeRO, Allowed: "0, 1, 2, 3"}
+	case BadKnob:
+		return &FieldError{Field: "parallel", Value: l.String(), Reason: "has a size below 1", Allowed: "positive tp, pp, dp, cp, ep, vpp, micro_batch"}
+	case BadCPFlash:
+		return &FieldError{Field: "parallel.cp", Value: l.CP, Reason: "needs training.flash_attention (ring attention is built on the fused kernel)", Allowed: "1 without flash attention"}
+	case BadRampBatch:
+		for i, rp := range r.Training.BatchRamp {
+			if rp.GlobalBatch%(l.DP*l.MicroBatch) != 0 {
+				return &FieldError{Field: fmt.Sprintf("training.batch_ramp[%d].global_batch", i), Value: rp.GlobalBatch,
+					Reason: fmt.Sprintf("is not divisible by dp×micro_batch = %d×%d", l.DP, l.MicroBatch), Allowed: "multiples of " + strconv.Itoa(l.DP*l.MicroBatch)}
+			}
+		}
 	}
 	return fmt.Errorf("parallel: invalid layout %v", l)
 }
@@ -479,49 +535,71 @@ func levenshtein(a, b string) int {
 	return prev[len(b)]
 }
 
-func checkEconomics(e *Economics) error {
-	pos := []struct {
-		f string
-		v *float64
-	}{{"price_per_chip_hour", e.PricePerChipHour}, {"capex_per_chip", e.CapexPerChip}, {"depreciation_years", e.DepreciationYears},
-		{"electricity_usd_per_mwh", e.ElectricityUSDPerMWh}, {"chip_power_w", e.ChipPowerW}}
-	for _, p := range pos {
-		if p.v != nil && *p.v <= 0 {
-			return &FieldError{Field: "economics." + p.f, Value: *p.v, Allowed: "a positive number"}
+// finite reports whether v is neither NaN nor infinite.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func positive(v float64) bool    { return v > 0 && finite(v) }
+func nonNegative(v float64) bool { return v >= 0 && finite(v) }
+
+type floatRule struct {
+	field   string
+	v       *float64
+	ok      func(float64) bool
+	allowed string
+}
+
+func checkRules(rules []floatRule) error {
+	for _, c := range rules {
+		if c.v != nil && !c.ok(*c.v) {
+			return &FieldError{Field: c.field, Value: *c.v, Allowed: c.allowed}
 		}
-	}
-	nonneg := []struct {
-		f string
-		v *float64
-	}{{"server_network_share", e.ServerNetworkShare}, {"facility_usd_per_mw", e.FacilityUSDPerMW}, {"grid_kg_co2_per_kwh", e.GridKgCO2PerKWh},
-		{"market_kg_co2_per_kwh", e.MarketKgCO2PerKWh}, {"host_power_w", e.HostPowerW}}
-	for _, p := range nonneg {
-		if p.v != nil && *p.v < 0 {
-			return &FieldError{Field: "economics." + p.f, Value: *p.v, Allowed: "0 or more"}
-		}
-	}
-	if e.PUE != nil && *e.PUE < 1 {
-		return &FieldError{Field: "economics.pue", Value: *e.PUE, Reason: "is below 1 (facility power cannot be less than IT power)", Allowed: ">= 1, typically 1.1-1.6"}
 	}
 	return nil
 }
 
-func checkReliability(x *Reliability) error {
-	for _, p := range []struct {
-		f string
-		v *float64
-	}{{"failures_per_chip_hour", x.FailuresPerChipHour}, {"checkpoint_write_s", x.CheckpointWriteS}, {"restart_s", x.RestartS}} {
-		if p.v != nil && *p.v < 0 {
-			return &FieldError{Field: "reliability." + p.f, Value: *p.v, Allowed: "0 or more"}
-		}
+// CheckEconomics validates the economics block: the one rule table that
+// Resolve and the economics package share.
+func CheckEconomics(e *Economics) error {
+	if e == nil {
+		return nil
 	}
-	for _, p := range []struct {
-		f string
-		v *float64
-	}{{"mtti_hours", x.MTTIHours}, {"checkpoint_interval_s", x.CheckpointIntervalS}, {"storage_gbps", x.StorageGBps}} {
-		if p.v != nil && *p.v <= 0 {
-			return &FieldError{Field: "reliability." + p.f, Value: *p.v, Allowed: "a positive number"}
-		}
+	if e.PUE != nil && *e.PUE < 1 {
+		return &FieldError{Field: "economics.pue", Value: *e.PUE, Reason: "is below 1 (facility power cannot be less than IT power)", Allowed: ">= 1, typically 1.1-1.6"}
+	}
+	return checkRules([]floatRule{
+		{"economics.price_per_chip_hour", e.PricePerChipHour, positive, "a positive price in USD per chip-hour"},
+		{"economics.capex_per_chip", e.CapexPerChip, positive, "a positive price in USD per chip"},
+		{"economics.depreciation_years", e.DepreciationYears, positive, "a positive number of years"},
+		{"economics.server_network_share", e.ServerNetworkShare, nonNegative, "0 or more USD per chip"},
+		{"economics.facility_usd_per_mw", e.FacilityUSDPerMW, nonNegative, "0 or more USD per MW of IT load"},
+		{"economics.pue", e.PUE, func(x float64) bool { return x >= 1 && finite(x) }, "1 or more (power drawn by the site over power drawn by IT)"},
+		{"economics.electricity_usd_per_mwh", e.ElectricityUSDPerMWh, nonNegative, "0 or more USD per MWh"},
+		{"economics.grid_kg_co2_per_kwh", e.GridKgCO2PerKWh, nonNegative, "0 or more kg CO2 per kWh"},
+		{"economics.market_kg_co2_per_kwh", e.MarketKgCO2PerKWh, nonNegative, "0 or more kg CO2 per kWh"},
+		{"economics.chip_power_w", e.ChipPowerW, positive, "a positive number of watts"},
+		{"economics.host_power_w", e.HostPowerW, nonNegative, "0 or more watts per chip"},
+	})
+}
+
+// CheckReliability validates the reliability block: the one rule table
+// that Resolve and the reliability package share.
+func CheckReliability(x *Reliability) error {
+	if x == nil {
+		return nil
+	}
+	if err := checkRules([]floatRule{
+		{"reliability.failures_per_chip_hour", x.FailuresPerChipHour, positive, "a positive number of interruptions per chip-hour"},
+		{"reliability.mtti_hours", x.MTTIHours, positive, "a positive number of hours"},
+		{"reliability.checkpoint_write_s", x.CheckpointWriteS, nonNegative, "0 or more seconds"},
+		{"reliability.checkpoint_interval_s", x.CheckpointIntervalS, positive, "a positive number of seconds"},
+		{"reliability.storage_gbps", x.StorageGBps, positive, "a positive number of GB/s per chip"},
+		{"reliability.restart_s", x.RestartS, nonNegative, "0 or more seconds"},
+	}); err != nil {
+		return err
+	}
+	if x.FailuresPerChipHour != nil && x.MTTIHours != nil {
+		return &FieldError{Field: "reliability.mtti_hours", Value: *x.MTTIHours,
+			Reason: "is given together with reliability.failures_per_chip_hour", Hint: "give one of the two"}
 	}
 	return nil
 }
