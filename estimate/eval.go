@@ -8,6 +8,49 @@ import (
 
 const gib = 1 << 30
 
+// rankTiming is one rank's time per micro-batch: compute by pass, and the
+// communication its layers leave exposed.
+type rankTiming struct {
+	fwd, bwd   float64 // compute, embedding and logits included; bwd holds recompute
+	tp, cp, ep float64
+}
+
+// rankTime is the one place a rank's time per micro-batch is assembled,
+// for the step (eval) and for the timeline (Schedule) alike.
+func (e *Estimator) rankTime(rl rankLoad, c *layerCache) rankTiming {
+	dl, ml := &c.dl, &c.ml
+	var t rankTiming
+	t.fwd = rl.dense*dl.fwd + rl.moe*ml.fwd
+	t.bwd = rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
+	// The host must launch every kernel; when that takes longer than the
+	// GPU work, the host sets the pace.
+	rcF := 1.0
+	if c.s.rc == spec.RecomputeFull {
+		rcF = 2
+	}
+	host := (rl.dense*(dl.kernF*rcF*hostFwdUs+dl.kernB*hostBwdUs) + rl.moe*(ml.kernF*rcF*hostFwdUs+ml.kernB*hostBwdUs)) * 1e-6
+	if gpu := t.fwd + t.bwd; host > gpu && gpu > 0 {
+		t.fwd *= host / gpu
+		t.bwd *= host / gpu
+	}
+	t.tp = rl.dense*c.dTP + rl.moe*c.mTP
+	t.cp = rl.dense*dl.cpExp + rl.moe*ml.cpExp
+	t.ep = rl.moe * e.exposedEP(ml)
+	// The embedding and the logits and loss: a third forward, two thirds
+	// backward, like the GEMMs they are made of.
+	if rl.first {
+		t.fwd += c.embT / 3
+		t.bwd += 2 * c.embT / 3
+		t.tp += c.embComm
+	}
+	if rl.last {
+		t.fwd += c.headT / 3
+		t.bwd += 2 * c.headT / 3
+		t.tp += c.embComm
+	}
+	return t
+}
+
 // rankLoad is what one pipeline rank holds: its layers by kind.
 type rankLoad struct {
 	dense, moe float64
@@ -204,14 +247,13 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	}
 	s := c.s
 	dl, ml := &c.dl, &c.ml
-	dTP, mTP := c.dTP, c.mTP
 
 	p, v := float64(l.PP), float64(l.VPP)
 	m := float64(l.MicroBatches(e.r.Training.GlobalBatch))
 	chips := float64(e.r.Chips)
 	t := s.t
 
-	embT, embComm, headT, headComm, logits := c.embT, c.embComm, c.headT, c.embComm, c.logits
+	logits := c.logits
 
 	// Per-rank loop: time per micro-batch and memory.
 	var tMax, tSum, cSum, tpSum, cpSum, epSum float64
@@ -238,26 +280,8 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 			continue
 		}
 		prev = rl
-		comp := rl.dense*(dl.fwd+dl.bwd+dl.recompute) + rl.moe*(ml.fwd+ml.bwd+ml.recompute)
-		// The host must launch every kernel; when that takes longer than
-		// the GPU work, the host sets the pace.
-		rcF := 1.0
-		if s.rc == spec.RecomputeFull {
-			rcF = 2
-		}
-		host := (rl.dense*(dl.kernF*rcF*hostFwdUs+dl.kernB*hostBwdUs) + rl.moe*(ml.kernF*rcF*hostFwdUs+ml.kernB*hostBwdUs)) * 1e-6
-		comp = max(comp, host)
-		tp := rl.dense*dTP + rl.moe*mTP
-		cp := rl.dense*dl.cpExp + rl.moe*ml.cpExp
-		ep := rl.moe * e.exposedEP(ml)
-		if rl.first {
-			comp += embT
-			tp += embComm
-		}
-		if rl.last {
-			comp += headT
-			tp += headComm
-		}
+		rt := e.rankTime(rl, c)
+		comp, tp, cp, ep := rt.fwd+rt.bwd, rt.tp, rt.cp, rt.ep
 		tr := comp + tp + cp + ep
 		prevT, prevC, prevTP, prevCP, prevEP = tr, comp, tp, cp, ep
 		tMax = max(tMax, tr)

@@ -40,26 +40,20 @@ type Schedule struct {
 // Schedule returns the per-stage chunk times of a layout. It allocates; it
 // is not for the search's hot path.
 func (e *Estimator) Schedule(l spec.Layout) Schedule {
-	s := e.newShape(&l)
-	dl := e.layer(&s, false)
-	var ml layerCost
-	if e.moe {
-		ml = e.layer(&s, true)
-	}
-	dTP, mTP := exposedTP(&s, &dl), exposedTP(&s, &ml)
+	var c layerCache
+	var res Result
+	e.eval(l, &res, &c) // fills the cache for this shape
 	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
 	v := float64(l.VPP)
 	sp := newSplit(int(e.L), l.PP, l.VPP)
 	for r := 0; r < l.PP; r++ {
-		rl := e.rank(&sp, r)
-		// Split exposed communication between the passes by their share
-		// of compute.
-		fwd := rl.dense*dl.fwd + rl.moe*ml.fwd
-		bwd := rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
-		comm := rl.dense*(dTP+dl.cpExp) + rl.moe*(mTP+ml.cpExp+e.exposedEP(&ml))
+		t := e.rankTime(e.rank(&sp, r), &c)
+		// Exposed communication goes with each pass by its share of
+		// compute.
+		comm, fwd, bwd := t.tp+t.cp+t.ep, t.fwd, t.bwd
 		if fwd+bwd > 0 {
-			fwd += comm * fwd / (fwd + bwd)
-			bwd += comm * bwd / (fwd + bwd)
+			fwd += comm * t.fwd / (t.fwd + t.bwd)
+			bwd += comm * t.bwd / (t.fwd + t.bwd)
 		}
 		sc.FwdS = append(sc.FwdS, fwd/v)
 		sc.BwdS = append(sc.BwdS, bwd/v)

@@ -215,3 +215,22 @@ func assertInEpsilon(t *testing.T, what string, got, want, eps float64) {
 		t.Errorf("%s = %v, want %v (±%v)", what, got, want, eps)
 	}
 }
+
+// The timeline's chunk times add up to the step's compute and exposed
+// layer communication: the two are built from one function.
+func TestScheduleMatchesStep(t *testing.T) {
+	for _, s := range scenarios {
+		t.Run(s.name(), func(t *testing.T) {
+			r, e := s.estimator(t, s.chips)
+			res := eval(t, r, e, s.base)
+			sc := e.Schedule(s.base)
+			var sum float64
+			for i := range sc.FwdS {
+				sum += (sc.FwdS[i] + sc.BwdS[i]) * float64(sc.VPP)
+			}
+			b := res.Breakdown
+			want := b.ComputeS + b.ExposedTPCommS + b.ExposedCPCommS + b.ExposedEPCommS
+			assertInEpsilon(t, "timeline total", sum*float64(sc.MicroBatches)/float64(sc.Stages), want, 1e-9)
+		})
+	}
+}
