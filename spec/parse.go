@@ -74,7 +74,7 @@ func (m ModelRef) MarshalJSON() ([]byte, error) {
 
 var (
 	reUnknownYAML = regexp.MustCompile(`line (\d+): field (\S+) not found in type ([\w.]+)`)
-	reTypeYAML    = regexp.MustCompile(`line (\d+): cannot unmarshal !!(\w+) ` + "`" + `([^` + "`" + `]*)` + "`" + ` into (\S+)`)
+	reTypeYAML    = regexp.MustCompile(`line (\d+): cannot unmarshal !!(\w+) (?:` + "`" + `([^` + "`" + `]*)` + "` " + `)?into (\S+)`)
 )
 
 // yamlSection maps Go types to their place in run.yaml, for error messages.
@@ -112,7 +112,11 @@ func prefixYAMLError(prefix string, err error) error {
 		return &FieldError{Field: sec + m[2], Value: "(line " + m[1] + ")", Reason: "is not a known field", Allowed: yamlAllowed[m[3]]}
 	}
 	if m := reTypeYAML.FindStringSubmatch(msg); m != nil {
-		return &FieldError{Field: "line " + m[1], Value: m[3], Reason: "has the wrong type", Allowed: "a value of type " + strings.TrimPrefix(m[4], "*")}
+		v := m[3]
+		if v == "" {
+			v = "a " + map[string]string{"seq": "list", "map": "mapping"}[m[2]]
+		}
+		return &FieldError{Field: "line " + m[1], Value: v, Reason: "has the wrong type", Allowed: typeWords(strings.TrimPrefix(m[4], "*"))}
 	}
 	return fmt.Errorf("run.yaml: %s", strings.TrimPrefix(msg, "yaml: "))
 }
@@ -150,7 +154,21 @@ func Parse(b []byte) (*Run, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
-		return nil, prefixYAMLError("", err)
+		err = prefixYAMLError("", err)
+		var fe *FieldError
+		if errors.As(err, &fe) && strings.HasPrefix(fe.Field, "line ") {
+			// Name the field rather than the line.
+			var line int
+			fmt.Sscanf(fe.Field, "line %d", &line)
+			val := fmt.Sprint(fe.Value)
+			if strings.HasPrefix(val, "a ") {
+				val = "" // a list or mapping: match by line alone
+			}
+			if path := fieldAtLine(probe.Content[0], "", line, val); path != "" {
+				fe.Field = path
+			}
+		}
+		return nil, err
 	}
 	return &r, nil
 }
@@ -181,4 +199,56 @@ func ParseJSON(b []byte) (*Run, error) {
 		return nil, prefixJSONError("run", err)
 	}
 	return &r, nil
+}
+
+// fieldAtLine finds the dotted path of the key whose value sits on line and
+// reads value (a value yaml.v3 reported by line only).
+func fieldAtLine(n *yaml.Node, prefix string, line int, value string) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := k.Value
+			if prefix != "" {
+				path = prefix + "." + k.Value
+			}
+			if v.Line == line && (v.Kind != yaml.ScalarNode || v.Value == value || value == "") {
+				if v.Kind == yaml.ScalarNode || v.Kind == yaml.SequenceNode && v.Line != k.Line {
+					return path
+				}
+				if p := fieldAtLine(v, path, line, value); p != "" {
+					return p
+				}
+				return path
+			}
+			if p := fieldAtLine(v, path, line, value); p != "" {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p := fieldAtLine(c, fmt.Sprintf("%s[%d]", prefix, i), line, value); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// typeWords says in words what a Go type accepts.
+func typeWords(t string) string {
+	switch t {
+	case "int":
+		return "an integer"
+	case "float64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	}
+	if keys, ok := yamlAllowed[t]; ok {
+		return "a mapping with keys " + keys
+	}
+	return "a value of type " + t
 }
