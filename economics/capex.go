@@ -3,9 +3,8 @@ package economics
 import (
 	"context"
 	"fmt"
+	"github.com/flopcast/flopcast/internal/format"
 	"math"
-	"strconv"
-	"strings"
 
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/model"
@@ -263,7 +262,7 @@ func CapexWith(budget float64, chip hardware.Chip, opts CapexOptions, d Defaults
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf(
 			"as one job, %s chips would be interrupted every %.1f minutes at the Llama 3 failure rate (%.3g per chip-hour): "+
 				"the days per run assume no failures, so read them as a bound; real runs use a slice of such a fleet",
-			groupInt(rep.Chips), 60*reliability.MTTI(rd.FailuresPerChipHour.Value, int(rep.Chips)), rd.FailuresPerChipHour.Value))
+			format.Thousands(rep.Chips), 60*reliability.MTTI(rd.FailuresPerChipHour.Value, int(rep.Chips)), rd.FailuresPerChipHour.Value))
 	}
 	tokensNote := "given"
 	if opts.Tokens == 0 {
@@ -315,17 +314,4 @@ func runScenario(s Scenario, opts CapexOptions, lookup func(string) (hardware.Ch
 		out = append(out, rep)
 	}
 	return out, nil
-}
-
-// groupInt formats n with thousands separators.
-func groupInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

@@ -98,17 +98,7 @@ func (f *fabric) allReduce(bytes, n, stride float64) float64 {
 
 // reduceScatter (and allGather, its mirror) of bytes, the full buffer size.
 func (f *fabric) reduceScatter(bytes, n, stride float64) float64 {
-	if n <= 1 || bytes <= 0 {
-		return 0
-	}
-	k, bw, alpha, cnt := f.levels(n, stride)
-	t := 0.0
-	b := bytes
-	for i := 0; i < cnt; i++ {
-		t += (k[i]-1)/k[i]*b/bw[i] + (k[i]-1)*alpha[i]
-		b /= k[i]
-	}
-	return t
+	return f.reduceScatterLine(n, stride).at(bytes)
 }
 
 func (f *fabric) allGather(bytes, n, stride float64) float64 {
@@ -147,21 +137,6 @@ func (f *fabric) sendRecv(bytes, stride float64) float64 {
 		}
 	}
 	return bytes/f.bw[f.n-1] + f.alpha[f.n-1]
-}
-
-// tierOf is the index of the first tier whose domain holds a group of n
-// chips at the given stride.
-func (f *fabric) tierOf(n, stride float64) int {
-	span := (n-1)*stride + 1
-	if n <= 1 {
-		return 0
-	}
-	for i := 0; i < f.n; i++ {
-		if span <= f.size[i] {
-			return i
-		}
-	}
-	return f.n - 1
 }
 
 // line is a collective's time as a function of its size, a + b·bytes: ring

@@ -206,6 +206,13 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	return e, nil
 }
 
+// GEMMCeiling is the best fraction of the BF16 peak this chip's GEMMs reach
+// in a training step: the efficiency curve's maximum at the sustained
+// clock. It is the roofline the search's explanation measures against.
+func (e *Estimator) GEMMCeiling() float64 {
+	return e.gemmEff * e.clock * e.peakGEMM / e.peakBF16
+}
+
 // ModelFLOPsPerToken is the model FLOPs per trained token (DESIGN.md §3).
 func (e *Estimator) ModelFLOPsPerToken() float64 { return e.modelFlopsPerToken }
 

@@ -330,7 +330,10 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 			act += logits * lb
 		}
 		mem.ActivationsGiB = act / gib
-		other := fragmentation*act + 2*s.T*e.h*2 // allocator loss and TP gather buffers
+		other := fragmentation * act // allocator loss
+		if l.TP > 1 {
+			other += 2 * s.T * e.h * 2 // TP all-gather output buffers
+		}
 		if e.fp8 {
 			other += 2 * (pd + px) // FP8 weight copies and their transposes
 		}

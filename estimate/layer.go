@@ -184,7 +184,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		}
 		e.gemmFB(&c, 1, T, h, up)
 		ffnAct = actMul * up
-		c.localParam = (e.attnParams + e.denseFFNParams) / t
+		c.localParam = e.attnLocal(s) + e.denseFFNParams/t
 	} else {
 		e.gemmFB(&c, 1, T, e.E, h) // router
 		ne := e.E / s.ep
@@ -215,7 +215,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		c.bwd += perm / e.memBW
 		c.kernF += 6 // router softmax/top-k, permute, un-permute
 		c.kernB += 6
-		c.localParam = (e.attnParams+e.sharedParams)/t + e.routerParams
+		c.localParam = e.attnLocal(s) + e.sharedParams/t + e.routerParams
 		c.localExp = e.expertParams / (t * s.ep)
 		if s.ep > 1 {
 			// Dispatch in the GEMM precision (FP8 runs quantise before
@@ -343,6 +343,20 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		c.epComm *= 1.5
 	}
 	return c
+}
+
+// attnLocal is the attention weights one TP rank holds: heads split by tp,
+// while MLA's down-projections and KV heads beyond kv_heads are replicated.
+func (e *Estimator) attnLocal(s *shape) float64 {
+	Ht := e.H / s.t
+	if e.mla {
+		q := e.h * Ht * e.dqk
+		if e.qr > 0 {
+			q = e.h*e.qr + e.qr*Ht*e.dqk
+		}
+		return q + e.h*(e.kvr+e.rope) + e.kvr*Ht*(e.dqk-e.rope+e.dv) + Ht*e.dv*e.h
+	}
+	return e.h*(Ht+2*s.kvPer)*e.dqk + Ht*e.dv*e.h
 }
 
 // exposedEP is the expert all-to-all left on the critical path. Overlapped

@@ -61,6 +61,5 @@ const (
 	WarnBubbleLarge
 	WarnFewMicroBatches
 	WarnUnevenStages
-	WarnFP8Unsupported
 	WarnSPOff
 )

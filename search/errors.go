@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"github.com/flopcast/flopcast/internal/format"
 	"slices"
 	"strings"
 
@@ -49,7 +50,7 @@ func (e *NoLayoutError) Unwrap() error {
 func (e *NoLayoutError) Error() string {
 	var b strings.Builder
 	if e.Valid == 0 {
-		fmt.Fprintf(&b, "search: none of the %s candidate layouts is valid", groupInt(e.Candidates))
+		fmt.Fprintf(&b, "search: none of the %s candidate layouts is valid", format.Thousands(e.Candidates))
 		for i, v := range e.Violations {
 			if i == 3 {
 				fmt.Fprintf(&b, "; and %d other rules", len(e.Violations)-3)
@@ -59,10 +60,10 @@ func (e *NoLayoutError) Error() string {
 			if i > 0 {
 				sep = "; "
 			}
-			fmt.Fprintf(&b, "%s%s, such as %s, fail with: %s", sep, groupInt(v.Count), v.Example, v.Message)
+			fmt.Fprintf(&b, "%s%s, such as %s, fail with: %s", sep, format.Thousands(v.Count), v.Example, v.Message)
 		}
 	} else {
-		fmt.Fprintf(&b, "search: none of the %s valid layouts fits in memory", groupInt(e.Valid))
+		fmt.Fprintf(&b, "search: none of the %s valid layouts fits in memory", format.Thousands(e.Valid))
 		if c := e.Closest; c != nil {
 			fmt.Fprintf(&b, ": the closest, %s, needs %.1f GiB of the %.1f GiB usable (over by %.1f GiB)",
 				c.Parallel, c.Memory.PeakGiB, c.Memory.CapacityGiB, c.Memory.OverflowGiB)
@@ -140,16 +141,4 @@ func (s *searcher) noLayout(rep *Report, viol *[32]int64, ex *[32]spec.Layout, c
 		}
 	}
 	return e
-}
-
-func groupInt(v int64) string {
-	s := fmt.Sprint(v)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

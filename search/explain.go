@@ -74,7 +74,7 @@ func explain(s *searcher, rep *Report) []string {
 	}
 
 	// Roofline.
-	ceil := gemmCeiling(r)
+	ceil := s.e.GEMMCeiling()
 	hidden := 0.0
 	if b.ComputeS > 0 {
 		hidden = win.MFU * step / b.ComputeS
@@ -106,28 +106,6 @@ func dpName(l spec.Layout) string {
 		return "the exposed DP all-reduce"
 	}
 	return "exposed DP reduce-scatter/all-gather"
-}
-
-// gemmCeiling is the best MFU the chip's GEMMs allow: max GEMM efficiency
-// at the run's precision, over the BF16 peak MFU is measured against.
-func gemmCeiling(r *spec.Resolved) float64 {
-	g := r.Chip.GEMM
-	if r.Profile != nil && r.Profile.GEMM.MaxEff > 0 {
-		g = r.Profile.GEMM
-	}
-	eff := g.MaxEff
-	if r.Training.Precision == "fp8" {
-		if g.FP8MaxEff > 0 {
-			eff = g.FP8MaxEff
-		}
-		if r.Chip.BF16TFLOPS > 0 {
-			eff *= r.Chip.PeakTFLOPS("fp8") / r.Chip.BF16TFLOPS
-		}
-	}
-	if eff <= 0 {
-		eff = 1
-	}
-	return eff
 }
 
 // sensitivity re-estimates the top N with tier i's bandwidth doubled.

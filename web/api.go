@@ -280,7 +280,7 @@ func searchResponse(rs *spec.Resolved, e *estimate.Estimator, rep *search.Report
 		Evaluated: rep.Evaluated, Feasible: rep.Feasible, ElapsedS: rep.ElapsedS,
 		Explanation: rep.Explanation, Warnings: rs.Warnings,
 		Model: rs.Model.Name, Chip: rs.Chip.Name, Chips: rs.Chips,
-		HBMGiB: rs.Chip.HBMGB * 1e9 / (1 << 30),
+		HBMGiB: rs.Chip.HBMBytes() / (1 << 30),
 	}
 	for _, res := range rep.Results {
 		out.Results = append(out.Results, result(rs, e, res))

@@ -108,32 +108,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 // representative run. A scenario plans the same chip at the same count more
 // than once, so answers are kept for the request.
 func (s *server) mfuPredictor() func(context.Context, *spec.Resolved) (float64, error) {
-	type key struct {
-		chip  string
-		chips int
-	}
-	var mu sync.Mutex
-	seen := map[key]float64{}
-	return func(ctx context.Context, r *spec.Resolved) (float64, error) {
-		k := key{r.Chip.Name, r.Chips}
-		mu.Lock()
-		mfu, ok := seen[k]
-		mu.Unlock()
-		if ok {
-			return mfu, nil
-		}
-		rep, err := s.runSearch(ctx, r, search.Options{Top: 1, Objective: search.ObjectiveTime})
-		if err != nil {
-			return 0, err
-		}
-		if len(rep.Results) == 0 {
-			return 0, fmt.Errorf("no layout of %s on %d × %s fits", r.Model.Name, r.Chips, r.Chip.Name)
-		}
-		mu.Lock()
-		seen[k] = rep.Results[0].MFU
-		mu.Unlock()
-		return rep.Results[0].MFU, nil
-	}
+	return search.MFUPredictor(s.runSearch)
 }
 
 func (s *server) capexScenarios(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -145,35 +144,11 @@ func prefixFlag(err error) error {
 // representative run, remembering answers so that a scenario with the same
 // chip twice searches once.
 func newMFUPredictor() func(context.Context, *spec.Resolved) (float64, error) {
-	type key struct {
-		chip  string
-		chips int
-	}
-	var mu sync.Mutex
-	seen := map[key]float64{}
-	return func(ctx context.Context, r *spec.Resolved) (float64, error) {
-		k := key{r.Chip.Name, r.Chips}
-		mu.Lock()
-		mfu, ok := seen[k]
-		mu.Unlock()
-		if ok {
-			return mfu, nil
-		}
+	return search.MFUPredictor(func(ctx context.Context, r *spec.Resolved, o search.Options) (*search.Report, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		rep, err := search.Run(ctx, r, search.Options{Top: 1, Objective: search.ObjectiveTime})
-		if err != nil {
-			return 0, err
-		}
-		if len(rep.Results) == 0 {
-			return 0, fmt.Errorf("no layout of %s on %d × %s fits", r.Model.Name, r.Chips, r.Chip.Name)
-		}
-		mfu = rep.Results[0].MFU
-		mu.Lock()
-		seen[k] = mfu
-		mu.Unlock()
-		return mfu, nil
-	}
+		return search.Run(ctx, r, o)
+	})
 }
 
 func mfuNote(rep *economics.CapexReport) string {

@@ -3,8 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/flopcast/flopcast/internal/format"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/flopcast/flopcast/economics"
@@ -162,17 +162,7 @@ func writeEstimate(w io.Writer, r *spec.Resolved, o *estimateOutput) {
 }
 
 // group formats a number with thousands separators.
-func group(v float64) string {
-	s := fmt.Sprintf("%.0f", v)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func group(v float64) string { return format.ThousandsF(v) }
 
 // whatWouldFit tries the memory-saving variants of a layout that does not
 // fit and says which one would, at what step time.
