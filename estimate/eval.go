@@ -222,6 +222,13 @@ type layerCache struct {
 	dTP, mTP float64
 	// Per micro-batch costs of the pipeline's ends.
 	embT, embComm, headT, logits float64
+	// DP collectives and the pipeline hop, keyed by tp, dp×cp and ep (the
+	// hop's message depends on the layer key too, so a layer-key change
+	// clears them).
+	dpValid bool
+	dpKey   [3]int
+	lines   dpLines
+	hop     float64
 }
 
 func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
@@ -243,6 +250,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		}
 		c.dTP, c.mTP = exposedTP(&c.s, &c.dl), exposedTP(&c.s, &c.ml)
 		e.ends(&c.s, c)
+		c.dpValid = false
 		c.key, c.valid = key, true
 	}
 	s := c.s
@@ -262,7 +270,19 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	pp := l.PP
 	dpg := float64(l.DP * l.CP)
 	edpg := max(dpg/s.ep, 1)
-	lines := e.dpLines(&l, &s, dpg, edpg)
+	if k := [3]int{l.TP, l.DP * l.CP, l.EP}; !c.dpValid || c.dpKey != k {
+		c.lines = e.dpLines(&l, &s, dpg, edpg)
+		c.hop = 0
+		if l.PP > 1 {
+			msg := s.T * e.h * 2
+			if s.sp {
+				msg /= s.t
+			}
+			c.hop = e.fab.sendRecv(msg, float64(l.TP*l.CP*l.DP))
+		}
+		c.dpKey, c.dpValid = k, true
+	}
+	lines := &c.lines
 	sp := newSplit(int(e.L), l.PP, l.VPP)
 	var prev rankLoad
 	var prevT, prevC, prevTP, prevCP, prevEP float64
@@ -350,18 +370,14 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		optMax = max(optMax, opt)
 
 		// Data-parallel traffic.
-		dpT := e.dpExposed(&l, &lines, r, pd, px, rl, dl, ml, m)
+		dpT := e.dpExposed(&l, lines, r, pd, px, rl, dl, ml, m)
 		dpMax = max(dpMax, dpT)
 	}
 	tMean := tSum / p
 	pipe := m*tMax + (p-1)/v*tMean
 	ppComm := 0.0
 	if l.PP > 1 {
-		msg := s.T * e.h * 2
-		if s.sp {
-			msg /= t
-		}
-		hop := e.fab.sendRecv(msg, float64(l.TP*l.CP*l.DP))
+		hop := c.hop
 		// Filling and draining the pipeline waits on every hop. In steady
 		// 1F1B each micro-batch waits for the round trip to the next
 		// stage; interleaved, each chunk's transfer overlaps the next

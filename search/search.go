@@ -284,6 +284,10 @@ func (w *worker) group(base spec.Layout) {
 	var spBuf [2]bool
 	sps := sp.spList(base.TP, &spBuf)
 	g.n = 0
+	// Validity does not depend on the knobs a group varies (recompute,
+	// sequence parallelism, and ZeRO stages the space keeps in 0..3), so
+	// the rules run once per group.
+	bv := s.r.Violation(base)
 	for ri, rc := range sp.rc {
 		for si, spv := range sps {
 			for zi, z := range sp.zero {
@@ -291,7 +295,7 @@ func (w *worker) group(base spec.Layout) {
 				l.Recompute, l.SequenceParallel, l.ZeRO = rc, spv, z
 				n := g.n
 				g.l[n], g.ri[n], g.si[n], g.zi[n] = l, int8(ri), int8(si), int8(zi)
-				if v := s.r.Violation(l); v != spec.OK {
+				if v := bv; v != spec.OK {
 					g.state[n] = stInvalid
 					if int(v) < len(w.viol) {
 						if w.viol[v] == 0 {
