@@ -195,14 +195,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.tied = m.TiedEmbeddings
 	e.embParams = e.V * e.h
 
-	// Model FLOPs per token: 6 × active non-embedding parameters, the
-	// logits layer, and causal attention (half of the full s×s).
-	active := e.L*e.attnParams + e.denseLayers*e.denseFFNParams
-	if e.moe {
-		moeL := e.L - e.denseLayers
-		active += moeL * (e.topk*e.ffnWeights(e.ef) + e.sharedParams + e.routerParams)
-	}
-	e.modelFlopsPerToken = 6*active + 6*e.V*e.h + 3*e.L*e.seq*e.H*(e.dqk+e.dv)
+	e.modelFlopsPerToken = m.TrainFLOPsPerToken(r.Training.SeqLen)
 	return e, nil
 }
 

@@ -155,3 +155,20 @@ func (c *Config) Params() float64 { return c.NonEmbeddingParams() + c.EmbeddingP
 func (c *Config) ActiveParams() float64 {
 	return c.ActiveNonEmbeddingParams() + c.EmbeddingParams()
 }
+
+// TrainFLOPsPerToken is the model FLOPs of one trained token as DESIGN.md
+// §3 defines them: 6 × active non-embedding parameters, the logits layer
+// (6·d·V), and attention with the causal half counted (12·L·s·d_attn × ½,
+// with MLA's query-key and value widths kept apart). Recompute is not
+// counted.
+func (c *Config) TrainFLOPsPerToken(seqLen int) float64 {
+	m := *c
+	m.Normalize()
+	qk, v := float64(m.HeadDim), float64(m.HeadDim)
+	if m.Attention == AttentionMLA && m.MLA != nil {
+		qk = float64(m.MLA.QKNopeDim + m.MLA.QKRopeDim)
+		v = float64(m.MLA.VHeadDim)
+	}
+	attn := 3 * float64(m.Layers) * float64(seqLen) * float64(m.Heads) * (qk + v)
+	return 6*m.ActiveNonEmbeddingParams() + 6*float64(m.Hidden)*float64(m.Vocab) + attn
+}
