@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io/fs"
 	"log"
+	"net"
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -32,6 +34,9 @@ type Options struct {
 	MaxSweepCells int
 	// Log receives panics and internal errors; nil discards them.
 	Log *log.Logger
+	// LoopbackOnly refuses requests whose Host is not a loopback name, so
+	// that a web page cannot reach a local server through DNS rebinding.
+	LoopbackOnly bool
 }
 
 // DefaultOptions are the options used for fields left zero.
@@ -114,7 +119,11 @@ func (s *server) handler() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
-	return s.recoverer(headers(mux))
+	h := s.recoverer(headers(mux))
+	if s.opt.LoopbackOnly {
+		h = loopbackHost(h)
+	}
+	return h
 }
 
 // NewServer returns an http.Server for addr with the handler and timeouts
@@ -192,4 +201,21 @@ func (s *server) acquire(r *http.Request) (release func(), err error) {
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
+}
+
+// loopbackHost answers 403 to a request whose Host header names anything
+// but this machine.
+func loopbackHost(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		host = strings.Trim(host, "[]")
+		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "flopcast serves this machine only: the Host header must be localhost or a loopback address", http.StatusForbidden)
+	})
 }

@@ -485,3 +485,18 @@ func TestWriteReport(t *testing.T) {
 		t.Errorf("%d results and %d timelines, want %d", len(data.Search.Results), len(data.Timelines), len(rep.Results))
 	}
 }
+
+// A loopback server refuses requests that name another host (DNS
+// rebinding).
+func TestLoopbackOnly(t *testing.T) {
+	h := Handler(Options{LoopbackOnly: true})
+	for host, want := range map[string]int{"127.0.0.1:8080": 200, "localhost:8080": 200, "[::1]:8080": 200, "evil.example:8080": 403, "10.0.0.1": 403} {
+		req := httptest.NewRequest("GET", "/api/catalog/chips", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
+		}
+	}
+}

@@ -78,7 +78,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := web.NewServer(o.addr, web.Options{MaxSearches: o.searches, Log: log.New(o.io.Err, "flopcast: ", log.LstdFlags)})
+	srv := web.NewServer(o.addr, web.Options{MaxSearches: o.searches, Log: log.New(o.io.Err, "flopcast: ", log.LstdFlags), LoopbackOnly: isLoopback(host)})
 	// Searches in flight stop when the server does.
 	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	fmt.Fprintf(o.io.Out, "http://%s\n", ln.Addr())
