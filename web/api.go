@@ -306,16 +306,8 @@ type SweepRequest struct {
 }
 
 func (s *server) sweep(w http.ResponseWriter, r *http.Request) {
-	b, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var req SweepRequest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.writeError(w, r, badInput{fmt.Errorf("sweep request: %v", err)})
+	if !s.decodeRequest(w, r, "sweep request", &req) {
 		return
 	}
 	if len(req.Chips) == 0 || len(req.Counts) == 0 {
@@ -363,4 +355,22 @@ func (s *server) catalogChips(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) catalogModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, model.Catalog())
+}
+
+// decodeRequest reads a request body into v, strictly: unknown fields are a
+// 400 naming what. It answers the error itself and reports whether v holds
+// the request.
+func (s *server) decodeRequest(w http.ResponseWriter, r *http.Request, what string, v any) bool {
+	b, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		s.writeError(w, r, badInput{fmt.Errorf("%s: %v", what, err)})
+		return false
+	}
+	return true
 }

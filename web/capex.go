@@ -1,10 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,16 +34,8 @@ type ScenarioResponse struct {
 }
 
 func (s *server) capex(w http.ResponseWriter, r *http.Request) {
-	b, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var req CapexRequest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.writeError(w, r, badInput{fmt.Errorf("capex request: %v", err)})
+	if !s.decodeRequest(w, r, "capex request", &req) {
 		return
 	}
 	ctx, cancel := s.batchDeadline(r.Context())
