@@ -54,19 +54,7 @@ func newFabric(tiers []hardware.Tier) fabric {
 func (f *fabric) levels(n, stride float64) (k, bw, alpha [4]float64, cnt int) {
 	inner := 1.0 // group members inside one domain of the previous tier
 	for i := 0; i < f.n && inner < n; i++ {
-		in := n
-		switch {
-		case math.IsInf(f.size[i], 1):
-		case f.dims[i] > 0:
-			// A torus slice is carved to fit the job.
-			in = min(max(math.Floor(f.size[i]/stride), 1), n)
-		default:
-			// Groups are laid out contiguously: a group of n chips stride
-			// apart shares a switched domain of S chips only as far as
-			// the domain boundaries allow (tp 6 on 8-GPU servers
-			// straddles them).
-			in = min(max(math.Floor(float64(gcd(int(f.size[i]), int(n*stride)))/stride), 1), n)
-		}
+		in := f.membersIn(i, n, stride)
 		if in <= inner {
 			continue
 		}
@@ -173,4 +161,26 @@ func gcd(a, b int) int {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// membersIn is how many members of a group of n chips, stride apart, share
+// one domain of tier i; for groups that straddle a boundary, the worst.
+func (f *fabric) membersIn(i int, n, stride float64) float64 {
+	switch {
+	case math.IsInf(f.size[i], 1):
+		return n
+	case f.dims[i] > 0:
+		// A torus slice is carved to fit the job.
+		return min(max(math.Floor(f.size[i]/stride), 1), n)
+	}
+	// Groups are laid out contiguously. One that spans less than a
+	// switched domain of S chips stays inside it only if the domains'
+	// boundaries fall between groups (tp 6 on 8-GPU servers straddles
+	// them); one that spans more has S/stride members in each domain.
+	S, span := int(f.size[i]), int(n*stride)
+	in := math.Floor(f.size[i] / stride)
+	if span <= S {
+		in = math.Floor(float64(gcd(S, span)) / stride)
+	}
+	return min(max(in, 1), n)
 }
