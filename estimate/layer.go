@@ -77,16 +77,17 @@ func (e *Estimator) batchedGEMMTime(batch, m, n, k, peak, eff float64) float64 {
 }
 
 // gemmFB adds a GEMM's forward and backward (data and weight gradient)
-// times, count times over.
+// times. count > 1 is a grouped GEMM (the local experts of an MoE layer):
+// one launch whose tiles share the waves.
 func (e *Estimator) gemmFB(c *layerCost, count, m, n, k float64) {
 	p, eff := e.peakGEMM, e.gemmEff
-	f := e.gemmTime(m, n, k, p, eff)
-	b := e.gemmTime(m, k, n, p, eff) + e.gemmTime(k, n, m, p, eff)
-	c.fwd += count * f
-	c.bwd += count * b
-	c.gemm += count * (f + b)
-	c.kernF += count
-	c.kernB += 2 * count
+	f := e.batchedGEMMTime(count, m, n, k, p, eff)
+	b := e.batchedGEMMTime(count, m, k, n, p, eff) + e.batchedGEMMTime(count, k, n, m, p, eff)
+	c.fwd += f
+	c.bwd += b
+	c.gemm += f + b
+	c.kernF++
+	c.kernB += 2
 	if e.fp8 {
 		// FP8 GEMMs need their inputs quantised (read bf16, write fp8)
 		// plus a transposed fp8 copy for the other pass: 4 bytes per
@@ -94,8 +95,8 @@ func (e *Estimator) gemmFB(c *layerCost, count, m, n, k float64) {
 		// backward (Transformer Engine's cast-transpose kernels).
 		c.fwd += count * 4 * m * k / e.memBW
 		c.bwd += count * 4 * m * n / e.memBW
-		c.kernF += count
-		c.kernB += count
+		c.kernF++
+		c.kernB++
 	}
 }
 
