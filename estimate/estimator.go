@@ -94,9 +94,9 @@ type Estimator struct {
 	seq, gbs float64
 
 	// Per-layer parameter counts (full, not sharded).
-	attnParams, denseFFNParams, expertParams, sharedParams, routerParams float64
-	embParams                                                            float64
-	tied                                                                 bool
+	denseFFNParams, expertParams, sharedParams, routerParams float64
+	embParams                                                float64
+	tied                                                     bool
 
 	// Model FLOPs per token of the whole model (DESIGN.md §3 definition).
 	modelFlopsPerToken float64
@@ -185,12 +185,12 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.epOverlap = r.Training.EPCommOverlap
 	e.seq, e.gbs = float64(r.Training.SeqLen), float64(r.Training.GlobalBatch)
 
-	e.attnParams = e.attnWeights()
-	e.denseFFNParams = e.ffnWeights(e.f)
+	// Parameter counts from the model package; attnLocal shards attention.
+	e.denseFFNParams = m.DenseFFNParams()
 	if e.moe {
-		e.expertParams = e.E * e.ffnWeights(e.ef)
-		e.sharedParams = e.shared * e.ffnWeights(e.ef)
-		e.routerParams = e.h * e.E
+		e.expertParams = e.E * m.ExpertParams()
+		e.sharedParams = e.shared * m.ExpertParams()
+		e.routerParams = m.RouterParams()
 	}
 	e.tied = m.TiedEmbeddings
 	e.embParams = e.V * e.h
@@ -208,26 +208,6 @@ func (e *Estimator) GEMMCeiling() float64 {
 
 // ModelFLOPsPerToken is the model FLOPs per trained token (DESIGN.md §3).
 func (e *Estimator) ModelFLOPsPerToken() float64 { return e.modelFlopsPerToken }
-
-// attnWeights is the attention weight count of one layer.
-func (e *Estimator) attnWeights() float64 {
-	if e.mla {
-		q := e.h * e.H * e.dqk
-		if e.qr > 0 {
-			q = e.h*e.qr + e.qr*e.H*e.dqk
-		}
-		kv := e.h*(e.kvr+e.rope) + e.kvr*e.H*(e.dqk-e.rope+e.dv)
-		return q + kv + e.H*e.dv*e.h
-	}
-	return e.h*(e.H+2*e.KV)*e.dqk + e.H*e.dv*e.h
-}
-
-func (e *Estimator) ffnWeights(f float64) float64 {
-	if e.swiglu {
-		return 3 * e.h * f
-	}
-	return 2 * e.h * f
-}
 
 // CausalAttentionFLOPsPerToken is the attention work that the causal mask
 // skips: what conventions that count attention whole add to the model

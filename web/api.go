@@ -136,10 +136,10 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return b, nil
 }
 
-// resolveJSON parses and resolves a run given as JSON, with resolve:
-// spec.Resolve for an estimate, search.Resolve for a search (which accepts
-// runs whose default layout is invalid while others are not).
-func resolveJSON(b []byte, resolve func(*spec.Run) (*spec.Resolved, error)) (*spec.Resolved, error) {
+// resolveJSON parses and resolves a run given as JSON. Resolve checks the
+// given knobs only, so a search may leave a default layout that is invalid;
+// an estimate checks its layout itself.
+func resolveJSON(b []byte) (*spec.Resolved, error) {
 	if !json.Valid(b) {
 		return nil, badInput{jsonSyntaxError(b)}
 	}
@@ -147,7 +147,7 @@ func resolveJSON(b []byte, resolve func(*spec.Run) (*spec.Resolved, error)) (*sp
 	if err != nil {
 		return nil, badInput{err}
 	}
-	res, err := resolve(run)
+	res, err := spec.Resolve(run)
 	if err != nil {
 		return nil, badInput{err}
 	}
@@ -188,7 +188,7 @@ func (s *server) estimate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	rs, err := resolveJSON(b, spec.Resolve)
+	rs, err := resolveJSON(b)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -250,7 +250,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rs, err := resolveJSON(b, search.Resolve)
+	rs, err := resolveJSON(b)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

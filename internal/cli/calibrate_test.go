@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -17,13 +15,6 @@ import (
 )
 
 const calibrateH100 = "../../calibrate/testdata/h100-microbench.json"
-
-func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	code = Main(context.Background(), args, &IO{In: strings.NewReader(stdin), Out: &out, Err: &errw})
-	return code, out.String(), errw.String()
-}
 
 func TestCalibrate(t *testing.T) {
 	if _, ok := hardware.LookupChip("h100-sxm"); !ok {

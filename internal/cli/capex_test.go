@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,13 +8,6 @@ import (
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/model"
 )
-
-func flopcast(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	code = Main(context.Background(), args, &IO{In: strings.NewReader(""), Out: &out, Err: &errw})
-	return code, out.String(), errw.String()
-}
 
 func needCatalog(t *testing.T, chips []string, models []string) {
 	t.Helper()

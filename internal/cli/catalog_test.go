@@ -16,7 +16,7 @@ func TestCatalog(t *testing.T) {
 		{"runs", []string{"narayanan21-gpt-1.7b", "maxtext-v5p-32b-128", "confirmed", "recalled"}},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
-			code, out, errs := searchCLI(t, "catalog", tc.what)
+			code, out, errs := flopcast(t, "catalog", tc.what)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
@@ -25,7 +25,7 @@ func TestCatalog(t *testing.T) {
 					t.Errorf("catalog %s lacks %q", tc.what, w)
 				}
 			}
-			code, out, _ = searchCLI(t, "catalog", tc.what, "--json")
+			code, out, _ = flopcast(t, "catalog", tc.what, "--json")
 			var v []map[string]any
 			if code != 0 || json.Unmarshal([]byte(out), &v) != nil || len(v) == 0 {
 				t.Errorf("catalog %s --json: exit %d, not a JSON list", tc.what, code)
@@ -37,7 +37,7 @@ func TestCatalog(t *testing.T) {
 			}
 		})
 	}
-	if code, _, errs := searchCLI(t, "catalog", "gpus"); code == 0 || !strings.Contains(errs, "chips, models, runs") {
+	if code, _, errs := flopcast(t, "catalog", "gpus"); code == 0 || !strings.Contains(errs, "chips, models, runs") {
 		t.Errorf("unknown catalog: exit %d, %q", code, errs)
 	}
 }

@@ -18,18 +18,18 @@ func TestEstimateGolden(t *testing.T) {
 		{"validate", []string{"validate"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := searchCLI(t, tc.args...)
+			code, out, errs := flopcast(t, tc.args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			searchGolden(t, tc.name, out)
+			golden(t, tc.name, out)
 		})
 	}
 }
 
 // The JSON keys of DESIGN.md §3 are a contract for other tools.
 func TestEstimateJSONContract(t *testing.T) {
-	code, out, errs := searchCLI(t, "estimate", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--seq", "8192", "--global-batch", "64", "--tokens", "1e11", "--json")
+	code, out, errs := flopcast(t, "estimate", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--seq", "8192", "--global-batch", "64", "--tokens", "1e11", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -74,7 +74,7 @@ func TestEstimateErrors(t *testing.T) {
 		{"missing seq", []string{"estimate", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--global-batch", "8"}, []string{"--seq"}, exitConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, errs := searchCLI(t, tc.args...)
+			code, _, errs := flopcast(t, tc.args...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d (%s)", code, tc.code, errs)
 			}
@@ -90,7 +90,7 @@ func TestEstimateErrors(t *testing.T) {
 // A layout that does not fit still gets an estimate, with the overflow and
 // what would help.
 func TestEstimateDoesNotFit(t *testing.T) {
-	code, out, errs := searchCLI(t, "estimate", "--model", "llama3-405b", "--chip", "h100-sxm", "--chips", "8", "--seq", "8192", "--global-batch", "8", "--tp", "8")
+	code, out, errs := flopcast(t, "estimate", "--model", "llama3-405b", "--chip", "h100-sxm", "--chips", "8", "--seq", "8192", "--global-batch", "8", "--tp", "8")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

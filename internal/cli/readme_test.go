@@ -19,7 +19,7 @@ func TestReadmeCommands(t *testing.T) {
 		if !ok {
 			continue
 		}
-		code, out, errs := searchCLI(t, strings.Fields(rest)...)
+		code, out, errs := flopcast(t, strings.Fields(rest)...)
 		if code != 0 || out == "" {
 			t.Errorf("README: flopcast %s: exit %d, stderr %q", rest, code, errs)
 		}
@@ -29,7 +29,7 @@ func TestReadmeCommands(t *testing.T) {
 		t.Fatal("the README names no go run ./cmd/flopcast command")
 	}
 	// The error example in the README is what flopcast prints.
-	code, _, errs := searchCLI(t, "estimate", "--model", "llama3-70b", "--chip", "h100-sxm", "--chips", "24", "--seq", "8192", "--global-batch", "24", "--tp", "3")
+	code, _, errs := flopcast(t, "estimate", "--model", "llama3-70b", "--chip", "h100-sxm", "--chips", "24", "--seq", "8192", "--global-batch", "24", "--tp", "3")
 	if code != exitConfig || !strings.Contains(string(b), strings.TrimSpace(errs)) {
 		t.Errorf("README's error example is out of date: flopcast now prints %q (exit %d)", errs, code)
 	}

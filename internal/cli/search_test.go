@@ -4,75 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 )
-
-// -update rewrites the golden files of the search and sweep commands.
-// Another test file of the package may define the flag too; define it
-// only once.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite testdata/*.golden")
-	}
-}
-
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-// searchCLI runs flopcast in-process.
-func searchCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errw bytes.Buffer
-	code = Main(context.Background(), args, &IO{In: strings.NewReader(""), Out: &out, Err: &errw})
-	return code, out.String(), errw.String()
-}
-
-var (
-	maskElapsedText = regexp.MustCompile(`elapsed [0-9.]+ s`)
-	maskElapsedJSON = regexp.MustCompile(`"elapsed_s": [0-9.e+-]+`)
-)
-
-// maskSearch hides what changes from run to run: the elapsed time.
-func maskSearch(s string) string {
-	s = maskElapsedText.ReplaceAllString(s, "elapsed X s")
-	return maskElapsedJSON.ReplaceAllString(s, `"elapsed_s": 0`)
-}
-
-// searchGolden compares got with testdata/name.golden; on a mismatch it writes
-// testdata/name.got beside it for a diff. With -update it rewrites the
-// golden file.
-func searchGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	got = maskSearch(got)
-	if updateGolden() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	gotPath := filepath.Join("testdata", name+".got")
-	if string(want) != got {
-		os.WriteFile(gotPath, []byte(got), 0o644)
-		t.Errorf("output differs from %s; see %s (diff them; go test -update accepts it)", path, gotPath)
-		return
-	}
-	os.Remove(gotPath)
-}
 
 var searchSmall = []string{"search", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "64", "--seq", "4096", "--global-batch", "256"}
 
@@ -92,18 +28,18 @@ func TestSearchGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := searchCLI(t, tt.args...)
+			code, out, errs := flopcast(t, tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			searchGolden(t, tt.name, out)
+			golden(t, tt.name, out)
 		})
 	}
 }
 
 func TestSearchJSONContract(t *testing.T) {
 	needCatalog(t, []string{"h100-sxm"}, []string{"llama3-8b"})
-	code, out, errs := searchCLI(t, append(append([]string{}, searchSmall...), "--top", "4", "--json")...)
+	code, out, errs := flopcast(t, append(append([]string{}, searchSmall...), "--top", "4", "--json")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -146,7 +82,7 @@ func TestSearchErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := searchCLI(t, tt.args...)
+			code, out, errs := flopcast(t, tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d (stderr %s)", code, tt.code, errs)
 			}
@@ -165,7 +101,7 @@ func TestSearchErrors(t *testing.T) {
 func TestSearchHTML(t *testing.T) {
 	needCatalog(t, []string{"h100-sxm"}, []string{"llama3-8b"})
 	path := filepath.Join(t.TempDir(), "plan.html")
-	code, out, errs := searchCLI(t, append(append([]string{}, searchSmall...), "--top", "3", "--html", path)...)
+	code, out, errs := flopcast(t, append(append([]string{}, searchSmall...), "--top", "3", "--html", path)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -193,14 +129,14 @@ func TestSweepGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := searchCLI(t, tt.args...)
+			code, out, errs := flopcast(t, tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
 			if errs != "" {
 				t.Errorf("stderr not empty (no terminal, no progress bar): %q", errs)
 			}
-			searchGolden(t, tt.name, out)
+			golden(t, tt.name, out)
 		})
 	}
 }
@@ -212,7 +148,7 @@ func TestSweepErrors(t *testing.T) {
 		{"sweep", "--model", "llama3-8b", "--chips", "64", "--seq", "4096", "--global-batch", "256"},
 		{"sweep", "--model", "llama3-8b", "--chip", "h100-sxm", "--seq", "4096", "--global-batch", "256"},
 	} {
-		code, out, errs := searchCLI(t, args...)
+		code, out, errs := flopcast(t, args...)
 		if code != exitConfig || out != "" || errs == "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
 		}
