@@ -1,21 +1,19 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/flopcast/flopcast/economics"
+	"github.com/flopcast/flopcast/capex"
 	"github.com/flopcast/flopcast/hardware"
-	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
 	"github.com/flopcast/flopcast/validate"
 )
 
 // CapexRequest is the body of /api/capex: a budget and a chip, or the name
-// of a scenario of budgets (economics.Scenarios). Model and Tokens narrow
+// of a scenario of budgets (capex.Scenarios). Model and Tokens narrow
 // the list of trainable runs.
 type CapexRequest struct {
 	BudgetUSD float64 `json:"budget_usd,omitempty"`
@@ -30,7 +28,7 @@ type CapexRequest struct {
 type ScenarioResponse struct {
 	Scenario    string                   `json:"scenario"`
 	Description string                   `json:"description"`
-	Plans       []*economics.CapexReport `json:"plans"`
+	Plans       []*capex.Report `json:"plans"`
 }
 
 func (s *server) capex(w http.ResponseWriter, r *http.Request) {
@@ -40,17 +38,17 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.batchDeadline(r.Context())
 	defer cancel()
-	opts := economics.CapexOptions{Model: req.Model, Tokens: req.Tokens, Context: ctx, PredictMFU: s.mfuPredictor()}
+	opts := capex.Options{Model: req.Model, Tokens: req.Tokens, Context: ctx, Search: s.runSearch}
 	if req.Tokens < 0 {
 		s.writeError(w, r, &spec.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
 		return
 	}
-	var sc economics.Scenario
+	var sc capex.Scenario
 	if req.Scenario != "" {
 		var ok bool
-		if sc, ok = economics.LookupScenario(req.Scenario); !ok {
+		if sc, ok = capex.LookupScenario(req.Scenario); !ok {
 			var names []string
-			for _, x := range economics.Scenarios() {
+			for _, x := range capex.Scenarios() {
 				names = append(names, x.Name)
 			}
 			s.writeError(w, r, &spec.FieldError{Field: "scenario", Value: strconv.Quote(req.Scenario), Reason: "is not a known scenario", Allowed: strings.Join(names, ", ")})
@@ -69,7 +67,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The plan's MFU comes from a search: take a slot like any search.
+	// The plan's jobs come from searches: take a slot like any search.
 	release, err := s.acquire(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -77,7 +75,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	if req.Scenario != "" {
-		plans, err := economics.RunScenario(sc, opts)
+		plans, err := capex.RunScenario(sc, opts)
 		if err != nil {
 			s.writeError(w, r, badInput{err})
 			return
@@ -85,7 +83,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ScenarioResponse{Scenario: sc.Name, Description: sc.Description, Plans: plans})
 		return
 	}
-	plan, err := economics.Capex(req.BudgetUSD, chip, opts)
+	plan, err := capex.Plan(req.BudgetUSD, chip, opts)
 	if err != nil {
 		s.writeError(w, r, badInput{err})
 		return
@@ -93,15 +91,8 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, plan)
 }
 
-// mfuPredictor predicts a capex plan's MFU from the best layout of its
-// representative run. A scenario plans the same chip at the same count more
-// than once, so answers are kept for the request.
-func (s *server) mfuPredictor() func(context.Context, *spec.Resolved) (float64, error) {
-	return search.MFUPredictor(s.runSearch)
-}
-
 func (s *server) capexScenarios(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, economics.Scenarios())
+	writeJSON(w, http.StatusOK, capex.Scenarios())
 }
 
 // validation runs the corpus once: it is built in and does not change.
