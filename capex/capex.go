@@ -44,8 +44,7 @@ type Options struct {
 	PUE              float64
 }
 
-// Report is what a budget buys. Its JSON is the capex object of
-// docs/output.md plus detail.
+// Report is what a budget buys: the capex --json object.
 type Report struct {
 	// Company is set for scenario entries.
 	Company   string  `json:"company,omitempty"`

@@ -45,11 +45,15 @@ type Trainable struct {
 	Sizes []JobSize `json:"sizes,omitempty"`
 }
 
-// JobSize is one job size the search tried.
+// JobSize is one job size the search tried: its best layout's MFU, the
+// goodput failures leave at the catalog's default site, and their product,
+// the share of the peak that goes into training.
 type JobSize struct {
-	Chips int     `json:"chips"`
-	MFU   float64 `json:"mfu"`
-	Days  float64 `json:"days"` // failure-free
+	Chips        int     `json:"chips"`
+	MFU          float64 `json:"mfu"`
+	Goodput      float64 `json:"goodput"`
+	EffectiveMFU float64 `json:"effective_mfu"`
+	Days         float64 `json:"days"` // failure-free
 }
 
 type jobKey struct {
@@ -60,13 +64,21 @@ type jobKey struct {
 }
 
 type jobSize struct {
-	chips int
-	r     *spec.Resolved
-	res   estimate.Result
+	chips   int
+	r       *spec.Resolved
+	res     estimate.Result
+	goodput float64 // 0 when failures outrun recovery
 }
+
+// effective is the share of the peak a job turns into training.
+func (s jobSize) effective() float64 { return s.res.MFU * s.goodput }
 
 // minJob is the smallest job tried, and the sizes grow by doubling.
 const minJob = 8
+
+// maxRunS bounds the sizes tried from below: a job whose run would take
+// more than a year at the full BF16 peak is too small to plan.
+const maxRunS = 365.25 * 86400
 
 // trainable finds m's job on chip and follows one run of it.
 func (p *planner) trainable(m model.Config, chip hardware.Chip, rep *Report, cd Defaults) (Trainable, error) {
@@ -86,21 +98,27 @@ func (p *planner) trainable(m model.Config, chip hardware.Chip, rep *Report, cd 
 		t.GlobalBatch *= 2
 	}
 
-	sizes, err := p.jobSizes(m, chip, seq, t.GlobalBatch, tokens, rep.Chips)
+	// Sizes start where one run takes at most a year even at the full
+	// BF16 peak: a smaller job is not one anybody would plan.
+	start := minJob
+	for float64(start)*chip.BF16TFLOPS*1e12*maxRunS < t.FLOP && int64(start) < rep.Chips {
+		start *= 2
+	}
+	sizes, err := p.jobSizes(m, chip, seq, t.GlobalBatch, tokens, start, rep.Chips)
 	if err != nil {
 		return t, err
 	}
 	best := 0.0
 	for _, s := range sizes {
-		best = max(best, s.res.MFU)
-		t.Sizes = append(t.Sizes, JobSize{Chips: s.chips, MFU: s.res.MFU,
+		best = max(best, s.effective())
+		t.Sizes = append(t.Sizes, JobSize{Chips: s.chips, MFU: s.res.MFU, Goodput: s.goodput, EffectiveMFU: s.effective(),
 			Days: economics.TrainSpan(tokens, s.res.TokensPerS, s.chips).Days})
 	}
-	// The job: the largest size whose MFU stays within job_efficiency of
-	// the best.
+	// The job: the largest size whose MFU × goodput stays within
+	// job_efficiency of the best.
 	pick := -1
 	for i, s := range sizes {
-		if s.res.MFU >= cd.JobEfficiency.Value*best {
+		if best > 0 && s.effective() >= cd.JobEfficiency.Value*best {
 			pick = i
 		}
 	}
@@ -114,7 +132,7 @@ func (p *planner) trainable(m model.Config, chip hardware.Chip, rep *Report, cd 
 		t.MFU, t.MFUSource, t.JobChips, t.ConcurrentJobs = mfu, src, int(min(rep.Chips, 1<<30)), 1
 		t.Days = t.FLOP / (float64(rep.Chips) * chip.BF16TFLOPS * 1e12 * mfu) / 86400
 		t.JobReason = fmt.Sprintf("no layout of %s with a batch of %d × %d tokens fits on %d to %d chips: the whole fleet at %s MFU %.0f%%, failures not counted",
-			m.Name, t.GlobalBatch, seq, minJob, rep.Chips, src, 100*mfu)
+			m.Name, t.GlobalBatch, seq, start, rep.Chips, src, 100*mfu)
 		t.RunsPerYear = economics.HoursPerYear / 24 / t.Days
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %s", m.Name, t.JobReason))
 		return t, nil
@@ -148,32 +166,42 @@ func (p *planner) trainable(m model.Config, chip hardware.Chip, rep *Report, cd 
 // jobReason says why the job is not larger.
 func (p *planner) jobReason(sizes []jobSize, pick int, best float64, t Trainable, fleet int64, cd Defaults) string {
 	n := sizes[pick].chips
-	batch := fmt.Sprintf("the batch limit, %d sequences of %d (%.3g tokens, %s)", t.GlobalBatch, sizes[pick].r.Training.SeqLen,
-		float64(t.GlobalBatch*sizes[pick].r.Training.SeqLen), "DeepSeek LLM scaling law")
+	seq := sizes[pick].r.Training.SeqLen
+	batch := fmt.Sprintf("%d sequences of %d, %.3g tokens, within the DeepSeek LLM batch limit of %.3g", t.GlobalBatch, seq,
+		float64(t.GlobalBatch*seq), t.BatchLimitTokens)
 	switch {
 	case pick+1 < len(sizes):
 		nx := sizes[pick+1]
-		return fmt.Sprintf("at %d chips MFU falls to %.1f%%, below %.0f%% of the best (%.1f%%): %s leaves too little work per chip",
-			nx.chips, 100*nx.res.MFU, 100*cd.JobEfficiency.Value, 100*best, batch)
+		cur := sizes[pick]
+		why := "the batch leaves too little work per chip"
+		if nx.goodput/cur.goodput < nx.res.MFU/cur.res.MFU {
+			why = "interruptions grow with the job"
+		}
+		return fmt.Sprintf("at %d chips MFU × goodput falls to %.1f%% (MFU %.1f%%, goodput %.1f%%), under %.0f%% of the best, %.1f%%: %s (batch %s)",
+			nx.chips, 100*nx.effective(), 100*nx.res.MFU, 100*nx.goodput, 100*cd.JobEfficiency.Value, 100*best, why, batch)
 	case int64(2*n) > fleet:
-		return fmt.Sprintf("the fleet has %d chips, fewer than the next size, %d", fleet, 2*n)
+		return fmt.Sprintf("the fleet has %d chips, fewer than the next size, %d (batch %s)", fleet, 2*n, batch)
 	}
-	return fmt.Sprintf("no layout of %d chips fits %s", 2*n, batch)
+	return fmt.Sprintf("no layout of %d chips fits the batch of %s", 2*n, batch)
 }
 
-// jobSizes searches m's best layout on 8, 16, 32, … chips up to the fleet,
-// stopping once a size has no layout after one had, or the MFU has fallen
-// below job_efficiency of the best by a second size.
-func (p *planner) jobSizes(m model.Config, chip hardware.Chip, seq, batch int, tokens float64, fleet int64) ([]jobSize, error) {
+// jobSizes searches m's best layout on start, 2·start, 4·start, … chips
+// until one fits, then on sizes four times apart up to the fleet, stopping
+// once a size has no layout or MFU × goodput has fallen below
+// job_efficiency of the best; the size between the last good one and the
+// next is then searched too. Sizes come back in increasing order.
+func (p *planner) jobSizes(m model.Config, chip hardware.Chip, seq, batch int, tokens float64, start int, fleet int64) ([]jobSize, error) {
 	var out []jobSize
 	eff := CatalogDefaults().JobEfficiency.Value
-	best, below := 0.0, 0
-	for n := minJob; int64(n) <= fleet && n <= 1<<24; n *= 2 {
+	best := 0.0
+	at := func(n int) (jobSize, bool, error) {
 		if err := p.opts.Context.Err(); err != nil {
-			return nil, err
+			return jobSize{}, false, err
 		}
-		k := jobKey{chip: chip.Name, model: m.Name, chips: n, seq: seq, batch: batch, tokens: tokens}
-		s, ok, err := p.jobAt(k, m, chip)
+		return p.jobAt(jobKey{chip: chip.Name, model: m.Name, chips: n, seq: seq, batch: batch, tokens: tokens}, m, chip)
+	}
+	for n := start; int64(n) <= fleet && n <= 1<<24; {
+		s, ok, err := at(n)
 		if err != nil {
 			return nil, err
 		}
@@ -181,13 +209,32 @@ func (p *planner) jobSizes(m model.Config, chip hardware.Chip, seq, batch int, t
 			if len(out) > 0 {
 				break
 			}
+			n *= 2
 			continue
 		}
 		out = append(out, s)
-		best = max(best, s.res.MFU)
-		if s.res.MFU < eff*best {
-			if below++; below >= 2 {
-				break
+		best = max(best, s.effective())
+		if s.effective() < eff*best {
+			break
+		}
+		n *= 4
+	}
+	// Refine: the size twice the largest good one.
+	last := -1
+	for i, s := range out {
+		if s.effective() >= eff*best {
+			last = i
+		}
+	}
+	if last >= 0 {
+		n := 2 * out[last].chips
+		if int64(n) <= fleet && (last+1 == len(out) || out[last+1].chips != n) {
+			s, ok, err := at(n)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out[:last+1], append([]jobSize{s}, out[last+1:]...)...)
 			}
 		}
 	}
@@ -211,6 +258,11 @@ func (p *planner) jobAt(k jobKey, m model.Config, chip hardware.Chip) (jobSize, 
 		rep, err = p.opts.Search(p.opts.Context, r, search.Options{Top: 1, Objective: search.ObjectiveTime})
 		if err == nil && len(rep.Results) > 0 {
 			s.r, s.res = r, rep.Results[0]
+			// Goodput at the default site; a job that never finishes has
+			// none.
+			if run, rerr := economics.WholeRun(r, &s.res); rerr == nil {
+				s.goodput = run.Goodput
+			}
 		}
 	}
 	if err != nil {

@@ -19,7 +19,7 @@ const (
 	priceWarnHigh = 100.0
 )
 
-// Run is the whole-run block of the JSON output ("run", docs/output.md),
+// Run is the whole-run block ("run") of the estimate and search JSON,
 // with the detail behind it. The first eight fields are the contract.
 //
 // Energy comes in three conventions, as published figures use them:
@@ -69,12 +69,16 @@ type Range struct {
 	ChipHours [2]float64 `json:"chip_hours"`
 	CostUSD   [2]float64 `json:"cost_usd"`
 	EnergyMWh [2]float64 `json:"energy_mwh"`
+	// Goodput and Interruptions run the other way: the low end's goodput
+	// is the higher.
+	Goodput       [2]float64 `json:"goodput"`
+	Interruptions [2]float64 `json:"interruptions"`
 	// StepTimeErr is the fractional step-time error applied each way, and
 	// StepTimeErrFrom where it came from (a validation group).
 	StepTimeErr     float64 `json:"step_time_err"`
 	StepTimeErrFrom string  `json:"step_time_err_from,omitempty"`
 	// Sites are the failure-rate profiles of the low and high ends; empty
-	// when the run gave its own rate.
+	// when the run named its site or gave its own rate.
 	Sites [2]string `json:"sites,omitempty"`
 }
 
@@ -136,8 +140,9 @@ type Stage struct {
 }
 
 // WholeRun follows one estimated step of r to the whole run, with the
-// catalog defaults where r.Economics and r.Reliability leave a figure out,
-// and a range from the spread of published failure rates.
+// catalog defaults where r.Economics and r.Reliability leave a figure out.
+// When the run names neither its site nor its failure rate, the range
+// spans the published failure rates.
 func WholeRun(r *spec.Resolved, res *estimate.Result) (*Run, error) {
 	return WholeRunOpts(r, res, Options{})
 }
@@ -156,7 +161,7 @@ func WholeRunOpts(r *spec.Resolved, res *estimate.Result, o Options) (*Run, erro
 	// the failure rate at either end of the published spread.
 	rg := &Range{StepTimeErr: o.StepTimeErr, StepTimeErrFrom: o.StepTimeErrFrom}
 	siteLo, siteHi := "", ""
-	if out.Reliability.Site != "" {
+	if out.Reliability.Site != "" && r.Reliability.Site == "" {
 		lo, hi := rd.Spread()
 		siteLo, siteHi = lo.Name, hi.Name
 		rg.Sites = [2]string{lo.Name, hi.Name}
@@ -177,6 +182,7 @@ func WholeRunOpts(r *spec.Resolved, res *estimate.Result, o Options) (*Run, erro
 			return out, nil
 		}
 		rg.Days[i], rg.ChipHours[i], rg.CostUSD[i], rg.EnergyMWh[i] = end.Days, end.ChipHours, end.CostUSD, end.EnergyMWh
+		rg.Goodput[i], rg.Interruptions[i] = end.Goodput, end.Interruptions
 	}
 	out.Range = rg
 	return out, nil

@@ -7,7 +7,9 @@ import (
 	"sync"
 
 	"github.com/flopcast/flopcast/capex"
+	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
 	"github.com/flopcast/flopcast/validate"
 )
@@ -26,8 +28,8 @@ type CapexRequest struct {
 // ScenarioResponse is the answer of /api/capex for a scenario: one plan per
 // entry.
 type ScenarioResponse struct {
-	Scenario    string                   `json:"scenario"`
-	Description string                   `json:"description"`
+	Scenario    string          `json:"scenario"`
+	Description string          `json:"description"`
 	Plans       []*capex.Report `json:"plans"`
 }
 
@@ -38,7 +40,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.batchDeadline(r.Context())
 	defer cancel()
-	opts := capex.Options{Model: req.Model, Tokens: req.Tokens, Context: ctx, Search: s.runSearch}
+	opts := capex.Options{Model: req.Model, Tokens: req.Tokens, Context: ctx, Search: s.runSearch, StepTimeErr: validate.StepTimeErr}
 	if req.Tokens < 0 {
 		s.writeError(w, r, &spec.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
 		return
@@ -75,6 +77,11 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	if req.Scenario != "" {
+		// The scenario table shows each budget's largest run: plan that
+		// model only, unless the request names one.
+		if req.Model == "" {
+			opts.Models = []model.Config{largestRun(req.Tokens)}
+		}
 		plans, err := capex.RunScenario(sc, opts)
 		if err != nil {
 			s.writeError(w, r, badInput{err})
@@ -89,6 +96,23 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, plan)
+}
+
+// largestRun is the catalog model whose run (tokens, or Chinchilla-optimal)
+// takes the most FLOPs.
+func largestRun(tokens float64) model.Config {
+	var best model.Config
+	bestF := 0.0
+	for _, m := range model.Catalog() {
+		t := tokens
+		if t == 0 {
+			t = economics.ChinchillaTokensPerParam * m.Params()
+		}
+		if f := m.TrainFLOPsPerToken(8192) * t; f > bestF {
+			best, bestF = m, f
+		}
+	}
+	return best
 }
 
 func (s *server) capexScenarios(w http.ResponseWriter, r *http.Request) {

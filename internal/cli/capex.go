@@ -15,6 +15,7 @@ import (
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
+	"github.com/flopcast/flopcast/validate"
 	"github.com/spf13/cobra"
 )
 
@@ -73,7 +74,7 @@ runs per year. Tokens default to Chinchilla-optimal, 20 per parameter.
 	fs.Float64Var(&o.mfu, "mfu", 0, "MFU to assume, a fraction of the BF16 peak (default: predicted by a layout search)")
 	fs.Float64Var(&o.chipUSD, "chip-usd", 0, "purchase price per chip in US dollars (default: the chip catalog)")
 	fs.StringVar(&o.scenario, "scenario", "", "a built-in scenario instead of --budget and --chip: "+strings.Join(scenarioNames(), ", "))
-	fs.BoolVar(&o.json, "json", false, "print JSON (DESIGN.md §3)")
+	fs.BoolVar(&o.json, "json", false, "print JSON")
 	return cmd
 }
 
@@ -90,7 +91,7 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 		ctx = context.Background()
 	}
 	opts := capex.Options{Model: o.model, Tokens: o.tokens, SeqLen: o.seq, MFU: o.mfu, ChipUSD: o.chipUSD,
-		Context: ctx, Search: boundedSearch, StepTimeErr: stepTimeErr}
+		Context: ctx, Search: boundedSearch, StepTimeErr: validate.StepTimeErr}
 	if o.scenario != "" {
 		sc, ok := capex.LookupScenario(o.scenario)
 		if !ok {
@@ -272,6 +273,8 @@ func fmtDays(d float64) string {
 	switch {
 	case d >= 100:
 		return group(d) + " days"
+	case d >= 10:
+		return fmt.Sprintf("%.0f days", d)
 	case d >= 2:
 		return fmt.Sprintf("%.1f days", d)
 	case d*24 >= 2:
@@ -292,7 +295,7 @@ func daysWithRange(t capex.Trainable) string {
 func withRange(d float64, r [2]float64) string {
 	unit, f, prec := "days", 1.0, 1
 	switch {
-	case d >= 100:
+	case d >= 10:
 		prec = 0
 	case d*24 < 2:
 		unit, f, prec = "minutes", 24*60, 0
