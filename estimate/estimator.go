@@ -118,7 +118,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	}
 	e.peakBF16 = c.BF16TFLOPS * 1e12
 	e.fp8 = r.Training.Precision == "fp8"
-	e.peakGEMM = c.PeakTFLOPS(r.Training.Precision) * 1e12
+	e.peakGEMM = c.PeakTFLOPS(string(r.Training.Precision)) * 1e12
 	if r.Profile == nil {
 		// The catalog's max_eff is the best-shape matmul efficiency
 		// (MAMF); transformer GEMMs of every shape fall short of it.
