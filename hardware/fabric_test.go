@@ -1,0 +1,164 @@
+package hardware_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/flopcast/flopcast/hardware"
+)
+
+// twoTier is an 8-chip NVLink server (450 GB/s) on a 50 GB/s network, no
+// latency, so that times are bytes over bandwidth by hand.
+var twoTier = hardware.NewFabric([]hardware.Tier{
+	{Name: "nvlink", Size: 8, GBps: 450, Efficiency: 1, Topology: "switch"},
+	{Name: "ib", Size: 0, GBps: 100, Efficiency: 0.5, Topology: "switch"},
+})
+
+func near(got, want float64) bool { return math.Abs(got-want) <= 1e-12*math.Max(1, math.Abs(want)) }
+
+func TestFabricCollectives(t *testing.T) {
+	const nv, ib = 450e9, 50e9
+	const B = 1e9
+	for _, c := range []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		// A ring over 8 chips moves 7/8 of the buffer per chip, twice for
+		// an all-reduce.
+		{"all-reduce in a server", twoTier.AllReduce(B, 8, 1), 2 * 7.0 / 8 * B / nv},
+		{"reduce-scatter in a server", twoTier.ReduceScatter(B, 8, 1), 7.0 / 8 * B / nv},
+		{"all-gather mirrors reduce-scatter", twoTier.AllGather(B, 8, 1), 7.0 / 8 * B / nv},
+		// 16 chips: 8 inside each server, then 2 servers over the network
+		// on the 1/8 shard that reaches it.
+		{"all-reduce over two servers", twoTier.AllReduce(B, 16, 1), 2 * (7.0/8*B/nv + 1.0/2*B/8/ib)},
+		// stride 8: every member in its own server, all over the network.
+		{"data-parallel group across servers", twoTier.ReduceScatter(B, 4, 8), 3.0 / 4 * B / ib},
+		// Each chip sends 7/8 of its bytes to the others of its server.
+		{"all-to-all in a server", twoTier.AllToAll(B, 8, 1), 7.0 / 8 * B / nv},
+		// 16 chips: half the bytes leave the server, over the slower link.
+		{"all-to-all over two servers", twoTier.AllToAll(B, 16, 1), 8.0 / 16 * B / ib},
+		{"send inside a server", twoTier.SendRecv(B, 1), B / nv},
+		{"send to the next server", twoTier.SendRecv(B, 8), B / ib},
+		{"one chip", twoTier.AllReduce(B, 1, 1), 0},
+		{"no bytes", twoTier.AllToAll(0, 8, 1), 0},
+	} {
+		if !near(c.got, c.want) {
+			t.Errorf("%s: %g s, want %g s", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestFabricLatency(t *testing.T) {
+	f := hardware.NewFabric([]hardware.Tier{{Size: 8, GBps: 100, Efficiency: 1, LatencyUs: 10}, {GBps: 10, Efficiency: 1, LatencyUs: 20}})
+	// A ring of k members takes k-1 steps, each paying the latency.
+	if got, want := f.ReduceScatter(1, 8, 1), 7*10e-6+7.0/8/100e9; !near(got, want) {
+		t.Errorf("reduce-scatter latency: %g, want %g", got, want)
+	}
+	if got, want := f.SendRecv(1e6, 8), 1e6/10e9+20e-6; !near(got, want) {
+		t.Errorf("send-recv: %g, want %g", got, want)
+	}
+}
+
+// A line prices any buffer size as the collective does.
+func TestFabricLine(t *testing.T) {
+	l := twoTier.ReduceScatterLine(16, 1)
+	for _, b := range []float64{1, 1e6, 3e9} {
+		if got, want := l.At(b), twoTier.ReduceScatter(b, 16, 1); !near(got, want) {
+			t.Errorf("line at %g: %g, want %g", b, got, want)
+		}
+	}
+	if l.At(0) != 0 || l.At(-1) != 0 {
+		t.Error("an empty buffer costs time")
+	}
+}
+
+// A torus group spanning one dimension of three uses a third of the links.
+func TestFabricTorus(t *testing.T) {
+	f := hardware.NewFabric([]hardware.Tier{{Size: 4096, GBps: 300, Efficiency: 1, Topology: "torus3d"}})
+	if got, want := f.ReduceScatter(1e9, 4, 1), 3.0/4*1e9/100e9; !near(got, want) {
+		t.Errorf("torus ring of 4: %g, want %g", got, want)
+	}
+}
+
+func TestFabricDoesNotAllocate(t *testing.T) {
+	var sink float64
+	n := testing.AllocsPerRun(100, func() {
+		sink += twoTier.AllReduce(1e9, 64, 2) + twoTier.AllToAll(1e8, 16, 1) + twoTier.SendRecv(1e6, 64) + twoTier.ReduceScatterLine(32, 8).At(1e9)
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per call", n)
+	}
+	_ = sink
+}
+
+// A job places power-of-two groups inside a non-power-of-two domain when it
+// spans several (64 of an NVL72 rack), and a job that fits in one domain
+// keeps every group inside it.
+func TestFabricForJob(t *testing.T) {
+	nvl72 := hardware.NewFabric([]hardware.Tier{
+		{Name: "NVLink5 (NVL72)", Size: 72, GBps: 900, Efficiency: 1, Topology: "switch"},
+		{Name: "InfiniBand", Size: 0, GBps: 50, Efficiency: 1, Topology: "switch"},
+	})
+	for _, c := range []struct {
+		chips, n, stride int
+		want             string
+	}{
+		{256, 32, 1, "32 in one NVLink5 (NVL72) domain"},
+		{256, 64, 1, "64 in one NVLink5 (NVL72) domain"},
+		{256, 128, 1, "64 per NVLink5 (NVL72) domain × 2 over InfiniBand"},
+		{256, 8, 32, "2 per NVLink5 (NVL72) domain × 4 over InfiniBand"},
+		{72, 72, 1, "72 in one NVLink5 (NVL72) domain"},
+		{64, 16, 4, "16 in one NVLink5 (NVL72) domain"},
+		{256, 4, 64, "4, each in its own NVLink5 (NVL72) domain, over InfiniBand"},
+		{256, 1, 1, "one chip"},
+	} {
+		f := nvl72.ForJob(c.chips)
+		if got := f.Describe(f.Where(c.n, c.stride)); got != c.want {
+			t.Errorf("%d chips, group %d stride %d: %q, want %q", c.chips, c.n, c.stride, got, c.want)
+		}
+	}
+	// Without ForJob the rack boundary at 72 splits a group of 32.
+	if got := nvl72.Describe(nvl72.Where(32, 1)); got != "8 per NVLink5 (NVL72) domain × 4 over InfiniBand" {
+		t.Errorf("raw NVL72, group of 32: %q", got)
+	}
+	// EP32 inside the rack is all NVLink: 31/32 of the copies at 900 GB/s.
+	f := nvl72.ForJob(256)
+	if got, want := f.Dispatch(1000, 1e6, 8, 32, 1, 0), 1000*8*1e6*31.0/32/900e9; !near(got, want) {
+		t.Errorf("EP32 dispatch in a rack: %g, want %g", got, want)
+	}
+	// An 8-GPU server is a power of two: unchanged for a large job.
+	big := twoTier.ForJob(1024)
+	if got := big.Describe(big.Where(16, 1)); got != "8 per nvlink domain × 2 over ib" {
+		t.Errorf("8-GPU servers: %q", got)
+	}
+}
+
+// Dispatch across servers sends a token once per destination server and
+// forwards it inside; node-limited routing caps the servers it reaches.
+func TestFabricDispatch(t *testing.T) {
+	const nv, ib = 450e9, 50e9
+	const tok, B, k = 1000.0, 1e4, 8.0
+	// Inside a server: every copy but the chip's own share over NVLink.
+	if got, want := twoTier.Dispatch(tok, B, k, 8, 1, 0), tok*k*B*7/8/nv; !near(got, want) {
+		t.Errorf("EP8 in a server: %g, want %g", got, want)
+	}
+	// EP64 over 8 servers (DeepSeek-V3 on H800): a token's 8 experts sit in
+	// 8(1-(7/8)^8) = 5.25 servers on average, 4 with node-limited routing;
+	// 7/8 of those are remote. The network is the bottleneck.
+	reach := 8 * (1 - math.Pow(7.0/8, 8))
+	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 0), tok*reach*7/8*B/ib; !near(got, want) {
+		t.Errorf("EP64 unlimited: %g, want %g", got, want)
+	}
+	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 4), tok*4*7.0/8*B/ib; !near(got, want) {
+		t.Errorf("EP64 at most 4 nodes: %g, want %g", got, want)
+	}
+	// Deduplication never sends more over the network than one copy per
+	// (token, expert) would (AllToAll).
+	if d, a := twoTier.Dispatch(tok, B, k, 64, 1, 0), twoTier.AllToAll(tok*k*B, 64, 1); d >= a {
+		t.Errorf("deduplicated dispatch %g not below all-to-all %g", d, a)
+	}
+	if twoTier.Dispatch(tok, B, k, 1, 1, 0) != 0 || twoTier.Dispatch(0, B, k, 8, 1, 0) != 0 {
+		t.Error("a group of one or no tokens costs time")
+	}
+}
