@@ -18,10 +18,10 @@ type Chip struct {
 	// BlockScaled lists the block-scaled training formats the tensor cores
 	// run natively: mxfp8 (at the FP8 peak) and nvfp4 (at the FP4 peak).
 	BlockScaled []string `yaml:"block_scaled,omitempty" json:"block_scaled,omitempty"`
-	HBMGB      float64 `yaml:"hbm_gb" json:"hbm_gb"`     // as on the datasheet; HBM sizes are binary (GiB)
-	HBMTBps    float64 `yaml:"hbm_tbps" json:"hbm_tbps"` // peak HBM bandwidth, TB/s
-	TDPW       float64 `yaml:"tdp_w,omitempty" json:"tdp_w,omitempty"`
-	IdleW      float64 `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
+	HBMGB       float64  `yaml:"hbm_gb" json:"hbm_gb"`     // as on the datasheet; HBM sizes are binary (GiB)
+	HBMTBps     float64  `yaml:"hbm_tbps" json:"hbm_tbps"` // peak HBM bandwidth, TB/s
+	TDPW        float64  `yaml:"tdp_w,omitempty" json:"tdp_w,omitempty"`
+	IdleW       float64  `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
 	// HostW is the per-chip share of host CPU, memory, NICs and switches.
 	HostW float64 `yaml:"host_w,omitempty" json:"host_w,omitempty"`
 
