@@ -1,28 +1,45 @@
-package estimate_test
+package estimate
 
 import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
+// testdataRun reads, resolves and prepares the run of one testdata file.
+func testdataRun(t *testing.T, path string) (*spec.Resolved, *Estimator) {
+	t.Helper()
+	run, err := spec.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := spec.Resolve(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, e
+}
+
 // goldenOutput is what a golden file holds for one run: the full result of
 // its layout, the warnings in words and the pipeline schedule.
 type goldenOutput struct {
-	Result   estimate.Result   `json:"result"`
+	Result   Result   `json:"result"`
 	Warnings []string          `json:"warnings"`
-	Schedule estimate.Schedule `json:"schedule"`
+	Schedule Schedule `json:"schedule"`
 }
 
 // TestGolden evaluates each testdata/*.yaml run at its own layout and
@@ -36,18 +53,7 @@ func TestGolden(t *testing.T) {
 	for _, path := range runs {
 		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
 		t.Run(name, func(t *testing.T) {
-			run, err := spec.ParseFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := spec.Resolve(run)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := estimate.New(r)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r, e := testdataRun(t, path)
 			res := e.Estimate(r.Layout)
 			got := goldenJSON(t, goldenOutput{res, e.Warnings(&res), e.Schedule(r.Layout)})
 			got = append(got, '\n')
