@@ -20,11 +20,15 @@ import (
 // the cluster as in run.yaml, the serving workload and latency targets, and
 // an optional partly fixed layout. What Parallel leaves out is searched.
 type Serve struct {
-	Model     spec.ModelRef   `yaml:"model" json:"model"`
-	Cluster   spec.Cluster    `yaml:"cluster" json:"cluster"`
-	Serving   Serving         `yaml:"serving" json:"serving"`
-	Parallel  Parallel        `yaml:"parallel,omitempty" json:"parallel,omitempty"`
-	Economics *spec.Economics `yaml:"economics,omitempty" json:"economics,omitempty"`
+	Model    spec.ModelRef `yaml:"model" json:"model"`
+	Cluster  spec.Cluster  `yaml:"cluster" json:"cluster"`
+	Serving  Serving       `yaml:"serving" json:"serving"`
+	Parallel Parallel      `yaml:"parallel,omitempty" json:"parallel,omitempty"`
+	// PrefillParallel fixes part of the prefill pool's layout when
+	// prefill and decode are disaggregated (its dp is sized by the pool
+	// ratio and is ignored).
+	PrefillParallel Parallel        `yaml:"prefill_parallel,omitempty" json:"prefill_parallel,omitempty"`
+	Economics       *spec.Economics `yaml:"economics,omitempty" json:"economics,omitempty"`
 }
 
 // Serving is the workload: request shape, latency targets and number
@@ -110,10 +114,11 @@ type Resolved struct {
 	HW      *spec.Resolved // model, chip, profile, chip count
 	Serving Serving        // with defaults applied
 	// TTFT, TPOT: targets in seconds, 0 for none.
-	TTFT, TPOT float64
-	Parallel   Parallel
-	Economics  spec.Economics
-	Warnings   []string
+	TTFT, TPOT      float64
+	Parallel        Parallel
+	PrefillParallel Parallel
+	Economics       spec.Economics
+	Warnings        []string
 }
 
 // Resolve validates s and looks its names up in the catalog.
@@ -125,7 +130,7 @@ func Resolve(s *Serve) (*Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Resolved{HW: hw, Serving: s.Serving, Parallel: s.Parallel, Warnings: hw.Warnings}
+	r := &Resolved{HW: hw, Serving: s.Serving, Parallel: s.Parallel, PrefillParallel: s.PrefillParallel, Warnings: hw.Warnings}
 	v := &r.Serving
 	if v.InputTokens <= 0 || v.InputTokens > maxTokens {
 		return nil, &spec.FieldError{Field: "serving.input_tokens", Value: v.InputTokens, Allowed: fmt.Sprintf("a positive integer up to %d", maxTokens)}
@@ -182,47 +187,11 @@ func Resolve(s *Serve) (*Resolved, error) {
 	if v.Disaggregated == "" {
 		v.Disaggregated = DisaggAuto
 	}
-	m := &hw.Model
-	n := hw.Chips
-	check := func(f string, p *int, allowed string, ok func(int) bool) error {
-		if p == nil {
-			return nil
-		}
-		if *p <= 0 || *p > n || !ok(*p) {
-			return &spec.FieldError{Field: "parallel." + f, Value: *p, Allowed: allowed}
-		}
-		return nil
-	}
-	pp := r.Parallel
-	if err := check("tp", pp.TP, fmt.Sprintf("a divisor of cluster.chips=%d", n), func(x int) bool { return n%x == 0 }); err != nil {
+	if err := checkParallel("parallel", s.Parallel, hw); err != nil {
 		return nil, err
 	}
-	if err := check("pp", pp.PP, fmt.Sprintf("1..%d (model.layers) dividing cluster.chips=%d", m.Layers, n), func(x int) bool { return x <= m.Layers && n%x == 0 }); err != nil {
+	if err := checkParallel("prefill_parallel", s.PrefillParallel, hw); err != nil {
 		return nil, err
-	}
-	if err := check("dp", pp.DP, fmt.Sprintf("a divisor of cluster.chips=%d", n), func(x int) bool { return n%x == 0 }); err != nil {
-		return nil, err
-	}
-	experts := 1
-	if m.MoE != nil {
-		experts = m.MoE.Experts
-	}
-	if err := check("ep", pp.EP, fmt.Sprintf("a divisor of moe.experts=%d (1 for a dense model)", experts), func(x int) bool { return experts%x == 0 }); err != nil {
-		return nil, err
-	}
-	if err := check("attention_dp", pp.AttentionDP, "a divisor of parallel.tp", func(int) bool { return true }); err != nil {
-		return nil, err
-	}
-	if pp.TP != nil {
-		for _, k := range []struct {
-			f string
-			p *int
-		}{{"ep", pp.EP}, {"attention_dp", pp.AttentionDP}} {
-			if k.p != nil && *pp.TP%*k.p != 0 {
-				return nil, &spec.FieldError{Field: "parallel." + k.f, Value: *k.p, Reason: fmt.Sprintf("does not divide parallel.tp=%d", *pp.TP),
-					Allowed: "a divisor of tp (ep and attention_dp split one instance's tp ranks)"}
-			}
-		}
 	}
 	if s.Economics != nil {
 		if err := spec.CheckEconomics(s.Economics); err != nil {
@@ -293,12 +262,12 @@ var (
 
 // sections names, per Go type, the serve.yaml section and its keys.
 var sections = map[string]string{
-	"infer.Serve":     "model, cluster, serving, parallel, economics",
-	"infer.Serving":   "input_tokens, output_tokens, concurrency, ttft_ms, tpot_ms, precision, kv_precision, cache_hit_rate, disaggregated",
-	"infer.Parallel":  "tp, ep, pp, dp, attention_dp",
-	"spec.Cluster":    "chip, chips, scale_up_domain, scale_up_gbps, scale_out_gbps, hbm_gib, profile",
-	"spec.Economics":  "price_per_chip_hour, capex_per_chip, depreciation_years, server_network_share, facility_usd_per_mw, pue, electricity_usd_per_mwh, grid_kg_co2_per_kwh, market_kg_co2_per_kwh, chip_power_w, host_power_w",
-	"model.Config":    "layers, hidden, heads, kv_heads, head_dim, ffn, ffn_kind, vocab, tied_embeddings, moe, attention, mla",
+	"infer.Serve":    "model, cluster, serving, parallel, prefill_parallel, economics",
+	"infer.Serving":  "input_tokens, output_tokens, concurrency, ttft_ms, tpot_ms, precision, kv_precision, cache_hit_rate, disaggregated",
+	"infer.Parallel": "tp, ep, pp, dp, attention_dp",
+	"spec.Cluster":   "chip, chips, scale_up_domain, scale_up_gbps, scale_out_gbps, hbm_gib, profile",
+	"spec.Economics": "price_per_chip_hour, capex_per_chip, depreciation_years, server_network_share, facility_usd_per_mw, pue, electricity_usd_per_mwh, grid_kg_co2_per_kwh, market_kg_co2_per_kwh, chip_power_w, host_power_w",
+	"model.Config":   "layers, hidden, heads, kv_heads, head_dim, ffn, ffn_kind, vocab, tied_embeddings, moe, attention, mla",
 }
 
 var prefixes = map[string]string{"infer.Serve": "", "infer.Serving": "serving.", "infer.Parallel": "parallel.",
@@ -318,4 +287,61 @@ func yamlError(err error) error {
 		return &spec.FieldError{Field: "serve.yaml", Value: m[2], Reason: "has the wrong type (" + m[1] + ")", Allowed: "a value of type " + m[3]}
 	}
 	return fmt.Errorf("serve.yaml: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// checkParallel checks a fixed layout block against the model and the
+// cluster; section names it in errors.
+func checkParallel(section string, pp Parallel, hw *spec.Resolved) error {
+	m := &hw.Model
+	n := hw.Chips
+	check := func(f string, p *int, allowed string, ok func(int) bool) error {
+		if p == nil {
+			return nil
+		}
+		if *p <= 0 || *p > n || !ok(*p) {
+			return &spec.FieldError{Field: section + "." + f, Value: *p, Allowed: allowed}
+		}
+		return nil
+	}
+	if err := check("tp", pp.TP, fmt.Sprintf("1..%d (cluster.chips)", n), func(int) bool { return true }); err != nil {
+		return err
+	}
+	if err := check("pp", pp.PP, fmt.Sprintf("1..%d (model.layers), at most cluster.chips=%d", m.Layers, n), func(x int) bool { return x <= m.Layers }); err != nil {
+		return err
+	}
+	if err := check("dp", pp.DP, fmt.Sprintf("1..%d (cluster.chips)", n), func(int) bool { return true }); err != nil {
+		return err
+	}
+	experts := 1
+	if m.MoE != nil {
+		experts = m.MoE.Experts
+	}
+	if err := check("ep", pp.EP, fmt.Sprintf("1..%d (moe.experts; 1 for a dense model)", experts), func(x int) bool { return x <= experts }); err != nil {
+		return err
+	}
+	if err := check("attention_dp", pp.AttentionDP, "a divisor of tp", func(int) bool { return true }); err != nil {
+		return err
+	}
+	tp := 0
+	if pp.TP != nil {
+		tp = *pp.TP
+		for _, k := range []struct {
+			f string
+			p *int
+		}{{"ep", pp.EP}, {"attention_dp", pp.AttentionDP}} {
+			if k.p != nil && tp%*k.p != 0 {
+				return &spec.FieldError{Field: section + "." + k.f, Value: *k.p, Reason: fmt.Sprintf("does not divide %s.tp=%d", section, tp),
+					Allowed: "a divisor of tp (ep and attention_dp split one instance's tp ranks)"}
+			}
+		}
+		if a := pp.AttentionDP; a != nil && m.Heads%(tp / *a) != 0 {
+			return &spec.FieldError{Field: section + ".attention_dp", Value: *a, Reason: fmt.Sprintf("leaves attention tensor parallelism tp/attention_dp=%d, which does not divide model.heads=%d", tp / *a, m.Heads),
+				Allowed: "attention_dp with (tp/attention_dp) dividing heads"}
+		}
+	}
+	if pp.TP != nil && pp.PP != nil && tp**pp.PP > n {
+		return &spec.FieldError{Field: section + ".tp", Value: tp, Reason: fmt.Sprintf("× pp=%d needs %d chips, more than cluster.chips=%d", *pp.PP, tp**pp.PP, n),
+			Allowed: fmt.Sprintf("tp·pp <= %d", n)}
+	}
+	return nil
 }

@@ -39,7 +39,15 @@ const (
 	// plus one fp32 scale per 128 (DeepEP low-latency dispatch,
 	// deepseek-ai/DeepEP README); combine stays bf16 (actBytes).
 	dispatchBytes = 1 + 4.0/128
+	// maxSplitK, minSplitKDepth bound the split-K factors tried: up to 16
+	// splits, each at least 256 deep (the range of CUTLASS's split-K
+	// examples and cuBLAS's heuristics). Assumption.
+	maxSplitK      = 16
+	minSplitKDepth = 256
 )
+
+// devicePrecision maps serving formats to the kernel model's.
+var devicePrecision = map[string]string{"bf16": "bf16", "fp8": "fp8", "fp4": "nvfp4"}
 
 // Layout is one serving layout of an instance, with its concurrency.
 type Layout struct {
@@ -92,7 +100,7 @@ func NewModel(r *Resolved) (*Model, error) {
 	hw := r.HW
 	m := &hw.Model
 	s := &r.Serving
-	dev, err := hardware.NewDevice(&hw.Chip, hw.Profile, s.Precision)
+	dev, err := hardware.NewDevice(&hw.Chip, hw.Profile, devicePrecision[s.Precision])
 	if err != nil {
 		return nil, err
 	}
@@ -180,12 +188,13 @@ func (x *Model) shape(l Layout) shape {
 	} else {
 		s.kvChipToken = x.kvToken * math.Max(x.KV/s.atp, 1) / x.KV
 	}
-	// Weights per device: attention sharded over attention TP, dense FFN
-	// over tp, routed experts over ep (each sliced etp ways), shared
+	// Weights per device: attention and the dense FFN sharded over
+	// attention TP (under DP attention the dense layers run data-parallel
+	// with it, SGLang's moe_dense_tp_size 1), routed experts over ep (each sliced etp ways), shared
 	// experts over etp, embedding and logits over attention TP (kept in
 	// bf16, as serving engines keep them).
 	w := s.stageLayers * x.attnParams / s.atp * x.wb
-	w += s.denseL * x.ffnParams / s.tp * x.wb
+	w += s.denseL * x.ffnParams / s.atp * x.wb
 	if x.moe {
 		s.localExperts = math.Ceil(x.E / s.ep)
 		w += s.moeL * (s.localExperts*x.expertParams/s.etp + x.shared*x.expertParams/s.etp) * x.wb
@@ -200,7 +209,7 @@ func (x *Model) shape(l Layout) shape {
 	// Workspace: one prefill chunk's widest activations per attention
 	// replica (hidden states, QKV, the FFN's up projection), plus the
 	// decode logits in fp32.
-	wide := math.Max(x.f/s.tp, 2*x.ef*math.Max(1, x.k)/s.etp)
+	wide := math.Max(x.f/s.atp, 2*x.ef*math.Max(1, x.k)/s.etp)
 	s.workspace = chunkTokens * (6*x.h + 3*wide) * actBytes
 	s.twoBatch = x.moe && l.EP > 1
 	free := x.capacity - s.weights - s.workspace
@@ -218,7 +227,7 @@ type parts struct {
 	weights, kv, compute, tp, a2a, pp, launch float64
 }
 
-func (p *parts) total() float64 {
+func (p parts) total() float64 {
 	return p.weights + p.kv + p.compute + p.tp + p.a2a + p.pp + p.launch
 }
 
@@ -239,7 +248,13 @@ func (x *Model) gemm(p *parts, batch, m, n, k float64) {
 	if m <= 0 || batch <= 0 {
 		return
 	}
+	// Split-K: a GEMM with fewer output tiles than compute units splits
+	// its k dimension so every unit has work, and reduces the fp32
+	// partial sums after (cuBLAS and CUTLASS split-K/stream-K kernels).
 	c := x.dev.GEMMCompute(batch, m, n, k)
+	for sk := 2.0; sk <= maxSplitK && k/sk >= minSplitKDepth; sk *= 2 {
+		c = math.Min(c, x.dev.GEMMCompute(batch*sk, m, n, k/sk)+x.dev.Mem(batch*sk*m*n*4))
+	}
 	w := x.dev.Mem(batch * (k*n*x.wb + (m*k+m*n)*actBytes))
 	if c >= w {
 		p.compute += c
@@ -301,18 +316,16 @@ func (x *Model) pass(s *shape, tok, keys, kvRead, seq float64, prefill bool) par
 		a.tp += x.fab.AllReduce(tok*x.h*actBytes, s.atp, 1)
 	}
 
-	// Tokens of all replicas meet in the FFN.
-	T := tok * s.adp
-	// Under DP attention the replicas' tokens are gathered for a
-	// tensor-parallel FFN and scattered back (SGLang DP attention): the
-	// same traffic as an all-reduce over tp.
+	// Dense FFN: tensor-parallel like attention, on each replica's tokens.
 	if s.denseL > 0 {
-		x.gemm(&dense, 1, T, 2*x.f/s.tp, x.h)
-		x.gemm(&dense, 1, T, x.h, x.f/s.tp)
-		if s.tp > 1 {
-			dense.tp += x.fab.AllReduce(T*x.h*actBytes, s.tp, 1)
+		x.gemm(&dense, 1, tok, 2*x.f/s.atp, x.h)
+		x.gemm(&dense, 1, tok, x.h, x.f/s.atp)
+		if s.atp > 1 {
+			dense.tp += x.fab.AllReduce(tok*x.h*actBytes, s.atp, 1)
 		}
 	}
+	// Tokens of all replicas meet in the MoE layer.
+	T := tok * s.adp
 	if x.moe && s.moeL > 0 {
 		x.gemm(&moe, 1, tok, x.E, x.h) // router
 		// Routed experts. Each token picks k of E experts; an EP rank holds
