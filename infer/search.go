@@ -104,13 +104,16 @@ func (sr *searcher) layouts(p Parallel) []candidate {
 		if p.EP != nil {
 			eps = []int{*p.EP}
 		}
-		var adps []int
-		for a := 1; a <= tp; a *= 2 {
+		// Attention data parallelism matters only where something is shared
+		// across the replicas (the experts); for a dense model adp = a is
+		// a smaller tp with a times the instances, searched already.
+		adps := []int{1}
+		for a := 2; a <= tp && x.moe; a *= 2 {
 			if tp%a == 0 {
 				adps = append(adps, a)
 			}
 		}
-		if !slices.Contains(adps, tp) {
+		if x.moe && !slices.Contains(adps, tp) {
 			adps = append(adps, tp)
 		}
 		if p.AttentionDP != nil {
