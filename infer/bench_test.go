@@ -26,7 +26,7 @@ func BenchmarkInfer(b *testing.B) {
 func BenchmarkInferSearch(b *testing.B) {
 	r := resolve(b, benchServe)
 	for b.Loop() {
-		if _, err := Infer(r, 10); err != nil {
+		if _, err := Infer(r, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -34,11 +34,18 @@ type Result struct {
 	InputTokensPerSPerChip  float64 `json:"input_tokens_per_s_per_chip"`
 	// RequestsPerS is the whole deployment's request rate.
 	RequestsPerS float64 `json:"requests_per_s"`
-	Memory       Memory  `json:"memory"`
+	// Capacity of each pool alone, per chip of the pool: the output
+	// tokens/s a decode chip serves and the input tokens/s (cache hits
+	// included) a prefill chip takes when its pool is the bottleneck.
+	// Aggregated, both are the instance's throughput per chip.
+	DecodeOutputTokensPerSPerChip float64 `json:"decode_output_tokens_per_s_per_chip"`
+	PrefillInputTokensPerSPerChip float64 `json:"prefill_input_tokens_per_s_per_chip"`
+	Memory                        Memory  `json:"memory"`
 
 	// Cost: decode chip-time per output token and prefill chip-time per
-	// input token (aggregated: chip-time split by the share of each
-	// step), and everything per output token (all_in).
+	// input token, each pool at its capacity (aggregated: chip-time split
+	// by the share of each step), and every chip used per output token of
+	// the deployment (all_in).
 	USDPerMOutputTokens      float64 `json:"usd_per_m_output_tokens"`
 	USDPerMInputTokens       float64 `json:"usd_per_m_input_tokens"`
 	USDPerMOutputTokensAllIn float64 `json:"usd_per_m_output_tokens_all_in"`
@@ -152,6 +159,8 @@ func (x *Model) aggregated(l Layout, s *shape, b float64, out *Result) {
 	out.OutputTokensPerSPerChip = instOut / float64(l.chips())
 	out.InputTokensPerSPerChip = out.OutputTokensPerSPerChip * x.in / x.out
 	out.RequestsPerS = instOut / x.out * float64(l.DP)
+	out.DecodeOutputTokensPerSPerChip = out.OutputTokensPerSPerChip
+	out.PrefillInputTokensPerSPerChip = out.InputTokensPerSPerChip
 	out.Memory = x.memory(s, b)
 	out.Decode = p.breakdown()
 	out.Decode.PrefillS = pre
@@ -235,9 +244,12 @@ func (x *Model) disaggregated(l Layout, s *shape, b float64, pf *prefillPool, n 
 	out.InputTokensPerSPerChip = bestR * x.in / float64(used)
 	out.Memory = x.memory(s, b)
 	out.Decode = p.breakdown()
+	out.DecodeOutputTokensPerSPerChip = rD * x.out / float64(nD)
+	out.PrefillInputTokensPerSPerChip = pf.rate * x.in / float64(nP)
+	// Each pool's chip-time over the tokens it serves at its capacity.
 	perChipS := x.price / 3600
-	out.USDPerMOutputTokens = perChipS * float64(out.DecodeChips) / outTok * 1e6
-	out.USDPerMInputTokens = perChipS * float64(out.PrefillChips) / (bestR * x.in) * 1e6
+	out.USDPerMOutputTokens = perChipS / out.DecodeOutputTokensPerSPerChip * 1e6
+	out.USDPerMInputTokens = perChipS / out.PrefillInputTokensPerSPerChip * 1e6
 	out.USDPerMOutputTokensAllIn = perChipS * float64(used) / outTok * 1e6
 	w := float64(out.DecodeChips)*x.power.drawW(p.busy()) + float64(out.PrefillChips)*x.power.drawW(pf.busy)
 	out.KWhPerMOutputTokens = w / outTok * 1e6 / 3.6e6

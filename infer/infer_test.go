@@ -94,13 +94,13 @@ func TestParseStrict(t *testing.T) {
 
 func TestNoLayout(t *testing.T) {
 	tooBig := resolve(t, "model: llama3-405b\ncluster: {chip: h100-sxm, chips: 4}\nserving: {input_tokens: 1000, output_tokens: 100}")
-	_, err := Infer(tooBig, 5)
+	_, err := Infer(tooBig, Options{Top: 5})
 	var ne *NoLayoutError
 	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "does not fit") || !strings.Contains(err.Error(), "more than") {
 		t.Errorf("too big: %v", err)
 	}
 	fast := resolve(t, "model: llama3-70b\ncluster: {chip: h100-sxm, chips: 8}\nserving: {input_tokens: 1000, output_tokens: 100, tpot_ms: 1}")
-	_, err = Infer(fast, 5)
+	_, err = Infer(fast, Options{Top: 5})
 	if !errors.As(err, &ne) || ne.Closest == nil || !strings.Contains(err.Error(), "serving.tpot_ms >=") {
 		t.Fatalf("unreachable target: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestDecodeMechanisms(t *testing.T) {
 
 func TestSearchFront(t *testing.T) {
 	r := resolve(t, "model: mixtral-8x7b\ncluster: {chip: h100-sxm, chips: 16}\nserving: {input_tokens: 1000, output_tokens: 1000, precision: fp8, tpot_ms: 50, ttft_ms: 2000}")
-	rep, err := Infer(r, 5)
+	rep, err := Infer(r, Options{Top: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/flopcast/flopcast/spec"
 )
 
 // Report is the answer of a serving search. Its JSON is the contract of
@@ -27,20 +29,52 @@ type candidate struct {
 	s shape
 }
 
+// Objectives a serving search ranks by.
+const (
+	// ObjectiveOutput: output tokens/s per chip of the whole deployment.
+	ObjectiveOutput = "output"
+	// ObjectiveDecode: output tokens/s per decode chip at the decode
+	// pool's capacity (a decode benchmark fed by enough prefill).
+	ObjectiveDecode = "decode"
+	// ObjectivePrefill: input tokens/s per prefill chip at the prefill
+	// pool's capacity.
+	ObjectivePrefill = "prefill"
+)
+
+// Objectives lists the allowed objectives.
+var Objectives = []string{ObjectiveOutput, ObjectiveDecode, ObjectivePrefill}
+
+// Options tune a serving search. Zero fields take defaults.
+type Options struct {
+	Top       int    // results kept (default 10)
+	Objective string // ranking (default ObjectiveOutput)
+}
+
 // Infer searches the serving layouts r leaves open and ranks those that
-// meet its latency targets by output tokens per second per chip. top
-// bounds the ranked list (the Pareto front is whole).
-func Infer(r *Resolved, top int) (*Report, error) {
+// meet its latency targets by the objective (output tokens per second per
+// chip by default). The Pareto front of output tokens/s per chip against
+// tokens/s per user is whole.
+func Infer(r *Resolved, o Options) (*Report, error) {
 	start := time.Now()
 	x, err := NewModel(r)
 	if err != nil {
 		return nil, err
 	}
-	if top <= 0 {
-		top = 10
+	if o.Top <= 0 {
+		o.Top = 10
+	}
+	key := func(r *Result) float64 { return r.OutputTokensPerSPerChip }
+	switch o.Objective {
+	case "", ObjectiveOutput:
+	case ObjectiveDecode:
+		key = func(r *Result) float64 { return r.DecodeOutputTokensPerSPerChip }
+	case ObjectivePrefill:
+		key = func(r *Result) float64 { return r.PrefillInputTokensPerSPerChip }
+	default:
+		return nil, &spec.FieldError{Field: "objective", Value: o.Objective, Allowed: strings.Join(Objectives, ", ")}
 	}
 	rep := &Report{Warnings: r.Warnings}
-	srch := searcher{x: x, r: r, top: top, rep: rep}
+	srch := searcher{x: x, r: r, top: o.Top, rep: rep, key: key}
 	srch.run()
 	if len(srch.best) == 0 {
 		return nil, srch.noLayout()
@@ -57,6 +91,7 @@ type searcher struct {
 	r   *Resolved
 	top int
 	rep *Report
+	key func(*Result) float64
 
 	best  []Result // top results, best first
 	front []Result // Pareto front, by output tokens/s per chip descending
@@ -244,12 +279,12 @@ func (sr *searcher) consider(res *Result) {
 		return
 	}
 	sr.rep.Feasible++
-	if b, ok := sr.bestMode[res.Mode]; !ok || rank(res, &b) < 0 {
+	if b, ok := sr.bestMode[res.Mode]; !ok || sr.rank(res, &b) < 0 {
 		sr.bestMode[res.Mode] = *res
 	}
 	// Top list.
-	if len(sr.best) < sr.top || rank(res, &sr.best[len(sr.best)-1]) < 0 {
-		i, _ := slices.BinarySearchFunc(sr.best, res, func(a Result, b *Result) int { return rank(&a, b) })
+	if len(sr.best) < sr.top || sr.rank(res, &sr.best[len(sr.best)-1]) < 0 {
+		i, _ := slices.BinarySearchFunc(sr.best, res, func(a Result, b *Result) int { return sr.rank(&a, b) })
 		sr.best = slices.Insert(sr.best, i, *res)
 		if len(sr.best) > sr.top {
 			sr.best = sr.best[:sr.top]
@@ -271,9 +306,12 @@ func (sr *searcher) consider(res *Result) {
 	sr.front = slices.Insert(sr.front, i, *res)
 }
 
-// rank orders results: output tokens/s per chip, then tokens/s per user,
-// then fewer chips, then the layout.
-func rank(a, b *Result) int {
+// rank orders results: the objective, then output tokens/s per chip, then
+// tokens/s per user, then fewer chips, then the layout.
+func (sr *searcher) rank(a, b *Result) int {
+	if c := cmp.Compare(sr.key(b), sr.key(a)); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(b.OutputTokensPerSPerChip, a.OutputTokensPerSPerChip); c != 0 {
 		return c
 	}
@@ -392,8 +430,8 @@ func (sr *searcher) explain() []string {
 	}
 	if len(sr.best) > 1 {
 		ru := &sr.best[1]
-		out = append(out, fmt.Sprintf("runner-up: %s %s at concurrency %d, %.1f%% fewer output tokens/s per chip",
-			ru.Mode, ru.Parallel, ru.Concurrency, 100*(1-ru.OutputTokensPerSPerChip/w.OutputTokensPerSPerChip)))
+		out = append(out, fmt.Sprintf("runner-up: %s %s at concurrency %d, %.1f%% lower on the objective",
+			ru.Mode, ru.Parallel, ru.Concurrency, 100*(1-sr.key(ru)/sr.key(w))))
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -18,6 +19,7 @@ type inferFlags struct {
 	file, model, chip, profile       string
 	chips, in, out, concurrency, top int
 	precision, kvPrecision, disagg   string
+	objective                        string
 	tpot, ttft, hit                  float64
 	tp, ep, pp, dp, adp              int
 	asJSON                           bool
@@ -63,6 +65,7 @@ flags override it.`,
 	fs.IntVar(&f.dp, "dp", 0, "number of instances")
 	fs.IntVar(&f.adp, "attention-dp", 0, "attention data-parallel replicas per instance (divides tp)")
 	fs.IntVar(&f.top, "top", 10, "number of layouts to print")
+	fs.StringVar(&f.objective, "objective", infer.ObjectiveOutput, "rank by output (tokens/s per chip of the deployment), decode (per decode chip) or prefill (input tokens/s per prefill chip)")
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON (docs/serving.md)")
 	return cmd
 }
@@ -151,8 +154,14 @@ func runInfer(cmd *cobra.Command, io *IO, f *inferFlags) error {
 	if err != nil {
 		return flagNames(err)
 	}
-	rep, err := infer.Infer(r, f.top)
+	rep, err := infer.Infer(r, infer.Options{Top: f.top, Objective: f.objective})
 	if err != nil {
+		var fe *spec.FieldError
+		if errors.As(err, &fe) && fe.Field == "objective" {
+			c := *fe
+			c.Field = "--objective"
+			return &c
+		}
 		return err
 	}
 	if f.asJSON {
