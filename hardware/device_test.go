@@ -137,3 +137,28 @@ func ExampleFabric_AllReduce() {
 	fmt.Printf("%.1f ms in a server, %.1f ms over 64 servers\n", f.AllReduce(1<<30, 8, 1)*1e3, f.AllReduce(1<<30, 64, 8)*1e3)
 	// Output: 5.2 ms in a server, 47.6 ms over 64 servers
 }
+
+// Quantising for a low-precision GEMM costs the bytes of its cast kernels;
+// bf16 and chips that fall back to bf16 pay none.
+func TestDeviceQuantize(t *testing.T) {
+	b200 := &hardware.Chip{Name: "b", BF16TFLOPS: 2250, FP8TFLOPS: 4500, FP4TFLOPS: 9000, HBMTBps: 8, GEMM: hardware.GEMMModel{MaxEff: 0.8, MemEff: 1}}
+	a100 := &hardware.Chip{Name: "a", BF16TFLOPS: 312, HBMTBps: 2, GEMM: hardware.GEMMModel{MaxEff: 0.8, MemEff: 1}}
+	for _, c := range []struct {
+		chip      *hardware.Chip
+		precision string
+		bytes     float64
+	}{
+		{b200, "bf16", 0}, {b200, "fp8", 4}, {b200, "mxfp8", 4.0625}, {b200, "nvfp4", 5.125}, {a100, "fp8", 0},
+	} {
+		d, err := hardware.NewDevice(c.chip, nil, c.precision)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := d.Quantize(1e9), c.bytes*1e9/d.MemBandwidth(); got != want {
+			t.Errorf("%s %s: %g s, want %g s", c.chip.Name, c.precision, got, want)
+		}
+		if d.Quantizes() != (c.bytes > 0) {
+			t.Errorf("%s %s: Quantizes %v", c.chip.Name, c.precision, d.Quantizes())
+		}
+	}
+}
