@@ -10,14 +10,15 @@ import (
 
 // Serving metrics (catalog/serving.yaml).
 const (
-	MetricOutputPerChip        = "output_tokens_per_s_per_chip"
-	MetricDecodeOutputPerChip  = "decode_output_tokens_per_s_per_chip"
-	MetricPrefillInputPerChip  = "prefill_input_tokens_per_s_per_chip"
-	MetricTokensPerUser        = "tokens_per_s_per_user"
-	MetricUSDPerMOutputAllIn   = "usd_per_m_output_tokens_all_in"
-	MetricUSDPerMOutputDecode  = "usd_per_m_output_tokens"
-	GroupServing               = "serving"
-	GroupServingAIConfigurator = "serving-aiconfigurator"
+	MetricOutputPerChip       = "output_tokens_per_s_per_chip"
+	MetricDecodeOutputPerChip = "decode_output_tokens_per_s_per_chip"
+	MetricPrefillInputPerChip = "prefill_input_tokens_per_s_per_chip"
+	MetricTokensPerUser       = "tokens_per_s_per_user"
+	MetricUSDPerMOutputAllIn  = "usd_per_m_output_tokens_all_in"
+	MetricUSDPerMOutputDecode = "usd_per_m_output_tokens"
+	// GroupServingAIConfigurator holds another tool's published
+	// estimates (NVIDIA AIConfigurator), set beside flopcast's.
+	GroupServingAIConfigurator = "serving-vs-aiconfigurator"
 )
 
 // ServingRow is one published serving figure with the serve.yaml that
@@ -116,4 +117,23 @@ func PredictServing(row *ServingRow) (Result, error) {
 	out.Err = (out.Predicted - out.Measured) / out.Measured
 	out.AbsErr = math.Abs(out.Err)
 	return out, nil
+}
+
+// IsServing reports whether a report group holds serving rows.
+func IsServing(group string) bool {
+	return group == GroupServing || group == GroupServingAIConfigurator
+}
+
+// addServing predicts the serving corpus and reports it by group, apart
+// from the training rows' overall means.
+func (r *Report) addServing() error {
+	res, err := RunServing()
+	if err != nil {
+		return err
+	}
+	for i := range res {
+		r.Rows = append(r.Rows, res[i])
+		group(r.Groups, res[i].Group).add(&res[i])
+	}
+	return nil
 }
