@@ -138,6 +138,20 @@ func (d *Device) BatchedGEMM(batch, m, n, k float64) float64 {
 	return d.gemm(batch, m, n, k, d.peak, d.eff)
 }
 
+// BatchedGEMMAccum is BatchedGEMM whose result is added into an fp32
+// buffer: a weight-gradient GEMM accumulating into Megatron-Core's fp32
+// main_grad under gradient_accumulation_fusion (Megatron-LM
+// megatron/core/distributed/distributed_data_parallel_config.py). The
+// result is read and written at 4 bytes an element instead of written at
+// 2, which bounds small-M GEMMs such as those of many local experts.
+func (d *Device) BatchedGEMMAccum(batch, m, n, k float64) float64 {
+	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 {
+		return 0
+	}
+	t := d.gemm(batch, m, n, k, d.peak, d.eff)
+	return max(t, d.overhead+2*batch*(m*k+k*n+4*m*n)/d.memBW)
+}
+
 // BatchedGEMMBF16 is BatchedGEMM at bf16 (attention scores per head).
 func (d *Device) BatchedGEMMBF16(batch, m, n, k float64) float64 {
 	return d.gemm(batch, m, n, k, d.peakBF16, d.effBF16)
@@ -228,6 +242,9 @@ func quantBytes(precision string) float64 {
 	}
 	return 0
 }
+
+// LaunchOverhead is the fixed time of one kernel, seconds.
+func (d *Device) LaunchOverhead() float64 { return d.overhead }
 
 // Mem is the time in seconds to move bytes through HBM at the achieved
 // streaming bandwidth (a memory-bound kernel's reads plus writes).
