@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/catalog"
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/hardware"
@@ -148,27 +149,27 @@ func newPlanner(opts Options) *planner {
 func (p *planner) plan(budget float64, chip hardware.Chip, d economics.Defaults, cd Defaults) (*Report, error) {
 	opts := p.opts
 	if !(budget > 0) || math.IsInf(budget, 0) {
-		return nil, &spec.FieldError{Field: "budget", Value: budget, Allowed: "a positive number of USD"}
+		return nil, &flopcast.FieldError{Field: "budget", Value: budget, Allowed: "a positive number of USD"}
 	}
 	if !(chip.BF16TFLOPS > 0) {
-		return nil, &spec.FieldError{Field: "chip", Value: chip.Name, Reason: "has no BF16 peak in the catalog"}
+		return nil, &flopcast.FieldError{Field: "chip", Value: chip.Name, Reason: "has no BF16 peak in the catalog"}
 	}
 	for _, c := range []struct {
 		field string
 		v     float64
 	}{{"chip_usd", opts.ChipUSD}, {"server_network_usd", opts.ServerNetworkUSD}, {"facility_usd_per_mw", opts.FacilityUSDPerMW}, {"mfu", opts.MFU}, {"tokens", opts.Tokens}} {
 		if c.v < 0 || math.IsNaN(c.v) || math.IsInf(c.v, 0) {
-			return nil, &spec.FieldError{Field: c.field, Value: c.v, Allowed: "a positive number, or 0 for the default"}
+			return nil, &flopcast.FieldError{Field: c.field, Value: c.v, Allowed: "a positive number, or 0 for the default"}
 		}
 	}
 	if opts.MFU > 1 {
-		return nil, &spec.FieldError{Field: "mfu", Value: opts.MFU, Allowed: "a fraction of the BF16 peak, 0 < mfu <= 1"}
+		return nil, &flopcast.FieldError{Field: "mfu", Value: opts.MFU, Allowed: "a fraction of the BF16 peak, 0 < mfu <= 1"}
 	}
 	if opts.PUE != 0 && !(opts.PUE >= 1) {
-		return nil, &spec.FieldError{Field: "pue", Value: opts.PUE, Allowed: "1 or more"}
+		return nil, &flopcast.FieldError{Field: "pue", Value: opts.PUE, Allowed: "1 or more"}
 	}
 	if opts.SeqLen < 0 {
-		return nil, &spec.FieldError{Field: "seq", Value: opts.SeqLen, Allowed: "a positive integer"}
+		return nil, &flopcast.FieldError{Field: "seq", Value: opts.SeqLen, Allowed: "a positive integer"}
 	}
 	rep := &Report{BudgetUSD: budget, Chip: chip.Name, ReferenceSplit: cd.CapexSplit}
 	opt := func(v float64) *float64 {
@@ -181,7 +182,7 @@ func (p *planner) plan(budget float64, chip hardware.Chip, d economics.Defaults,
 	// All-in cost of one chip.
 	chipUSD, a, ok := economics.PurchaseOf(chip, opt(opts.ChipUSD))
 	if !ok {
-		return nil, &spec.FieldError{Field: "chip_usd", Value: chip.Name, Reason: "is unknown: the chip has no purchase price in the catalog",
+		return nil, &flopcast.FieldError{Field: "chip_usd", Value: chip.Name, Reason: "is unknown: the chip has no purchase price in the catalog",
 			Allowed: "a positive number of USD"}
 	}
 	rep.Assumptions = append(rep.Assumptions, a)
@@ -204,7 +205,7 @@ func (p *planner) plan(budget float64, chip hardware.Chip, d economics.Defaults,
 
 	rep.Chips = int64(budget / rep.PerChipUSD.AllIn)
 	if rep.Chips < 1 {
-		return nil, &spec.FieldError{Field: "budget", Value: budget,
+		return nil, &flopcast.FieldError{Field: "budget", Value: budget,
 			Reason: fmt.Sprintf("buys no %s: one installed chip costs $%.0f all-in", chip.Name, rep.PerChipUSD.AllIn)}
 	}
 	chips := float64(rep.Chips)
@@ -246,7 +247,7 @@ func (p *planner) plan(budget float64, chip hardware.Chip, d economics.Defaults,
 		if opts.Model != "" {
 			m, ok := model.Lookup(opts.Model)
 			if !ok {
-				return nil, &spec.FieldError{Field: "model", Value: opts.Model, Reason: "is not in the catalog", Allowed: "a catalog model (flopcast catalog models)"}
+				return nil, &flopcast.FieldError{Field: "model", Value: opts.Model, Reason: "is not in the catalog", Allowed: "a catalog model (flopcast catalog models)"}
 			}
 			models = []model.Config{m}
 		} else {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/search"
@@ -175,7 +176,7 @@ func TestPlanBadInput(t *testing.T) {
 	} {
 		t.Run(tc.field, func(t *testing.T) {
 			_, err := Plan(tc.budget, tc.chip, tc.opts)
-			var fe *spec.FieldError
+			var fe *flopcast.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
 			}

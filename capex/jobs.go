@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/hardware"
@@ -270,7 +271,7 @@ func (p *planner) jobAt(k jobKey, m model.Config, chip hardware.Chip) (jobSize, 
 			return s, false, p.opts.Context.Err()
 		}
 		var nl *search.NoLayoutError
-		var fe *spec.FieldError
+		var fe *flopcast.FieldError
 		if !errors.As(err, &nl) && !errors.As(err, &fe) {
 			return s, false, err
 		}

@@ -2,6 +2,7 @@ package economics
 
 import (
 	"errors"
+	"github.com/flopcast/flopcast"
 	"math"
 	"strings"
 	"testing"
@@ -231,7 +232,7 @@ func TestRange(t *testing.T) {
 		if e > 0 && !(rg.Days[1]/rg.Days[0] > 1.2) {
 			t.Errorf("a 10%% step-time error gives days %.2f–%.2f, want at least ±10%% apart", rg.Days[0], rg.Days[1])
 		}
-		if rg.Sites != [2]string{"llama3", "rsc"} {
+		if len(rg.Sites) != 2 || rg.Sites[0] != "llama3" || rg.Sites[1] != "rsc" {
 			t.Errorf("range sites %v", rg.Sites)
 		}
 	}
@@ -345,7 +346,7 @@ func TestBadInput(t *testing.T) {
 			r := testRun(64)
 			tc.edit(r)
 			_, err := WholeRun(r, testResult())
-			var fe *spec.FieldError
+			var fe *flopcast.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
 			}

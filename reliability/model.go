@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 
 	"github.com/flopcast/flopcast/catalog"
@@ -36,7 +37,7 @@ func New(r *spec.Resolved) (*Model, error) { return NewWith(r, CatalogDefaults()
 // NewWith is New with explicit defaults.
 func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 	if r.Chips <= 0 {
-		return nil, &spec.FieldError{Field: "cluster.chips", Value: r.Chips, Allowed: "a positive integer"}
+		return nil, &flopcast.FieldError{Field: "cluster.chips", Value: r.Chips, Allowed: "a positive integer"}
 	}
 	o := r.Reliability
 	m := &Model{Chips: r.Chips}
@@ -44,7 +45,7 @@ func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 		return nil, err
 	}
 	if o.Site != "" && (o.MTTIHours != nil || o.FailuresPerChipHour != nil) {
-		return nil, &spec.FieldError{Field: "reliability.site", Value: o.Site,
+		return nil, &flopcast.FieldError{Field: "reliability.site", Value: o.Site,
 			Reason: "is given together with a failure rate (reliability.mtti_hours or failures_per_chip_hour)", Hint: "give one of them"}
 	}
 
@@ -70,9 +71,9 @@ func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 
 	// spec.Resolve sets the recipe; an empty one is a hand-built value.
 	recipe := r.Training.Recipe
-	bpp, ok := d.CheckpointBytesPerParam[recipe]
+	bpp, ok := d.CheckpointBytesPerParam[string(recipe)]
 	if !ok {
-		return nil, &spec.FieldError{Field: "training.recipe", Value: recipe, Allowed: "megatron, pytorch-amp"}
+		return nil, &flopcast.FieldError{Field: "training.recipe", Value: recipe, Allowed: "megatron, pytorch-amp"}
 	}
 	mc := r.Model
 	m.Params = mc.Params()
@@ -191,7 +192,7 @@ func (d Defaults) site(name string) (Site, error) {
 	}
 	s, ok := d.LookupSite(name)
 	if !ok {
-		return Site{}, &spec.FieldError{Field: "reliability.site", Value: name, Reason: "is not a site profile", Allowed: d.SiteNames()}
+		return Site{}, &flopcast.FieldError{Field: "reliability.site", Value: name, Reason: "is not a site profile", Allowed: d.SiteNames()}
 	}
 	return s, nil
 }

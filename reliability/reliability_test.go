@@ -3,6 +3,7 @@ package reliability
 import (
 	"errors"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 	"strings"
 	"testing"
@@ -154,7 +155,7 @@ func TestCheckpointSize(t *testing.T) {
 	}{{"megatron", 14}, {"pytorch-amp", 12}} {
 		t.Run(tc.recipe, func(t *testing.T) {
 			r := resolved(16384, spec.Reliability{})
-			r.Training.Recipe = tc.recipe
+			r.Training.Recipe = spec.Recipe(tc.recipe)
 			m, err := New(r)
 			if err != nil {
 				t.Fatal(err)
@@ -207,7 +208,7 @@ func TestBadInput(t *testing.T) {
 	} {
 		t.Run(tc.field, func(t *testing.T) {
 			_, err := New(resolved(tc.chips, tc.rel))
-			var fe *spec.FieldError
+			var fe *flopcast.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
 			}

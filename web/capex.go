@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/flopcast/flopcast"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/model"
-	"github.com/flopcast/flopcast/spec"
 	"github.com/flopcast/flopcast/validate"
 )
 
@@ -42,7 +42,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	opts := capex.Options{Model: req.Model, Tokens: req.Tokens, Context: ctx, Search: s.runSearch, StepTimeErr: validate.StepTimeErr}
 	if req.Tokens < 0 {
-		s.writeError(w, r, &spec.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
+		s.writeError(w, r, &flopcast.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
 		return
 	}
 	var sc capex.Scenario
@@ -53,19 +53,19 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 			for _, x := range capex.Scenarios() {
 				names = append(names, x.Name)
 			}
-			s.writeError(w, r, &spec.FieldError{Field: "scenario", Value: strconv.Quote(req.Scenario), Reason: "is not a known scenario", Allowed: strings.Join(names, ", ")})
+			s.writeError(w, r, &flopcast.FieldError{Field: "scenario", Value: strconv.Quote(req.Scenario), Reason: "is not a known scenario", Allowed: strings.Join(names, ", ")})
 			return
 		}
 	}
 	var chip hardware.Chip
 	if req.Scenario == "" {
 		if req.BudgetUSD <= 0 {
-			s.writeError(w, r, &spec.FieldError{Field: "budget_usd", Value: req.BudgetUSD, Allowed: "a positive number of US dollars", Hint: "10e9"})
+			s.writeError(w, r, &flopcast.FieldError{Field: "budget_usd", Value: req.BudgetUSD, Allowed: "a positive number of US dollars", Hint: "10e9"})
 			return
 		}
 		var ok bool
 		if chip, ok = hardware.LookupChip(req.Chip); !ok {
-			s.writeError(w, r, &spec.FieldError{Field: "chip", Value: strconv.Quote(req.Chip), Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")})
+			s.writeError(w, r, &flopcast.FieldError{Field: "chip", Value: strconv.Quote(req.Chip), Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")})
 			return
 		}
 	}

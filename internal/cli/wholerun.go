@@ -51,7 +51,7 @@ func writeWholeRun(w io.Writer, run *economics.Run) {
 		fmt.Fprintf(tw, "  carbon, market\t%s tCO2\ton the facility energy, market-based\n", group(*run.CO2MarketT))
 	}
 	ints, good := "", ""
-	if rg != nil && rg.Sites[0] != "" {
+	if rg != nil && len(rg.Sites) == 2 {
 		ints = fmt.Sprintf(" (%.0f–%.0f)", rg.Interruptions[0], rg.Interruptions[1])
 		good = fmt.Sprintf(" (%.1f–%.1f)", 100*rg.Goodput[1], 100*rg.Goodput[0])
 	}
@@ -90,7 +90,7 @@ func rangeNote(rg *economics.Range) string {
 	} else {
 		s = "step time as estimated"
 	}
-	if rg.Sites[0] != "" {
+	if len(rg.Sites) == 2 {
 		s += fmt.Sprintf(", failure rates of the %s (low) to the %s (high) site", rg.Sites[0], rg.Sites[1])
 	}
 	return s
