@@ -13,12 +13,12 @@ func needCatalog(t *testing.T, chips []string, models []string) {
 	t.Helper()
 	for _, c := range chips {
 		if _, ok := hardware.LookupChip(c); !ok {
-			t.Skipf("chip %s not in the catalog", c)
+			t.Fatalf("chip %s is not in the catalog", c)
 		}
 	}
 	for _, m := range models {
 		if _, ok := model.Lookup(m); !ok {
-			t.Skipf("model %s not in the catalog", m)
+			t.Fatalf("model %s is not in the catalog", m)
 		}
 	}
 }
