@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -104,6 +105,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, fe)
 	case errors.As(err, &mb):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body is larger than %d bytes", mb.Limit)})
+	case errors.Is(err, errSlowBody):
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestTimeout, errorBody{Error: err.Error()})
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "2")
 		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: err.Error()})
@@ -123,6 +127,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// errSlowBody is returned by readBody when the client does not finish its
+// body within the server's read timeout.
+var errSlowBody = errors.New("the request body did not arrive within the server's read timeout")
+
 // readBody reads a capped request body.
 func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
@@ -130,6 +138,10 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return nil, err
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, errSlowBody
 		}
 		return nil, badInput{fmt.Errorf("reading the request: %w", err)}
 	}
