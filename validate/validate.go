@@ -14,7 +14,7 @@ import (
 	"github.com/flopcast/flopcast/spec"
 )
 
-// Confidence marks how well a row is known (shared/reference/runs.md).
+// Confidence marks how well a row of catalog/runs.yaml is known.
 const (
 	Confirmed = "confirmed" // ✔ read in a primary artifact
 	Secondary = "secondary" // ◐ a secondary transcription
@@ -71,7 +71,7 @@ func Corpus() ([]Row, error) {
 	return f.Runs, nil
 }
 
-// Result is one row's outcome. Its JSON is DESIGN.md §3.
+// Result is one row's outcome. Its JSON is described in docs/output.md.
 type Result struct {
 	Name       string  `json:"name"`
 	Group      string  `json:"group"`

@@ -14,7 +14,7 @@ func TestCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rep.Rows) < 45 {
-		t.Errorf("corpus has %d rows, want the ~45+ of shared/reference/runs.md", len(rep.Rows))
+		t.Errorf("corpus has %d rows, want the ~45+ published runs of catalog/runs.yaml", len(rep.Rows))
 	}
 	for _, r := range rep.Rows {
 		t.Logf("%-44s %-10s %-16s measured %10.4g predicted %10.4g err %+6.1f%%", r.Name, r.Confidence, r.Metric, r.Measured, r.Predicted, 100*r.Err)

@@ -40,7 +40,7 @@ type badInput struct{ err error }
 func (e badInput) Error() string { return e.err.Error() }
 func (e badInput) Unwrap() error { return e.err }
 
-// Result is one configuration's answer: the estimate object of DESIGN.md §3
+// Result is one configuration's answer: the estimate object of docs/output.md
 // with the optional whole-run block, plus the estimator's warnings and,
 // from /api/estimate, the pipeline timeline.
 type Result struct {
@@ -60,7 +60,7 @@ type EstimateResponse struct {
 	Result
 }
 
-// SearchResponse is the answer of /api/search: the search JSON of DESIGN.md
+// SearchResponse is the answer of /api/search: the search JSON of docs/output.md
 // §3, its results with whole-run totals, and the usable HBM for the memory
 // chart.
 type SearchResponse struct {

@@ -85,7 +85,7 @@ func hasKeys(t *testing.T, m map[string]any, keys ...string) {
 	}
 }
 
-// estimateKeys are the keys DESIGN.md §3 promises in an estimate object.
+// estimateKeys are the keys docs/output.md promises in an estimate object.
 var estimateKeys = []string{
 	"parallel.tp", "parallel.pp", "parallel.dp", "parallel.cp", "parallel.ep", "parallel.vpp", "parallel.micro_batch",
 	"parallel.zero", "parallel.recompute", "parallel.sequence_parallel",

@@ -30,7 +30,7 @@ func TestCapexJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	// The DESIGN.md §3 keys, decoded loosely so that a missing key shows.
+	// The keys of docs/output.md, decoded loosely so that a missing key shows.
 	var got map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out)
