@@ -18,10 +18,6 @@ import (
 // Constants of the model that are not per chip. Each says where it comes
 // from.
 const (
-	// flashBwdFactor: flash-attention backward does 2.5x the forward FLOPs
-	// (two GEMMs of the forward recomputed plus three of the gradient;
-	// Dao 2023, FlashAttention-2 §3.1; DESIGN.md §4).
-	flashBwdFactor = 2.5
 	// runtimeReservedGiB: memory the runtime holds outside the allocator
 	// (CUDA context, cuBLAS workspaces, NCCL channels). Assumption, of the
 	// order seen on H100 (79.18 GiB visible; ~0.5 GiB context; NCCL
@@ -44,13 +40,6 @@ const (
 	// per-operator overhead (~10 µs).
 	hostFwdUs = 8
 	hostBwdUs = 4
-	// typicalOverBest scales a catalog max_eff, the best-shape matmul
-	// efficiency (stas00/ml-engineering's MAMF), to the efficiency the
-	// model's wave-quantised curve needs for transformer shapes. It is
-	// the one ratio measured on a chip that has both: the H100 profile
-	// fitted to shared/reference/h100-microbench.json (0.7315) over the
-	// H100's MAMF (0.80).
-	typicalOverBest = 0.7315 / 0.80
 	// dpBucketParams: Megatron-Core's DDP bucket size in parameters
 	// (max(40M, 1M·dp); Megatron-LM distributed_data_parallel_config.py).
 	dpBucketParams = 40e6
@@ -60,19 +49,9 @@ const (
 type Estimator struct {
 	r *spec.Resolved
 
-	// Peaks, FLOP/s.
-	peakGEMM float64 // bf16 or fp8 by precision
-	peakBF16 float64
-	clock    float64 // sustained / burst clock for tensor-core work
-	g        hardware.GEMMModel
-	gemmEff  float64 // max efficiency for the run's GEMM precision
-	units    float64
-	tileM    float64
-	tileN    float64
-	overhead float64 // seconds per GEMM
-	memBW    float64 // achieved bytes/s
-	fab      fabric
-	domain   int
+	dev    hardware.Device // kernel costs on this chip at the run precision
+	fab    hardware.Fabric // collective costs over its fabric
+	domain int             // chips in the scale-up domain
 
 	capacity float64 // usable bytes per device
 
@@ -109,53 +88,13 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	}
 	c := &r.Chip
 	e := &Estimator{r: r}
-	e.g = c.GEMM
-	if r.Profile != nil {
-		e.g = r.Profile.GEMM
+	dev, err := hardware.NewDevice(c, r.Profile, r.Training.Precision)
+	if err != nil {
+		return nil, fmt.Errorf("estimate: %w", err)
 	}
-	if e.g.MaxEff <= 0 {
-		return nil, fmt.Errorf("estimate: chip %s has no GEMM efficiency (gemm.max_eff)", c.Name)
-	}
-	e.peakBF16 = c.BF16TFLOPS * 1e12
+	e.dev = dev
 	e.fp8 = r.Training.Precision == "fp8"
-	e.peakGEMM = c.PeakTFLOPS(r.Training.Precision) * 1e12
-	if r.Profile == nil {
-		// The catalog's max_eff is the best-shape matmul efficiency
-		// (MAMF); transformer GEMMs of every shape fall short of it.
-		e.g.MaxEff *= typicalOverBest
-		e.g.FP8MaxEff *= typicalOverBest
-	}
-	e.gemmEff = e.g.MaxEff
-	if e.fp8 && e.g.FP8MaxEff > 0 {
-		e.gemmEff = e.g.FP8MaxEff
-	}
-	// Tensor-core work runs at the clock the chip sustains at its power
-	// limit; microbenchmarks of short kernels see the burst clock.
-	e.clock = c.SustainedClock
-	if e.clock <= 0 || e.clock > 1 {
-		e.clock = 1
-	}
-	e.units = float64(e.g.Units)
-	e.tileM, e.tileN = float64(e.g.TileM), float64(e.g.TileN)
-	if e.tileM <= 0 {
-		e.tileM = 128
-	}
-	if e.tileN <= 0 {
-		e.tileN = 128
-	}
-	e.overhead = e.g.OverheadUs * 1e-6
-	memEff := e.g.MemEff
-	if memEff <= 0 {
-		memEff = 0.85
-	}
-	e.memBW = c.HBMTBps * 1e12 * memEff
-	if e.g.AttnMaxEff <= 0 {
-		e.g.AttnMaxEff = 0.85 * e.g.MaxEff
-	}
-	if e.g.AttnBwdRatio <= 0 {
-		e.g.AttnBwdRatio = 0.75
-	}
-	e.fab = newFabric(c.Fabric)
+	e.fab = hardware.NewFabric(c.Fabric)
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*(1<<30)
 
@@ -202,9 +141,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 // GEMMCeiling is the best fraction of the BF16 peak this chip's GEMMs reach
 // in a training step: the efficiency curve's maximum at the sustained
 // clock. It is the roofline the search's explanation measures against.
-func (e *Estimator) GEMMCeiling() float64 {
-	return e.gemmEff * e.clock * e.peakGEMM / e.peakBF16
-}
+func (e *Estimator) GEMMCeiling() float64 { return e.dev.GEMMCeiling() }
 
 // ModelFLOPsPerToken is the model FLOPs per trained token (DESIGN.md §3).
 func (e *Estimator) ModelFLOPsPerToken() float64 { return e.modelFlopsPerToken }

@@ -3,6 +3,7 @@ package estimate
 import (
 	"math"
 
+	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/spec"
 )
 
@@ -187,18 +188,18 @@ func (v *Evaluator) Eval(l spec.Layout, out *Result) {
 func (e *Estimator) ends(s *shape, c *layerCache) {
 	t := s.t
 	// Embedding and loss, per micro-batch.
-	c.embT = s.Tln * e.h * 2 * 2 / e.memBW
+	c.embT = e.dev.Mem(s.Tln * e.h * 2 * 2)
 	c.embComm = 0
 	if t > 1 {
 		msg := s.T * e.h * 2
 		if s.sp {
-			c.embComm = 2 * e.fab.reduceScatter(msg, t, 1)
+			c.embComm = 2 * e.fab.ReduceScatter(msg, t, 1)
 		} else {
-			c.embComm = 2 * e.fab.allReduce(msg, t, 1)
+			c.embComm = 2 * e.fab.AllReduce(msg, t, 1)
 		}
 	}
-	logitsF := e.gemmTime(s.T, e.V/t, e.h, e.peakBF16, e.g.MaxEff)
-	logitsB := e.gemmTime(s.T, e.h, e.V/t, e.peakBF16, e.g.MaxEff) + e.gemmTime(e.h, e.V/t, s.T, e.peakBF16, e.g.MaxEff)
+	logitsF := e.dev.GEMMBF16(s.T, e.V/t, e.h)
+	logitsB := e.dev.GEMMBF16(s.T, e.h, e.V/t) + e.dev.GEMMBF16(e.h, e.V/t, s.T)
 	// Cross-entropy over the logits, bytes per logit. Megatron's
 	// vocab-parallel loss casts to fp32 and makes several passes (max,
 	// subtract, exp, sum, normalise) and saves the fp32 softmax; backward
@@ -210,7 +211,7 @@ func (e *Estimator) ends(s *shape, c *layerCache) {
 		lossF, lossB = 14, 18
 	}
 	c.logits = s.T * e.V / t
-	c.headT = logitsF + logitsB + c.logits*(lossF+lossB)/e.memBW + s.Tln*e.h*12/e.memBW
+	c.headT = logitsF + logitsB + e.dev.Mem(c.logits*(lossF+lossB)) + e.dev.Mem(s.Tln*e.h*12)
 }
 
 // layerCache holds the per-layer costs of the last shape evaluated.
@@ -278,7 +279,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 			if s.sp {
 				msg /= s.t
 			}
-			c.hop = e.fab.sendRecv(msg, float64(l.TP*l.CP*l.DP))
+			c.hop = e.fab.SendRecv(msg, float64(l.TP*l.CP*l.DP))
 		}
 		c.dpKey, c.dpValid = k, true
 	}
@@ -366,7 +367,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		}
 
 		// Optimizer step: streams the local optimizer shard.
-		opt := e.optimizerBytes(l.ZeRO, pd, px, dpg, edpg) / e.memBW
+		opt := e.dev.Mem(e.optimizerBytes(l.ZeRO, pd, px, dpg, edpg))
 		optMax = max(optMax, opt)
 
 		// Data-parallel traffic.
@@ -407,8 +408,8 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	out.TokensPerS = tokens / step
 	modelFlops := e.modelFlopsPerToken * tokens
 	out.ModelTFLOPsPerChip = modelFlops / step / chips / 1e12
-	out.MFU = out.ModelTFLOPsPerChip * 1e12 / e.peakBF16
-	out.HFU = (modelFlops + e.recomputeFlopsPerToken(l.Recompute)*tokens) / step / chips / e.peakBF16
+	out.MFU = out.ModelTFLOPsPerChip * 1e12 / e.dev.PeakBF16()
+	out.HFU = (modelFlops + e.recomputeFlopsPerToken(l.Recompute)*tokens) / step / chips / e.dev.PeakBF16()
 
 	peak.CapacityGiB = e.capacity / gib
 	peak.Fits = peak.PeakGiB <= peak.CapacityGiB
@@ -469,12 +470,12 @@ func (e *Estimator) optimizerBytes(zero int, pd, px, dpg, edpg float64) float64 
 // dpLines prices the data-parallel collectives of a layout once: the dense
 // weights' group (dp×cp chips, tp apart) and the experts' (dp×cp/ep, tp×ep
 // apart).
-type dpLines struct{ dense, expert line }
+type dpLines struct{ dense, expert hardware.Line }
 
 func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines {
 	return dpLines{
-		dense:  e.fab.reduceScatterLine(dpg, float64(l.TP)),
-		expert: e.fab.reduceScatterLine(edpg, float64(l.TP)*s.ep),
+		dense:  e.fab.ReduceScatterLine(dpg, float64(l.TP)),
+		expert: e.fab.ReduceScatterLine(edpg, float64(l.TP)*s.ep),
 	}
 }
 
@@ -482,8 +483,8 @@ func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines
 // cannot hide; pd and px are its dense and expert parameters.
 func (e *Estimator) dpExposed(l *spec.Layout, dl *dpLines, r int, pd, px float64, rl rankLoad, dc, mc *layerCost, m float64) float64 {
 	const gb, pb = 4.0, 2.0 // fp32 gradient reduction, bf16 parameter gather
-	rs := dl.dense.at(gb*pd) + dl.expert.at(gb*px)
-	ag := dl.dense.at(pb*pd) + dl.expert.at(pb*px)
+	rs := dl.dense.At(gb*pd) + dl.expert.At(gb*px)
+	ag := dl.dense.At(pb*pd) + dl.expert.At(pb*px)
 	var grad, gather float64
 	switch {
 	case l.ZeRO == 0:

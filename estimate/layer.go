@@ -1,10 +1,6 @@
 package estimate
 
-import (
-	"math"
-
-	"github.com/flopcast/flopcast/spec"
-)
+import "github.com/flopcast/flopcast/spec"
 
 // layerCost is the cost of one transformer layer for one micro-batch on one
 // device.
@@ -52,37 +48,12 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 	return s
 }
 
-// gemmTime is the time of an (m×k)·(k×n) GEMM at the given peak: FLOPs
-// over peak × max efficiency × wave-quantisation efficiency, bounded below
-// by the bytes it must move, plus a fixed per-kernel overhead.
-func (e *Estimator) gemmTime(m, n, k, peak, eff float64) float64 {
-	return e.batchedGEMMTime(1, m, n, k, peak, eff)
-}
-
-// batchedGEMMTime is one launch of batch independent GEMMs of one shape
-// (attention scores per head, say): their tiles share the waves.
-func (e *Estimator) batchedGEMMTime(batch, m, n, k, peak, eff float64) float64 {
-	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 {
-		return 0
-	}
-	q := 1.0
-	if e.units > 0 {
-		tiles := batch * math.Ceil(m/e.tileM) * math.Ceil(n/e.tileN)
-		waves := math.Ceil(tiles / e.units)
-		q = tiles / (waves * e.units)
-	}
-	compute := 2 * batch * m * n * k / (peak * e.clock * eff * q)
-	mem := 2 * batch * (m*k + k*n + m*n) / e.memBW
-	return max(compute, mem) + e.overhead
-}
-
 // gemmFB adds a GEMM's forward and backward (data and weight gradient)
 // times. count > 1 is a grouped GEMM (the local experts of an MoE layer):
 // one launch whose tiles share the waves.
 func (e *Estimator) gemmFB(c *layerCost, count, m, n, k float64) {
-	p, eff := e.peakGEMM, e.gemmEff
-	f := e.batchedGEMMTime(count, m, n, k, p, eff)
-	b := e.batchedGEMMTime(count, m, k, n, p, eff) + e.batchedGEMMTime(count, k, n, m, p, eff)
+	f := e.dev.BatchedGEMM(count, m, n, k)
+	b := e.dev.BatchedGEMM(count, m, k, n) + e.dev.BatchedGEMM(count, k, n, m)
 	c.fwd += f
 	c.bwd += b
 	c.gemm += f + b
@@ -93,15 +64,11 @@ func (e *Estimator) gemmFB(c *layerCost, count, m, n, k float64) {
 		// plus a transposed fp8 copy for the other pass: 4 bytes per
 		// element of the activation in forward and of its gradient in
 		// backward (Transformer Engine's cast-transpose kernels).
-		c.fwd += count * 4 * m * k / e.memBW
-		c.bwd += count * 4 * m * n / e.memBW
+		c.fwd += e.dev.Mem(count * 4 * m * k)
+		c.bwd += e.dev.Mem(count * 4 * m * n)
 		c.kernF++
 		c.kernB++
 	}
-}
-
-func (e *Estimator) attnEff(seq float64) float64 {
-	return e.clock * e.g.AttnMaxEff * seq / (seq + e.g.AttnHalfSeq)
 }
 
 // layer costs one dense (moe=false) or MoE layer.
@@ -130,9 +97,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 	seq := e.seq
 	if e.flash {
 		F := s.mb * Ht * seq * seq * (e.dqk + e.dv) / s.cp // causal half of 2·s²·(dqk+dv)
-		eff := e.attnEff(seq / s.cp)
-		f := F / (e.peakBF16 * eff)
-		b := flashBwdFactor * F / (e.peakBF16 * eff * e.g.AttnBwdRatio)
+		f, b := e.dev.Attention(F, seq/s.cp)
 		c.fwd += f
 		c.bwd += b
 		if s.cp > 1 {
@@ -142,7 +107,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 			if e.mla {
 				kvBytes = T * 2 * Ht * (e.dqk + e.dv)
 			}
-			step := e.fab.sendRecv(kvBytes, t)
+			step := e.fab.SendRecv(kvBytes, t)
 			c.cpExp += (s.cp - 1) * (max(0, step-f/s.cp) + max(0, 2*step-b/s.cp))
 		}
 		// (Full recompute repeats the whole forward, this included: see
@@ -151,15 +116,15 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		// Unfused attention: full s×s scores as batched GEMMs, then a
 		// fused scale-mask-softmax (and dropout) over the scores.
 		batch := s.mb * Ht
-		f := e.batchedGEMMTime(batch, seq, seq, e.dqk, e.peakBF16, e.g.MaxEff) + e.batchedGEMMTime(batch, seq, e.dv, seq, e.peakBF16, e.g.MaxEff)
+		f := e.dev.BatchedGEMMBF16(batch, seq, seq, e.dqk) + e.dev.BatchedGEMMBF16(batch, seq, e.dv, seq)
 		scores := batch * seq * seq
 		fb, bb := 4.0, 6.0
 		if e.dropout {
 			fb, bb = 9, 11
 		}
-		soft := scores * fb / e.memBW
+		soft := e.dev.Mem(scores * fb)
 		c.fwd += f + soft
-		c.bwd += 2*f + scores*bb/e.memBW
+		c.bwd += 2*f + e.dev.Mem(scores*bb)
 		if s.rc == spec.RecomputeSelective {
 			// Selective recompute repeats the attention core only; full
 			// recompute repeats the whole forward below.
@@ -212,8 +177,8 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		// Token permutation before the experts and un-permutation after,
 		// each reading and writing every routed token (bf16).
 		perm := 2 * 4 * T * e.topk * h
-		c.fwd += perm / e.memBW
-		c.bwd += perm / e.memBW
+		c.fwd += e.dev.Mem(perm)
+		c.bwd += e.dev.Mem(perm)
 		c.kernF += 6 // router softmax/top-k, permute, un-permute
 		c.kernB += 6
 		c.localParam = e.attnLocal(s) + e.sharedParams/t + e.routerParams
@@ -229,7 +194,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 			if s.sp {
 				a2a /= t
 			}
-			c.epComm = 2 * (e.fab.allToAll(dispatch*a2a, s.ep, t) + e.fab.allToAll(2*a2a, s.ep, t))
+			c.epComm = 2 * (e.fab.AllToAll(dispatch*a2a, s.ep, t) + e.fab.AllToAll(2*a2a, s.ep, t))
 		}
 	}
 
@@ -261,8 +226,8 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		}
 		bwdBytes = 2 * fwdBytes
 	}
-	c.fwd += fwdBytes / e.memBW
-	c.bwd += bwdBytes / e.memBW
+	c.fwd += e.dev.Mem(fwdBytes)
+	c.bwd += e.dev.Mem(bwdBytes)
 	if e.eager {
 		c.kernF += 24 // norms, casts, rotary, activation, residual adds, attention
 		c.kernB += 36
@@ -277,15 +242,15 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		msg := T * h * 2
 		var one float64
 		if s.sp {
-			one = 2 * (e.fab.allGather(msg, t, 1) + e.fab.reduceScatter(msg, t, 1))
+			one = 2 * (e.fab.AllGather(msg, t, 1) + e.fab.ReduceScatter(msg, t, 1))
 		} else {
-			one = 2 * e.fab.allReduce(msg, t, 1)
+			one = 2 * e.fab.AllReduce(msg, t, 1)
 		}
 		c.tpF, c.tpB = one, one
 		if s.sp {
 			// Backward re-gathers the two sharded norm outputs that the
 			// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
-			c.tpB += 2 * e.fab.allGather(msg, t, 1)
+			c.tpB += 2 * e.fab.AllGather(msg, t, 1)
 		}
 		c.kernF += 4
 		c.kernB += 6

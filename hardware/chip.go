@@ -93,10 +93,14 @@ type Price struct {
 	Confidence string  `yaml:"confidence,omitempty" json:"confidence,omitempty"`
 }
 
-// PeakTFLOPS returns the dense peak for a precision ("bf16" or "fp8").
-// Chips without FP8 fall back to BF16.
+// PeakTFLOPS returns the dense peak for a GEMM precision: bf16, fp8 or
+// mxfp8 (the FP8 tensor-core peak), nvfp4 (the FP4 peak). A chip without
+// the precision's units falls back to the next wider one it has.
 func (c *Chip) PeakTFLOPS(precision string) float64 {
-	if precision == "fp8" && c.FP8TFLOPS > 0 {
+	if precision == "nvfp4" && c.FP4TFLOPS > 0 {
+		return c.FP4TFLOPS
+	}
+	if (precision == "fp8" || precision == "mxfp8" || precision == "nvfp4") && c.FP8TFLOPS > 0 {
 		return c.FP8TFLOPS
 	}
 	return c.BF16TFLOPS

@@ -45,7 +45,7 @@ func MeasuredRows(m *calibrate.Measurement, chip, profile string) ([]Row, error)
 			Parallel: spec.Parallel{TP: &one, PP: &one, DP: &one, MicroBatch: &p.MicroBatch, ZeRO: &zero, Recompute: &rc},
 		}
 		src := fmt.Sprintf("measured, PyTorch eager: %s (%s, %s)", m.Source, m.Env.GPU, m.Measured)
-		base := Row{Group: "measured-" + chip, Source: src, Confidence: Confirmed, Run: run,
+		base := Row{Family: "measured-" + chip, Source: src, Confidence: Confirmed, Run: run,
 			FillIn: "one GPU, one micro-batch per optimizer step, as measure.py runs it"}
 		t, mem := base, base
 		t.Name, t.Metric, t.Measured = p.Name+"-"+rc+"-step", MetricStepTime, p.StepS

@@ -1,0 +1,190 @@
+package hardware
+
+import (
+	"fmt"
+	"math"
+)
+
+// Defaults of the kernel cost model where a chip's or profile's GEMMModel
+// leaves a field 0. Each says where it comes from.
+const (
+	// defaultTile is the output tile of cuBLAS/CUTLASS's large bf16 GEMM
+	// kernels on Ampere and Hopper (128×128 or 128×256 CTA tiles).
+	defaultTile = 128
+	// defaultMemEff is the achieved fraction of peak HBM bandwidth of a
+	// streaming kernel (STREAM-like copy on H100 and A100 reaches 85-90%).
+	// Assumption.
+	defaultMemEff = 0.85
+	// defaultAttnOverGEMM: fused attention forward reaches about 85% of
+	// the chip's GEMM efficiency at long sequences (FlashAttention-2 ~72%
+	// of A100 peak vs cuBLAS ~85%; Dao 2023, Fig. 5). Assumption.
+	defaultAttnOverGEMM = 0.85
+	// defaultAttnBwdRatio: flash-attention backward runs at about 3/4 of
+	// the forward's efficiency (Dao 2023, FlashAttention-2 §4.1).
+	defaultAttnBwdRatio = 0.75
+	// flashBwdFLOPs: flash-attention backward does 2.5x the forward FLOPs
+	// (two GEMMs of the forward recomputed plus three of the gradient;
+	// Dao 2023, FlashAttention-2 §3.1).
+	flashBwdFLOPs = 2.5
+	// TypicalOverBest scales a catalog max_eff, the best-shape matmul
+	// efficiency (stas00/ml-engineering's MAMF), to the efficiency the
+	// wave-quantised curve needs for transformer shapes. It is the one
+	// ratio measured on a chip that has both: the H100 profile fitted to
+	// catalog/profiles/h100-sxm.yaml's microbenchmark (0.7315) over the
+	// H100's MAMF (0.80).
+	TypicalOverBest = 0.7315 / 0.80
+)
+
+// Device is the cost of kernels on one chip: GEMMs with wave quantisation
+// and a bandwidth floor, fused attention, and memory-bound kernels, at the
+// clock the chip sustains in training. It is a plain value: build it once
+// with NewDevice; its methods never allocate.
+type Device struct {
+	peak, peakBF16 float64 // FLOP/s at the run precision and at bf16
+	eff, effBF16   float64 // best GEMM efficiency at each
+	clock          float64 // sustained / burst clock for tensor-core work
+	units          float64 // parallel compute units (SMs); 0: no wave quantisation
+	tileM, tileN   float64
+	overhead       float64 // seconds per kernel launch
+	memBW          float64 // achieved HBM bytes/s
+	attnMaxEff     float64
+	attnHalfSeq    float64
+	attnBwdRatio   float64
+}
+
+// NewDevice builds the kernel cost model of chip for a run in precision
+// (bf16, fp8, mxfp8 or nvfp4; chips without the precision's peak run at
+// bf16). A measured profile replaces the chip's default efficiency model;
+// without one, the catalog's best-shape efficiency is scaled to
+// transformer shapes (TypicalOverBest).
+func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
+	if chip == nil {
+		return Device{}, fmt.Errorf("hardware: nil chip")
+	}
+	g := chip.GEMM
+	if profile != nil {
+		g = profile.GEMM
+	}
+	if g.MaxEff <= 0 {
+		return Device{}, fmt.Errorf("hardware: chip %s has no GEMM efficiency (gemm.max_eff)", chip.Name)
+	}
+	if profile == nil {
+		g.MaxEff *= TypicalOverBest
+		g.FP8MaxEff *= TypicalOverBest
+	}
+	d := Device{
+		peak:     chip.PeakTFLOPS(precision) * 1e12,
+		peakBF16: chip.BF16TFLOPS * 1e12,
+		eff:      g.MaxEff,
+		effBF16:  g.MaxEff,
+		// Tensor-core work runs at the clock the chip sustains at its
+		// power limit; microbenchmarks of short kernels see the burst
+		// clock.
+		clock:        chip.SustainedClock,
+		units:        float64(g.Units),
+		tileM:        float64(g.TileM),
+		tileN:        float64(g.TileN),
+		overhead:     g.OverheadUs * 1e-6,
+		attnMaxEff:   g.AttnMaxEff,
+		attnHalfSeq:  g.AttnHalfSeq,
+		attnBwdRatio: g.AttnBwdRatio,
+	}
+	if precision != "bf16" && precision != "" && g.FP8MaxEff > 0 {
+		d.eff = g.FP8MaxEff
+	}
+	if d.clock <= 0 || d.clock > 1 {
+		d.clock = 1
+	}
+	if d.tileM <= 0 {
+		d.tileM = defaultTile
+	}
+	if d.tileN <= 0 {
+		d.tileN = defaultTile
+	}
+	memEff := g.MemEff
+	if memEff <= 0 {
+		memEff = defaultMemEff
+	}
+	d.memBW = chip.HBMTBps * 1e12 * memEff
+	if d.attnMaxEff <= 0 {
+		d.attnMaxEff = defaultAttnOverGEMM * g.MaxEff
+	}
+	if d.attnBwdRatio <= 0 {
+		d.attnBwdRatio = defaultAttnBwdRatio
+	}
+	return d, nil
+}
+
+// GEMM is the time in seconds of an (m×k)·(k×n) matrix product at the run
+// precision.
+func (d *Device) GEMM(m, n, k float64) float64 {
+	return d.gemm(1, m, n, k, d.peak, d.eff)
+}
+
+// GEMMBF16 is GEMM at bf16, whatever the run precision (the logits, the
+// unfused attention scores).
+func (d *Device) GEMMBF16(m, n, k float64) float64 {
+	return d.gemm(1, m, n, k, d.peakBF16, d.effBF16)
+}
+
+// BatchedGEMM is one launch of batch independent (m×k)·(k×n) products at
+// the run precision (a grouped GEMM over local experts): their tiles share
+// the waves and the launch overhead is paid once.
+func (d *Device) BatchedGEMM(batch, m, n, k float64) float64 {
+	return d.gemm(batch, m, n, k, d.peak, d.eff)
+}
+
+// BatchedGEMMBF16 is BatchedGEMM at bf16 (attention scores per head).
+func (d *Device) BatchedGEMMBF16(batch, m, n, k float64) float64 {
+	return d.gemm(batch, m, n, k, d.peakBF16, d.effBF16)
+}
+
+// gemm is FLOPs over peak × efficiency × wave-quantisation efficiency,
+// bounded below by the bytes the operands and result move (2 bytes an
+// element), plus a fixed per-kernel overhead.
+func (d *Device) gemm(batch, m, n, k, peak, eff float64) float64 {
+	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 {
+		return 0
+	}
+	q := 1.0
+	if d.units > 0 {
+		tiles := batch * math.Ceil(m/d.tileM) * math.Ceil(n/d.tileN)
+		waves := math.Ceil(tiles / d.units)
+		q = tiles / (waves * d.units)
+	}
+	compute := 2 * batch * m * n * k / (peak * d.clock * eff * q)
+	mem := 2 * batch * (m*k + k*n + m*n) / d.memBW
+	return max(compute, mem) + d.overhead
+}
+
+// Attention is the forward and backward time of fused (flash) attention in
+// bf16 whose causal forward does flops FLOPs over query chunks of seq
+// tokens: the efficiency rises with seq towards the chip's fused-attention
+// maximum (AttnMaxEff·seq/(seq+AttnHalfSeq)); backward does 2.5× the FLOPs
+// at AttnBwdRatio of the forward's efficiency.
+func (d *Device) Attention(flops, seq float64) (fwd, bwd float64) {
+	eff := d.clock * d.attnMaxEff * seq / (seq + d.attnHalfSeq)
+	fwd = flops / (d.peakBF16 * eff)
+	bwd = flashBwdFLOPs * flops / (d.peakBF16 * eff * d.attnBwdRatio)
+	return fwd, bwd
+}
+
+// Mem is the time in seconds to move bytes through HBM at the achieved
+// streaming bandwidth (a memory-bound kernel's reads plus writes).
+func (d *Device) Mem(bytes float64) float64 { return bytes / d.memBW }
+
+// MemBandwidth is the achieved HBM bandwidth, bytes/s.
+func (d *Device) MemBandwidth() float64 { return d.memBW }
+
+// Peak is the dense peak at the run precision, FLOP/s.
+func (d *Device) Peak() float64 { return d.peak }
+
+// PeakBF16 is the dense bf16 peak, FLOP/s: the denominator of MFU.
+func (d *Device) PeakBF16() float64 { return d.peakBF16 }
+
+// GEMMCeiling is the best fraction of the bf16 peak this chip's GEMMs reach
+// in a training step: the efficiency curve's maximum at the sustained
+// clock.
+func (d *Device) GEMMCeiling() float64 {
+	return d.eff * d.clock * d.peak / d.peakBF16
+}

@@ -1,0 +1,139 @@
+package hardware_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/flopcast/flopcast/hardware"
+)
+
+// testChip has round numbers: 1000 TFLOP/s bf16, 2000 fp8, 4 TB/s HBM at
+// 75%, 100 compute units, no launch overhead, full clock.
+func testChip() hardware.Chip {
+	return hardware.Chip{
+		Name: "test", BF16TFLOPS: 1000, FP8TFLOPS: 2000, HBMTBps: 4,
+		GEMM: hardware.GEMMModel{MaxEff: 0.8, FP8MaxEff: 0.6, Units: 100, TileM: 128, TileN: 128, MemEff: 0.75,
+			AttnMaxEff: 0.5, AttnHalfSeq: 1000, AttnBwdRatio: 0.8},
+	}
+}
+
+func device(t *testing.T, c hardware.Chip, profile bool, precision string) hardware.Device {
+	t.Helper()
+	var p *hardware.Profile
+	if profile {
+		// A measured profile is used as it is (no typical-over-best scaling).
+		p = &hardware.Profile{GEMM: c.GEMM}
+	}
+	d, err := hardware.NewDevice(&c, p, precision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDeviceGEMM(t *testing.T) {
+	c := testChip()
+	bf, fp8 := device(t, c, true, "bf16"), device(t, c, true, "fp8")
+	const peak, bw = 1000e12, 3e12
+	for _, tc := range []struct {
+		name      string
+		got, want float64
+	}{
+		// 100 tiles of 128×128 fill the 100 units in one wave.
+		{"one full wave", bf.GEMM(1280, 1280, 8192), 2 * 1280 * 1280 * 8192 / (peak * 0.8)},
+		// 101 tiles need two waves, the second nearly empty.
+		{"wave quantisation", bf.GEMM(1280, 1280+1, 8192), 2 * 1280 * 1281 * 8192 / (peak * 0.8 * (110.0 / 200))},
+		// fp8: twice the peak at fp8's own efficiency.
+		{"fp8", fp8.GEMM(1280, 1280, 8192), 2 * 1280 * 1280 * 8192 / (2 * peak * 0.6)},
+		{"bf16 under fp8", fp8.GEMMBF16(1280, 1280, 8192), bf.GEMM(1280, 1280, 8192)},
+		// A matrix-vector product is bounded by the bytes it moves.
+		{"bandwidth floor", bf.GEMM(1, 8192, 8192), 2 * (8192 + 8192*8192 + 8192) / bw},
+		// 4 batches of 25 tiles share one wave.
+		{"batched", bf.BatchedGEMM(4, 640, 640, 8192), 4 * 2 * 640 * 640 * 8192 / (peak * 0.8)},
+		{"empty", bf.GEMM(0, 10, 10), 0},
+		{"memory-bound kernel", bf.Mem(3e9), 1e-3},
+	} {
+		if !near(tc.got, tc.want) {
+			t.Errorf("%s: %g s, want %g s", tc.name, tc.got, tc.want)
+		}
+	}
+	if bf.PeakBF16() != peak || fp8.Peak() != 2*peak || bf.Peak() != peak {
+		t.Errorf("peaks: %g %g %g", bf.PeakBF16(), fp8.Peak(), bf.Peak())
+	}
+}
+
+func TestDeviceOverheadAndClock(t *testing.T) {
+	c := testChip()
+	c.GEMM.OverheadUs = 5
+	c.SustainedClock = 0.5
+	d := device(t, c, true, "bf16")
+	want := 2*1280*1280*8192/(1000e12*0.8*0.5) + 5e-6
+	if got := d.GEMM(1280, 1280, 8192); !near(got, want) {
+		t.Errorf("GEMM at half clock with 5 µs launch: %g, want %g", got, want)
+	}
+	if got := d.GEMMCeiling(); !near(got, 0.4) {
+		t.Errorf("ceiling %g, want 0.8 × 0.5", got)
+	}
+}
+
+// Without a profile the catalog's best-shape efficiency is scaled down.
+func TestDeviceTypicalOverBest(t *testing.T) {
+	c := testChip()
+	withProfile, catalog := device(t, c, true, "bf16"), device(t, c, false, "bf16")
+	got := withProfile.GEMM(1280, 1280, 8192) / catalog.GEMM(1280, 1280, 8192)
+	if !near(got, hardware.TypicalOverBest) {
+		t.Errorf("catalog / profile time ratio %g, want %g", got, hardware.TypicalOverBest)
+	}
+}
+
+func TestDeviceAttention(t *testing.T) {
+	d := device(t, testChip(), true, "fp8")
+	const flops = 1e12
+	fwd, bwd := d.Attention(flops, 1000) // half of the maximum efficiency at seq = half_seq
+	if want := flops / (1000e12 * 0.25); !near(fwd, want) {
+		t.Errorf("forward %g, want %g", fwd, want)
+	}
+	if want := 2.5 * fwd / 0.8; !near(bwd, want) {
+		t.Errorf("backward %g, want %g", bwd, want)
+	}
+}
+
+func TestNewDeviceErrors(t *testing.T) {
+	c := testChip()
+	c.GEMM.MaxEff = 0
+	if _, err := hardware.NewDevice(&c, nil, "bf16"); err == nil {
+		t.Error("no error for a chip without a GEMM efficiency")
+	}
+	if _, err := hardware.NewDevice(nil, nil, "bf16"); err == nil {
+		t.Error("no error for a nil chip")
+	}
+}
+
+func TestDeviceDoesNotAllocate(t *testing.T) {
+	d := device(t, testChip(), false, "fp8")
+	var sink float64
+	n := testing.AllocsPerRun(100, func() {
+		f, b := d.Attention(1e12, 4096)
+		sink += d.GEMM(4096, 4096, 4096) + d.BatchedGEMM(8, 512, 2048, 7168) + d.GEMMBF16(1, 2, 3) + d.Mem(1e9) + f + b
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per call", n)
+	}
+	_ = sink
+}
+
+func ExampleDevice_GEMM() {
+	chip, _ := hardware.LookupChip("h100-sxm")
+	d, _ := hardware.NewDevice(&chip, nil, "bf16")
+	t := d.GEMM(8192, 28672, 8192) // Llama 3 70B's FFN up-projection, one 8k-token micro-batch
+	fmt.Printf("%.2f ms, %.0f TFLOP/s\n", t*1e3, 2*8192*28672*8192/t/1e12)
+	// Output: 6.66 ms, 578 TFLOP/s
+}
+
+func ExampleFabric_AllReduce() {
+	chip, _ := hardware.LookupChip("h100-sxm")
+	f := hardware.NewFabric(chip.Fabric)
+	// 1 GiB of gradients over 8 GPUs of a server, and over 64 servers.
+	fmt.Printf("%.1f ms in a server, %.1f ms over 64 servers\n", f.AllReduce(1<<30, 8, 1)*1e3, f.AllReduce(1<<30, 64, 8)*1e3)
+	// Output: 5.2 ms in a server, 47.6 ms over 64 servers
+}

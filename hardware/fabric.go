@@ -1,0 +1,198 @@
+package hardware
+
+import "math"
+
+// maxTiers is the most fabric tiers a Fabric models (scale-up, scale-out
+// and two more); deeper catalogs are cut at it.
+const maxTiers = 4
+
+// Fabric prices collectives over a chip's fabric tiers. It is a plain value
+// (no pointers, no slices): build it once with NewFabric and call its
+// methods from a hot loop without allocating.
+//
+// Every collective is a hierarchical ring: a group of n chips whose members
+// sit stride chips apart (tensor-parallel groups have stride 1, data-parallel
+// groups stride tp, and so on) spans as many tiers as it must, and each tier
+// runs at its achieved bandwidth (GBps × Efficiency) with its per-step latency.
+type Fabric struct {
+	n     int
+	size  [maxTiers]float64 // chips per domain; +Inf for the outermost tier
+	bw    [maxTiers]float64 // achieved bytes/s per chip, one direction
+	alpha [maxTiers]float64 // seconds per collective step
+	dims  [maxTiers]float64 // torus dimensions (0 for switched tiers)
+}
+
+// NewFabric builds a Fabric from tiers, innermost first. A tier with
+// Efficiency 0 runs at its full GBps. When no tier is unbounded (Size 0)
+// the last one is treated as unbounded rather than fail.
+func NewFabric(tiers []Tier) Fabric {
+	var f Fabric
+	for i, t := range tiers {
+		if i == maxTiers {
+			break
+		}
+		f.n = i + 1
+		f.size[i] = float64(t.Size)
+		if t.Size == 0 {
+			f.size[i] = math.Inf(1)
+		}
+		eff := t.Efficiency
+		if eff <= 0 {
+			eff = 1
+		}
+		f.bw[i] = t.GBps * 1e9 * eff
+		f.alpha[i] = t.LatencyUs * 1e-6
+		switch t.Topology {
+		case "torus2d":
+			f.dims[i] = 2
+		case "torus3d":
+			f.dims[i] = 3
+		}
+	}
+	if f.n > 0 && !math.IsInf(f.size[f.n-1], 1) {
+		f.size[f.n-1] = math.Inf(1)
+	}
+	return f
+}
+
+// levels splits a group of n chips, whose members sit stride chips apart,
+// over the fabric tiers: k[i] is the fan-out at tier i (the product of the
+// k's is n), and the returned bandwidths are those of the tier each level
+// runs on.
+func (f *Fabric) levels(n, stride float64) (k, bw, alpha [maxTiers]float64, cnt int) {
+	inner := 1.0 // group members inside one domain of the previous tier
+	for i := 0; i < f.n && inner < n; i++ {
+		in := f.membersIn(i, n, stride)
+		if in <= inner {
+			continue
+		}
+		k[cnt] = in / inner
+		b := f.bw[i]
+		if d := f.dims[i]; d > 0 {
+			// A torus group uses as many dimensions as it spans; each
+			// dimension contributes 1/d of the chip's links.
+			used := min(d, math.Ceil(math.Log(k[cnt])/math.Log(4)))
+			if used < 1 {
+				used = 1
+			}
+			b *= used / d
+		}
+		bw[cnt] = b
+		alpha[cnt] = f.alpha[i]
+		cnt++
+		inner = in
+	}
+	return
+}
+
+// AllReduce is the time of a hierarchical ring all-reduce of bytes (the
+// full buffer) over n chips stride apart: reduce-scatter up the tiers, then
+// all-gather down. Each level moves 2(k-1)/k of what reaches it.
+func (f *Fabric) AllReduce(bytes, n, stride float64) float64 {
+	return 2 * f.ReduceScatter(bytes, n, stride)
+}
+
+// ReduceScatter is the time of a ring reduce-scatter of bytes, the full
+// (unsharded) buffer size.
+func (f *Fabric) ReduceScatter(bytes, n, stride float64) float64 {
+	return f.ReduceScatterLine(n, stride).At(bytes)
+}
+
+// AllGather is the mirror of ReduceScatter: bytes is the gathered size.
+func (f *Fabric) AllGather(bytes, n, stride float64) float64 {
+	return f.ReduceScatter(bytes, n, stride)
+}
+
+// AllToAll is the time for each chip to exchange bytes evenly with the
+// other n-1 members. Traffic to peers in a tier's domain but outside the
+// inner domain crosses that tier's links; tiers run concurrently.
+func (f *Fabric) AllToAll(bytes, n, stride float64) float64 {
+	if n <= 1 || bytes <= 0 {
+		return 0
+	}
+	k, bw, alpha, cnt := f.levels(n, stride)
+	t := 0.0
+	inner := 1.0
+	lat := 0.0
+	for i := 0; i < cnt; i++ {
+		outer := inner * k[i]
+		share := (outer - inner) / n
+		t = max(t, bytes*share/bw[i])
+		lat += alpha[i]
+		inner = outer
+	}
+	return t + lat
+}
+
+// SendRecv is one point-to-point transfer of bytes between chips stride
+// apart, over the innermost tier whose domain holds both.
+func (f *Fabric) SendRecv(bytes, stride float64) float64 {
+	if bytes <= 0 || f.n == 0 {
+		return 0
+	}
+	for i := 0; i < f.n; i++ {
+		if stride < f.size[i] {
+			return bytes/f.bw[i] + f.alpha[i]
+		}
+	}
+	return bytes/f.bw[f.n-1] + f.alpha[f.n-1]
+}
+
+// Line is a collective's time as a function of its size, A + B·bytes: ring
+// collectives are linear in the bytes they move, so a caller can price a
+// group once and every buffer after.
+type Line struct{ A, B float64 }
+
+// At is the time for bytes; 0 for an empty buffer.
+func (l Line) At(bytes float64) float64 {
+	if bytes <= 0 {
+		return 0
+	}
+	return l.A + l.B*bytes
+}
+
+// ReduceScatterLine is ReduceScatter as a Line (AllGather's is the same,
+// AllReduce's twice it).
+func (f *Fabric) ReduceScatterLine(n, stride float64) Line {
+	if n <= 1 {
+		return Line{}
+	}
+	k, bw, alpha, cnt := f.levels(n, stride)
+	var l Line
+	frac := 1.0
+	for i := 0; i < cnt; i++ {
+		l.B += (k[i] - 1) / k[i] * frac / bw[i]
+		l.A += (k[i] - 1) * alpha[i]
+		frac /= k[i]
+	}
+	return l
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// membersIn is how many members of a group of n chips, stride apart, share
+// one domain of tier i; for groups that straddle a boundary, the worst.
+func (f *Fabric) membersIn(i int, n, stride float64) float64 {
+	switch {
+	case math.IsInf(f.size[i], 1):
+		return n
+	case f.dims[i] > 0:
+		// A torus slice is carved to fit the job.
+		return min(max(math.Floor(f.size[i]/stride), 1), n)
+	}
+	// Groups are laid out contiguously. One that spans less than a
+	// switched domain of S chips stays inside it only if the domains'
+	// boundaries fall between groups (tp 6 on 8-GPU servers straddles
+	// them); one that spans more has S/stride members in each domain.
+	S, span := int(f.size[i]), int(n*stride)
+	in := math.Floor(f.size[i] / stride)
+	if span <= S {
+		in = math.Floor(float64(gcd(S, span)) / stride)
+	}
+	return min(max(in, 1), n)
+}
