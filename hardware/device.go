@@ -50,6 +50,7 @@ type Device struct {
 	attnMaxEff     float64
 	attnHalfSeq    float64
 	attnBwdRatio   float64
+	quantBytes     float64 // HBM bytes per element to quantise a bf16 GEMM operand
 }
 
 // NewDevice builds the kernel cost model of chip for a run in precision
@@ -91,6 +92,9 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	}
 	if precision != "bf16" && precision != "" && g.FP8MaxEff > 0 {
 		d.eff = g.FP8MaxEff
+	}
+	if chip.PeakTFLOPS(precision) > chip.BF16TFLOPS { // runs natively at a low precision
+		d.quantBytes = quantBytes(precision)
 	}
 	if d.clock <= 0 || d.clock > 1 {
 		d.clock = 1
@@ -134,6 +138,20 @@ func (d *Device) BatchedGEMM(batch, m, n, k float64) float64 {
 	return d.gemm(batch, m, n, k, d.peak, d.eff)
 }
 
+// BatchedGEMMAccum is BatchedGEMM whose result is added into an fp32
+// buffer: a weight-gradient GEMM accumulating into Megatron-Core's fp32
+// main_grad under gradient_accumulation_fusion (Megatron-LM
+// megatron/core/distributed/distributed_data_parallel_config.py). The
+// result is read and written at 4 bytes an element instead of written at
+// 2, which bounds small-M GEMMs such as those of many local experts.
+func (d *Device) BatchedGEMMAccum(batch, m, n, k float64) float64 {
+	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 {
+		return 0
+	}
+	t := d.gemm(batch, m, n, k, d.peak, d.eff)
+	return max(t, d.overhead+2*batch*(m*k+k*n+4*m*n)/d.memBW)
+}
+
 // BatchedGEMMBF16 is BatchedGEMM at bf16 (attention scores per head).
 func (d *Device) BatchedGEMMBF16(batch, m, n, k float64) float64 {
 	return d.gemm(batch, m, n, k, d.peakBF16, d.effBF16)
@@ -168,6 +186,45 @@ func (d *Device) Attention(flops, seq float64) (fwd, bwd float64) {
 	bwd = flashBwdFLOPs * flops / (d.peakBF16 * eff * d.attnBwdRatio)
 	return fwd, bwd
 }
+
+// Quantize is the time to quantise elems bf16 elements into the operands a
+// GEMM at the run precision needs in forward and backward (0 at bf16). See
+// quantBytes.
+func (d *Device) Quantize(elems float64) float64 { return elems * d.quantBytes / d.memBW }
+
+// Quantizes reports whether GEMM operands are quantised (a low-precision
+// run): each costs a kernel launch.
+func (d *Device) Quantizes() bool { return d.quantBytes > 0 }
+
+// quantBytes is the HBM traffic per element of quantising a bf16 tensor for
+// a GEMM at precision, both usages (rowwise for one pass, columnwise for the
+// other) included (Transformer Engine docs/features/low_precision_training):
+//
+//   - fp8, per-tensor scaling: read 2 B, write the fp8 copy and its
+//     transpose (Hopper keeps columnwise FP8 as a physically transposed
+//     copy): 2 + 1 + 1 = 4 B. TE's fused cast-transpose kernels.
+//   - mxfp8: read 2 B, write rowwise (1×32 blocks) and columnwise (32×1)
+//     data, each 1 B plus one E8M0 scale per 32 elements; the two differ
+//     numerically, so both are written: 2 + 2·(1 + 1/32) B.
+//   - nvfp4: a first read for the per-tensor amax that sets the FP32 global
+//     scale, then read 2 B and write rowwise and (transposed, the GEMM is
+//     TN-only) columnwise E2M1 data, 0.5 B plus one E4M3 scale per 16
+//     elements each; the random Hadamard transform of the wgrad operands is
+//     taken as fused into that pass: 2 + 2 + 2·(0.5 + 1/16) B.
+func quantBytes(precision string) float64 {
+	switch precision {
+	case "fp8":
+		return 4
+	case "mxfp8":
+		return 2 + 2*(1+1.0/32)
+	case "nvfp4":
+		return 2 + 2 + 2*(0.5+1.0/16)
+	}
+	return 0
+}
+
+// LaunchOverhead is the fixed time of one kernel, seconds.
+func (d *Device) LaunchOverhead() float64 { return d.overhead }
 
 // Mem is the time in seconds to move bytes through HBM at the achieved
 // streaming bandwidth (a memory-bound kernel's reads plus writes).

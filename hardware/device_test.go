@@ -2,6 +2,7 @@ package hardware_test
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/flopcast/flopcast/hardware"
@@ -136,4 +137,71 @@ func ExampleFabric_AllReduce() {
 	// 1 GiB of gradients over 8 GPUs of a server, and over 64 servers.
 	fmt.Printf("%.1f ms in a server, %.1f ms over 64 servers\n", f.AllReduce(1<<30, 8, 1)*1e3, f.AllReduce(1<<30, 64, 8)*1e3)
 	// Output: 5.2 ms in a server, 47.6 ms over 64 servers
+}
+
+// Quantising for a low-precision GEMM costs the bytes of its cast kernels;
+// bf16 and chips that fall back to bf16 pay none.
+func TestDeviceQuantize(t *testing.T) {
+	b200 := &hardware.Chip{Name: "b", BF16TFLOPS: 2250, FP8TFLOPS: 4500, FP4TFLOPS: 9000, HBMTBps: 8, GEMM: hardware.GEMMModel{MaxEff: 0.8, MemEff: 1}}
+	a100 := &hardware.Chip{Name: "a", BF16TFLOPS: 312, HBMTBps: 2, GEMM: hardware.GEMMModel{MaxEff: 0.8, MemEff: 1}}
+	for _, c := range []struct {
+		chip      *hardware.Chip
+		precision string
+		bytes     float64
+	}{
+		{b200, "bf16", 0}, {b200, "fp8", 4}, {b200, "mxfp8", 4.0625}, {b200, "nvfp4", 5.125}, {a100, "fp8", 0},
+	} {
+		d, err := hardware.NewDevice(c.chip, nil, c.precision)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := d.Quantize(1e9), c.bytes*1e9/d.MemBandwidth(); got != want {
+			t.Errorf("%s %s: %g s, want %g s", c.chip.Name, c.precision, got, want)
+		}
+		if d.Quantizes() != (c.bytes > 0) {
+			t.Errorf("%s %s: Quantizes %v", c.chip.Name, c.precision, d.Quantizes())
+		}
+	}
+}
+
+// A weight-gradient GEMM accumulating into fp32 is bounded by the 8 bytes
+// it reads and writes per result element when its reduction is short.
+func TestDeviceGEMMAccum(t *testing.T) {
+	chip := &hardware.Chip{Name: "c", BF16TFLOPS: 1000, HBMTBps: 1, GEMM: hardware.GEMMModel{MaxEff: 1, MemEff: 1}}
+	d, err := hardware.NewDevice(chip, nil, "bf16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 experts, result 2048×7168, reduction over 16 tokens: memory-bound.
+	got := d.BatchedGEMMAccum(4, 2048, 7168, 16)
+	want := 2 * 4 * (2048*16 + 16*7168 + 4*2048*7168) / 1e12
+	if math.Abs(got-want) > 1e-12 {
+		t.Errorf("accumulating wgrad: %g s, want %g s", got, want)
+	}
+	if plain := d.BatchedGEMM(4, 2048, 7168, 16); plain >= got {
+		t.Errorf("accumulating into fp32 (%g s) not slower than writing bf16 (%g s)", got, plain)
+	}
+	// A long reduction stays compute-bound: accumulation costs nothing.
+	if a, p := d.BatchedGEMMAccum(1, 8192, 8192, 8192), d.BatchedGEMM(1, 8192, 8192, 8192); a != p {
+		t.Errorf("compute-bound wgrad: %g s with accumulation, %g s without", a, p)
+	}
+}
+
+// The slowest of n chips: nothing for one, growing slowly with n.
+func TestSlowestOf(t *testing.T) {
+	if hardware.SlowestOf(1) != 0 || hardware.SlowestOf(0) != 0 {
+		t.Error("one chip pays for a slowest chip")
+	}
+	prev := 0.0
+	for _, n := range []int{2, 8, 64, 1024, 16384} {
+		s := hardware.SlowestOf(n)
+		if s <= prev || s > 0.06 {
+			t.Errorf("SlowestOf(%d) = %g after %g", n, s, prev)
+		}
+		prev = s
+	}
+	// The expected maximum of 8 normal draws is 1.42σ (Blom: 1.42).
+	if got := hardware.SlowestOf(8) / (0.08 / 6.48); math.Abs(got-1.42) > 0.02 {
+		t.Errorf("slowest of 8: %gσ, want 1.42σ", got)
+	}
 }

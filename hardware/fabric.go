@@ -20,6 +20,7 @@ type Fabric struct {
 	bw    [maxTiers]float64 // achieved bytes/s per chip, one direction
 	alpha [maxTiers]float64 // seconds per collective step
 	dims  [maxTiers]float64 // torus dimensions (0 for switched tiers)
+	name  [maxTiers]string  // the catalog's tier names, for Describe
 }
 
 // NewFabric builds a Fabric from tiers, innermost first. A tier with
@@ -32,6 +33,7 @@ func NewFabric(tiers []Tier) Fabric {
 			break
 		}
 		f.n = i + 1
+		f.name[i] = t.Name
 		f.size[i] = float64(t.Size)
 		if t.Size == 0 {
 			f.size[i] = math.Inf(1)

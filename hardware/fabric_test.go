@@ -91,3 +91,74 @@ func TestFabricDoesNotAllocate(t *testing.T) {
 	}
 	_ = sink
 }
+
+// A job places power-of-two groups inside a non-power-of-two domain when it
+// spans several (64 of an NVL72 rack), and a job that fits in one domain
+// keeps every group inside it.
+func TestFabricForJob(t *testing.T) {
+	nvl72 := hardware.NewFabric([]hardware.Tier{
+		{Name: "NVLink5 (NVL72)", Size: 72, GBps: 900, Efficiency: 1, Topology: "switch"},
+		{Name: "InfiniBand", Size: 0, GBps: 50, Efficiency: 1, Topology: "switch"},
+	})
+	for _, c := range []struct {
+		chips, n, stride int
+		want             string
+	}{
+		{256, 32, 1, "32 in one NVLink5 (NVL72) domain"},
+		{256, 64, 1, "64 in one NVLink5 (NVL72) domain"},
+		{256, 128, 1, "64 per NVLink5 (NVL72) domain × 2 over InfiniBand"},
+		{256, 8, 32, "2 per NVLink5 (NVL72) domain × 4 over InfiniBand"},
+		{72, 72, 1, "72 in one NVLink5 (NVL72) domain"},
+		{64, 16, 4, "16 in one NVLink5 (NVL72) domain"},
+		{256, 4, 64, "4, each in its own NVLink5 (NVL72) domain, over InfiniBand"},
+		{256, 1, 1, "one chip"},
+	} {
+		f := nvl72.ForJob(c.chips)
+		if got := f.Describe(f.Where(c.n, c.stride)); got != c.want {
+			t.Errorf("%d chips, group %d stride %d: %q, want %q", c.chips, c.n, c.stride, got, c.want)
+		}
+	}
+	// Without ForJob the rack boundary at 72 splits a group of 32.
+	if got := nvl72.Describe(nvl72.Where(32, 1)); got != "8 per NVLink5 (NVL72) domain × 4 over InfiniBand" {
+		t.Errorf("raw NVL72, group of 32: %q", got)
+	}
+	// EP32 inside the rack is all NVLink: 31/32 of the copies at 900 GB/s.
+	f := nvl72.ForJob(256)
+	if got, want := f.Dispatch(1000, 1e6, 8, 32, 1, 0), 1000*8*1e6*31.0/32/900e9; !near(got, want) {
+		t.Errorf("EP32 dispatch in a rack: %g, want %g", got, want)
+	}
+	// An 8-GPU server is a power of two: unchanged for a large job.
+	big := twoTier.ForJob(1024)
+	if got := big.Describe(big.Where(16, 1)); got != "8 per nvlink domain × 2 over ib" {
+		t.Errorf("8-GPU servers: %q", got)
+	}
+}
+
+// Dispatch across servers sends a token once per destination server and
+// forwards it inside; node-limited routing caps the servers it reaches.
+func TestFabricDispatch(t *testing.T) {
+	const nv, ib = 450e9, 50e9
+	const tok, B, k = 1000.0, 1e4, 8.0
+	// Inside a server: every copy but the chip's own share over NVLink.
+	if got, want := twoTier.Dispatch(tok, B, k, 8, 1, 0), tok*k*B*7/8/nv; !near(got, want) {
+		t.Errorf("EP8 in a server: %g, want %g", got, want)
+	}
+	// EP64 over 8 servers (DeepSeek-V3 on H800): a token's 8 experts sit in
+	// 8(1-(7/8)^8) = 5.25 servers on average, 4 with node-limited routing;
+	// 7/8 of those are remote. The network is the bottleneck.
+	reach := 8 * (1 - math.Pow(7.0/8, 8))
+	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 0), tok*reach*7/8*B/ib; !near(got, want) {
+		t.Errorf("EP64 unlimited: %g, want %g", got, want)
+	}
+	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 4), tok*4*7.0/8*B/ib; !near(got, want) {
+		t.Errorf("EP64 at most 4 nodes: %g, want %g", got, want)
+	}
+	// Deduplication never sends more over the network than one copy per
+	// (token, expert) would (AllToAll).
+	if d, a := twoTier.Dispatch(tok, B, k, 64, 1, 0), twoTier.AllToAll(tok*k*B, 64, 1); d >= a {
+		t.Errorf("deduplicated dispatch %g not below all-to-all %g", d, a)
+	}
+	if twoTier.Dispatch(tok, B, k, 1, 1, 0) != 0 || twoTier.Dispatch(0, B, k, 8, 1, 0) != 0 {
+		t.Error("a group of one or no tokens costs time")
+	}
+}

@@ -1,0 +1,53 @@
+package hardware
+
+import "math"
+
+// Dispatch is the time of one MoE token dispatch, or of the combine that
+// mirrors it, over an expert-parallel group of n chips, stride apart: each
+// chip holds tokens tokens and sends each to topk experts spread evenly over
+// the group, bytes per copy.
+//
+// Inside one domain of the group's innermost level every (token, expert)
+// copy goes straight to its chip (Megatron-Core's alltoall dispatcher;
+// DeepEP's intranode kernels). A group that spans several such domains is
+// served as DeepEP's normal kernels and HybridEP do it: a token crosses the
+// outer links once per destination domain, to the chip with the same local
+// index, which forwards it over the inner links to the chips that hold its
+// experts; the combine reduces a token's partial sums inside the domain
+// before they cross back (deepseek-ai/DeepEP csrc/kernels/legacy/
+// internode.cu; DeepSeek-V3 report, arXiv 2412.19437 §3.2.2). maxGroups > 0
+// caps the domains one token may reach (node-limited routing; DeepSeek-V3
+// routes a token to at most 4 nodes); 0 leaves routing unlimited. The outer
+// and inner links work at once, so the slower of them sets the time.
+func (f *Fabric) Dispatch(tokens, bytes, topk, n, stride, maxGroups float64) float64 {
+	if n <= 1 || tokens <= 0 || bytes <= 0 || topk <= 0 {
+		return 0
+	}
+	k, bw, alpha, cnt := f.levels(n, stride)
+	copies := tokens * topk * bytes
+	if cnt <= 1 {
+		return copies*(n-1)/n/bw[0] + alpha[0]
+	}
+	L := k[0]                                // group members inside one innermost domain
+	G := n / L                               // domains the group spans
+	reach := G * (1 - math.Pow(1-1/G, topk)) // distinct domains a token's experts sit in (uniform routing)
+	if maxGroups > 0 {
+		reach = min(reach, maxGroups)
+	}
+	remote := reach * (G - 1) / G // of which other than the sender's own
+	// Inner links: every copy that does not land on the chip it reached
+	// its domain through is forwarded (or sent) once over them.
+	t := copies * (L - 1) / L / bw[0]
+	lat := alpha[0]
+	// Outer links: one copy per remote domain, split over the tiers it
+	// crosses by where the remote members sit.
+	out := tokens * remote * bytes
+	inner := L
+	for j := 1; j < cnt; j++ {
+		outer := inner * k[j]
+		t = max(t, out*(outer-inner)/(n-L)/bw[j])
+		lat += alpha[j]
+		inner = outer
+	}
+	return t + lat
+}
