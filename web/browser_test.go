@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -468,15 +469,21 @@ func TestBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var step, under, over int
+		var step, serving, under, over int
 		for _, r := range rep.Rows {
-			if !validate.IsMemory(r.Metric) && !validate.IsWholeRun(r.Metric) {
+			switch {
+			case validate.IsServing(r.Group):
+				serving++
+			case !validate.IsMemory(r.Metric) && !validate.IsWholeRun(r.Metric):
 				step++
 			}
 		}
 		status := eval[string](t, ctx, `document.getElementById('validate-status').innerText`)
 		if want := fmt.Sprintf("mean error %.1f%% over %d rows", 100*rep.MeanAbsErr, step); !strings.Contains(status, want) {
 			t.Errorf("validate header %q does not say %q", status, want)
+		}
+		if want := regexp.MustCompile(fmt.Sprintf(`serving: mean [0-9.]+%% over %d rows`, serving)); serving > 0 && !want.MatchString(status) {
+			t.Errorf("validate header %q does not count the %d serving rows apart", status, serving)
 		}
 		screenshot(t, ctx, "validate.png")
 		// The table keeps the error's sign: (predicted − measured) / measured.

@@ -860,16 +860,20 @@
     return (s === '0.0' ? '' : x < 0 ? '−' : '+') + s + '%';
   }
 
-  // validateSummary says what each mean is over: the step-level time and
-  // throughput rows, the whole-run rows and the memory rows are reported
-  // apart, as flopcast validate does.
+  // validateSummary says what each mean is over: the training step time
+  // and throughput rows, the whole-run rows, the memory rows and the
+  // serving rows are reported apart, as flopcast validate does.
   function validateSummary(rep) {
     const all = rep.rows || [];
     const step = (rep.trusted_rows || 0) + (rep.recalled_rows || 0);
-    const parts = [`${all.length} rows. Step time and throughput: mean error ${pct(rep.mean_abs_err)} over ${step} rows, worst ${pct(rep.worst_abs_err)}`];
+    const parts = [`${all.length} rows. Training step time and throughput: mean error ${pct(rep.mean_abs_err)} over ${step} rows, worst ${pct(rep.worst_abs_err)}`];
     if (rep.recalled_rows) parts.push(`${pct(rep.trusted_mean_abs_err)} over the ${rep.trusted_rows} confirmed and secondary`);
     if (rep.whole_run_rows) parts.push(`whole runs: mean ${pct(rep.whole_run_mean_abs_err)} over ${rep.whole_run_rows} rows`);
     if (rep.memory && rep.memory.rows) parts.push(`memory: mean ${pct(rep.memory.mean_abs_err)} over ${rep.memory.rows} rows`);
+    // Serving groups, pooled.
+    let n = 0, sum = 0;
+    for (const [g, s] of Object.entries(rep.groups || {})) if (g.startsWith('serving')) { n += s.rows; sum += s.mean_abs_err * s.rows; }
+    if (n) parts.push(`serving: mean ${pct(sum / n)} over ${n} rows`);
     return parts.join('; ') + '.';
   }
 
