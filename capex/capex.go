@@ -45,7 +45,7 @@ type Options struct {
 	PUE              float64
 }
 
-// Report is what a budget buys: the capex --json object.
+// Report is what a budget buys: the capex --json object of docs/output.md.
 type Report struct {
 	// Company is set for scenario entries.
 	Company   string  `json:"company,omitempty"`

@@ -20,7 +20,7 @@ const (
 	priceWarnHigh = 100.0
 )
 
-// Run is the whole-run block ("run") of the estimate and search JSON,
+// Run is the whole-run block ("run") of docs/output.md,
 // with the detail behind it. The first eight fields are the contract.
 //
 // Energy comes in three conventions, as published figures use them:
