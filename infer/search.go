@@ -338,7 +338,11 @@ func (sr *searcher) consider(res *Result) {
 	if b, ok := sr.bestMode[res.Mode]; !ok || sr.rank(res, &b) < 0 {
 		sr.bestMode[res.Mode] = *res
 	}
-	// Top list.
+	// Top list; a point priced twice (the grid and the bisection can
+	// meet) is kept once.
+	if slices.ContainsFunc(sr.best, func(b Result) bool { return samePoint(&b, res) }) {
+		return
+	}
 	if len(sr.best) < sr.top || sr.rank(res, &sr.best[len(sr.best)-1]) < 0 {
 		i, _ := slices.BinarySearchFunc(sr.best, res, func(a Result, b *Result) int { return sr.rank(&a, b) })
 		sr.best = slices.Insert(sr.best, i, *res)
@@ -378,6 +382,15 @@ func (sr *searcher) rank(a, b *Result) int {
 		return c
 	}
 	return cmp.Compare(a.Parallel.String()+a.Mode, b.Parallel.String()+b.Mode)
+}
+
+// samePoint reports whether two results price the same layout, mode and
+// concurrency.
+func samePoint(a, b *Result) bool {
+	if a.Mode != b.Mode || a.Parallel != b.Parallel || a.Concurrency != b.Concurrency || (a.PrefillParallel == nil) != (b.PrefillParallel == nil) {
+		return false
+	}
+	return a.PrefillParallel == nil || *a.PrefillParallel == *b.PrefillParallel
 }
 
 // NoLayoutError says why no serving layout is feasible: nothing fits in
