@@ -1,10 +1,18 @@
 // Package estimate is flopcast's performance model: for one run and one
 // parallel layout it predicts the step time with its breakdown, the memory
-// per device, and MFU/HFU, from first principles (DESIGN.md §4).
+// per device, and MFU/HFU, from first principles.
 //
 // An Estimator is built once per run (New) and evaluated for many layouts
 // (Eval); Eval does a few thousand arithmetic operations and never
 // allocates, so the search can call it millions of times a second.
+//
+// The model is spread over files by mechanism: attention.go, ffn.go and
+// moe.go price a layer's GEMMs and attention; elementwise.go its
+// memory-bound kernels; tp.go its tensor-parallel collectives;
+// activations.go what it saves for backward; layer.go puts a layer
+// together; ends.go the embedding and the loss; stages.go spreads layers
+// over pipeline stages; memory.go, dp.go and pipeline.go assemble a
+// step; timeline.go simulates the pipeline schedule pass by pass.
 package estimate
 
 import (
@@ -15,18 +23,9 @@ import (
 	"github.com/flopcast/flopcast/spec"
 )
 
-// Constants of the model that are not per chip. Each says where it comes
-// from.
+// Constants of the model that are not per chip or per mechanism. Each says
+// where it comes from.
 const (
-	// runtimeReservedGiB: memory the runtime holds outside the allocator
-	// (CUDA context, cuBLAS workspaces, NCCL channels). Assumption, of the
-	// order seen on H100 (79.18 GiB visible; ~0.5 GiB context; NCCL
-	// buffers ~0.5 GiB per busy communicator set).
-	runtimeReservedGiB = 1.5
-	// fragmentation: share of activation memory the PyTorch caching
-	// allocator loses to fragmentation at peak. Assumption (commonly
-	// 5-15% in torch.cuda.memory_stats reserved vs allocated).
-	fragmentation = 0.10
 	// commContention: the share of a chip's compute that a hidden
 	// collective takes while it runs (its kernels occupy SMs and HBM
 	// bandwidth). NCCL and Transformer Engine's userbuffers run
@@ -40,9 +39,11 @@ const (
 	// per-operator overhead (~10 µs).
 	hostFwdUs = 8
 	hostBwdUs = 4
-	// dpBucketParams: Megatron-Core's DDP bucket size in parameters
-	// (max(40M, 1M·dp); Megatron-LM distributed_data_parallel_config.py).
-	dpBucketParams = 40e6
+	// bf16Bytes is the size of one bf16 element, the dtype of activations,
+	// weights and collectives unless a mechanism says otherwise.
+	bf16Bytes = 2
+	// fp32Bytes is the size of one fp32 element.
+	fp32Bytes = 4
 )
 
 // Estimator predicts one run for any layout. Build it with New.
@@ -55,29 +56,34 @@ type Estimator struct {
 
 	capacity float64 // usable bytes per device
 
-	// Model shapes, as floats.
-	L, h, H, KV, dqk, dv, f, V float64
-	mla                        bool
-	qr, kvr, rope              float64
-	moe                        bool
-	E, topk, shared, ef        float64
-	denseLayers                float64
-	swiglu                     bool
-	eager                      bool // pytorch-amp recipe
-	fp8                        bool
-	flash, dropout             bool
-	tpOverlap                  *bool
-	dpOverlap                  bool
-	epOverlap                  bool
+	// The model's dimensions, as floats.
+	layers, hidden, heads, kvHeads float64
+	qkHeadDim, vHeadDim            float64 // per head; MLA's q/k include the rotary part
+	ffn, vocab                     float64
+	swiglu                         bool
+	mla                            bool
+	qLoraRank, kvLoraRank, ropeDim float64 // MLA only
+	moe                            bool
+	experts, topK                  float64 // MoE only
+	sharedExperts, expertFFN       float64
+	denseLayers                    float64 // layers with a dense FFN (all of them without MoE)
 
-	seq, gbs float64
+	// The recipe.
+	eager          bool // pytorch-amp: eager PyTorch under autocast
+	fp8            bool
+	flash, dropout bool
+	tpOverlap      *bool // nil: by recipe
+	dpOverlap      bool
+	epOverlap      bool
 
-	// Per-layer parameter counts (full, not sharded).
-	denseFFNParams, expertParams, sharedParams, routerParams float64
+	seqLen, globalBatch float64
+
+	// Parameter counts (full, not sharded).
+	denseFFNParams, expertParams, sharedParams, routerParams float64 // per layer; expertParams over all experts
 	embParams                                                float64
 	tied                                                     bool
 
-	// Model FLOPs per token of the whole model (DESIGN.md §3 definition).
+	// Model FLOPs per token of the whole model (model.Config.TrainFLOPsPerToken).
 	modelFlopsPerToken float64
 }
 
@@ -96,25 +102,25 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.fp8 = r.Training.Precision == "fp8"
 	e.fab = hardware.NewFabric(c.Fabric)
 	e.domain = c.ScaleUpDomain()
-	e.capacity = c.HBMBytes() - runtimeReservedGiB*(1<<30)
+	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
 
 	m := &r.Model
-	e.L, e.h, e.H, e.KV = float64(m.Layers), float64(m.Hidden), float64(m.Heads), float64(m.KVHeads)
-	e.dqk, e.dv = float64(m.HeadDim), float64(m.HeadDim)
-	e.f, e.V = float64(m.FFN), float64(m.Vocab)
+	e.layers, e.hidden, e.heads, e.kvHeads = float64(m.Layers), float64(m.Hidden), float64(m.Heads), float64(m.KVHeads)
+	e.qkHeadDim, e.vHeadDim = float64(m.HeadDim), float64(m.HeadDim)
+	e.ffn, e.vocab = float64(m.FFN), float64(m.Vocab)
 	e.swiglu = m.FFNKind != model.FFNGELU
 	if m.Attention == model.AttentionMLA && m.MLA != nil {
 		e.mla = true
-		e.qr, e.kvr, e.rope = float64(m.MLA.QLoraRank), float64(m.MLA.KVLoraRank), float64(m.MLA.QKRopeDim)
-		e.dqk = float64(m.MLA.QKNopeDim + m.MLA.QKRopeDim)
-		e.dv = float64(m.MLA.VHeadDim)
+		e.qLoraRank, e.kvLoraRank, e.ropeDim = float64(m.MLA.QLoraRank), float64(m.MLA.KVLoraRank), float64(m.MLA.QKRopeDim)
+		e.qkHeadDim = float64(m.MLA.QKNopeDim + m.MLA.QKRopeDim)
+		e.vHeadDim = float64(m.MLA.VHeadDim)
 	}
+	e.denseLayers = e.layers
 	if m.MoE != nil {
 		e.moe = true
-		e.E, e.topk, e.shared, e.ef = float64(m.MoE.Experts), float64(m.MoE.TopK), float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
+		e.experts, e.topK = float64(m.MoE.Experts), float64(m.MoE.TopK)
+		e.sharedExperts, e.expertFFN = float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
 		e.denseLayers = float64(m.MoE.DenseLayers)
-	} else {
-		e.denseLayers = e.L
 	}
 	e.eager = r.Training.Recipe == "pytorch-amp"
 	e.flash = r.Training.FlashAttention
@@ -122,17 +128,18 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.tpOverlap = r.Training.TPCommOverlap
 	e.dpOverlap = r.Training.DPCommOverlap
 	e.epOverlap = r.Training.EPCommOverlap
-	e.seq, e.gbs = float64(r.Training.SeqLen), float64(r.Training.GlobalBatch)
+	e.seqLen, e.globalBatch = float64(r.Training.SeqLen), float64(r.Training.GlobalBatch)
 
-	// Parameter counts from the model package; attnLocal shards attention.
+	// Parameter counts from the model package; attentionParams shards
+	// attention by layout.
 	e.denseFFNParams = m.DenseFFNParams()
 	if e.moe {
-		e.expertParams = e.E * m.ExpertParams()
-		e.sharedParams = e.shared * m.ExpertParams()
+		e.expertParams = e.experts * m.ExpertParams()
+		e.sharedParams = e.sharedExperts * m.ExpertParams()
 		e.routerParams = m.RouterParams()
 	}
 	e.tied = m.TiedEmbeddings
-	e.embParams = e.V * e.h
+	e.embParams = e.vocab * e.hidden
 
 	e.modelFlopsPerToken = m.TrainFLOPsPerToken(r.Training.SeqLen)
 	return e, nil
@@ -143,12 +150,13 @@ func New(r *spec.Resolved) (*Estimator, error) {
 // clock. It is the roofline the search's explanation measures against.
 func (e *Estimator) GEMMCeiling() float64 { return e.dev.GEMMCeiling() }
 
-// ModelFLOPsPerToken is the model FLOPs per trained token (DESIGN.md §3).
+// ModelFLOPsPerToken is the model FLOPs per trained token
+// (model.Config.TrainFLOPsPerToken).
 func (e *Estimator) ModelFLOPsPerToken() float64 { return e.modelFlopsPerToken }
 
 // CausalAttentionFLOPsPerToken is the attention work that the causal mask
 // skips: what conventions that count attention whole add to the model
 // FLOPs.
 func (e *Estimator) CausalAttentionFLOPsPerToken() float64 {
-	return 3 * e.L * e.seq * e.H * (e.dqk + e.dv)
+	return 3 * e.layers * e.seqLen * e.heads * (e.qkHeadDim + e.vHeadDim)
 }

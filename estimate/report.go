@@ -22,43 +22,9 @@ func (e *Estimator) Warnings(res *Result) []string {
 	f(WarnDoesNotFit, "does not fit: %.1f GiB needed on pipeline stage %d, %.1f GiB usable (over by %.1f GiB); try ZeRO-3, more tp or pp, a smaller micro-batch or recompute", res.Memory.PeakGiB, res.Memory.Stage, res.Memory.CapacityGiB, res.Memory.OverflowGiB)
 	f(WarnBubbleLarge, "the pipeline bubble is %.0f%% of the step; more micro-batches or interleaving (vpp) would shrink it", 100*res.Breakdown.PipelineBubbleS/res.StepTimeS)
 	f(WarnFewMicroBatches, "only %d micro-batches for %d pipeline stages", l.MicroBatches(e.r.Training.GlobalBatch), l.PP)
-	f(WarnUnevenStages, "%d layers do not split evenly over pp×vpp=%d virtual stages; the slowest stage sets the pace", int(e.L), l.PP*l.VPP)
+	f(WarnUnevenStages, "%d layers do not split evenly over pp×vpp=%d virtual stages; the slowest stage sets the pace", int(e.layers), l.PP*l.VPP)
 	f(WarnSPOff, "sequence parallelism is off with TP=%d: norms and dropout are replicated and activations are larger", l.TP)
 	return w
-}
-
-// Schedule is what a pipeline timeline needs: per-stage forward and
-// backward time of one micro-batch chunk (a virtual stage's layers).
-type Schedule struct {
-	Stages       int       `json:"stages"`
-	VPP          int       `json:"vpp"`
-	MicroBatches int       `json:"micro_batches"`
-	FwdS         []float64 `json:"fwd_s"`
-	BwdS         []float64 `json:"bwd_s"`
-}
-
-// Schedule returns the per-stage chunk times of a layout. It allocates; it
-// is not for the search's hot path.
-func (e *Estimator) Schedule(l spec.Layout) Schedule {
-	var c layerCache
-	var res Result
-	e.eval(l, &res, &c) // fills the cache for this shape
-	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
-	v := float64(l.VPP)
-	sp := newSplit(int(e.L), l.PP, l.VPP)
-	for r := 0; r < l.PP; r++ {
-		t := e.rankTime(e.rank(&sp, r), &c)
-		// Exposed communication goes with each pass by its share of
-		// compute.
-		comm, fwd, bwd := t.tp+t.cp+t.ep, t.fwd, t.bwd
-		if fwd+bwd > 0 {
-			fwd += comm * t.fwd / (t.fwd + t.bwd)
-			bwd += comm * t.bwd / (t.fwd + t.bwd)
-		}
-		sc.FwdS = append(sc.FwdS, fwd/v)
-		sc.BwdS = append(sc.BwdS, bwd/v)
-	}
-	return sc
 }
 
 // LayerTimes is the forward and backward time of one dense transformer

@@ -44,9 +44,9 @@ func (e badInput) Unwrap() error { return e.err }
 // from /api/estimate, the pipeline timeline.
 type Result struct {
 	estimate.Result
-	Run      *economics.Run `json:"run,omitempty"`
-	Warnings []string       `json:"warnings,omitempty"`
-	Timeline *Timeline      `json:"timeline,omitempty"`
+	Run      *economics.Run     `json:"run,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
+	Timeline *estimate.Timeline `json:"timeline,omitempty"`
 }
 
 // EstimateResponse is the answer of /api/estimate: what `flopcast estimate
@@ -205,7 +205,7 @@ func (s *server) estimate(w http.ResponseWriter, r *http.Request) {
 	out := EstimateResponse{Model: rs.Model.Name, Chip: rs.Chip.Name, Chips: rs.Chips, Recipe: rs.Training.Recipe,
 		Result: result(rs, e, e.Estimate(rs.Layout))}
 	out.Warnings = append(append([]string{}, rs.Warnings...), out.Warnings...)
-	if tl, err := timelineFor(e.Schedule(rs.Layout)); err != nil {
+	if tl, err := e.Timeline(rs.Layout); err != nil {
 		s.logf("timeline for %v: %v", rs.Layout, err)
 	} else {
 		out.Timeline = tl

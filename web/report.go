@@ -17,9 +17,9 @@ import (
 // reportData is window.FLOPCAST_REPORT in a written report: what the Plan
 // view would have fetched.
 type reportData struct {
-	Title     string          `json:"title"`
-	Search    *SearchResponse `json:"search"`
-	Timelines []*Timeline     `json:"timelines"`
+	Title     string               `json:"title"`
+	Search    *SearchResponse      `json:"search"`
+	Timelines []*estimate.Timeline `json:"timelines"`
 }
 
 // WriteReport writes the Plan view of a search as one self-contained HTML
@@ -36,7 +36,7 @@ func WriteReport(w io.Writer, r *spec.Resolved, rep *search.Report) error {
 		Search: searchResponse(r, e, rep),
 	}
 	for _, res := range rep.Results {
-		tl, err := timelineFor(e.Schedule(res.Parallel))
+		tl, err := e.Timeline(res.Parallel)
 		if err != nil {
 			tl = nil
 		}

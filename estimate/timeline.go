@@ -1,14 +1,54 @@
-package web
+package estimate
 
 import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 
-	"github.com/flopcast/flopcast/estimate"
+	"github.com/flopcast/flopcast/spec"
 )
 
-// Op kinds in a timeline.
+// The pipeline timeline: one step of the pipeline schedule simulated pass
+// by pass, which stage runs which micro-batch when and where it idles. Its
+// bubble is the step's (Breakdown.PipelineBubbleS) computed without the
+// closed form.
+
+// Schedule is what a pipeline timeline needs: per-stage forward and
+// backward time of one micro-batch chunk (a virtual stage's layers).
+type Schedule struct {
+	Stages       int       `json:"stages"`
+	VPP          int       `json:"vpp"`
+	MicroBatches int       `json:"micro_batches"`
+	FwdS         []float64 `json:"fwd_s"`
+	BwdS         []float64 `json:"bwd_s"`
+}
+
+// Schedule returns the per-stage chunk times of a layout. It allocates; it
+// is not for the search's hot path.
+func (e *Estimator) Schedule(l spec.Layout) Schedule {
+	var c layerCache
+	var res Result
+	e.eval(l, &res, &c) // fills the cache for this shape
+	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
+	v := float64(l.VPP)
+	sp := newSplit(int(e.layers), l.PP, l.VPP)
+	for r := 0; r < l.PP; r++ {
+		rt := e.rankTime(e.rank(&sp, r), &c)
+		// Exposed communication goes with each pass by its share of
+		// compute.
+		comm, fwd, bwd := rt.tp+rt.cp+rt.ep, rt.fwd, rt.bwd
+		if fwd+bwd > 0 {
+			fwd += comm * rt.fwd / (rt.fwd + rt.bwd)
+			bwd += comm * rt.bwd / (rt.fwd + rt.bwd)
+		}
+		sc.FwdS = append(sc.FwdS, fwd/v)
+		sc.BwdS = append(sc.BwdS, bwd/v)
+	}
+	return sc
+}
+
+// Pass kinds in a timeline.
 const (
 	KindFwd = 0
 	KindBwd = 1
@@ -26,7 +66,8 @@ type Bar struct {
 
 // MarshalJSON writes a bar as a compact array
 // [stage, micro_batch, chunk, kind, start_s, end_s]: a timeline can hold
-// tens of thousands of bars.
+// tens of thousands of bars. Times have 7 significant digits
+// (microseconds on a 10 s step).
 func (b Bar) MarshalJSON() ([]byte, error) {
 	buf := make([]byte, 0, 64)
 	buf = append(buf, '[')
@@ -34,11 +75,15 @@ func (b Bar) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendInt(buf, v)
+		buf = strconv.AppendInt(buf, int64(v), 10)
 	}
 	for _, v := range [2]float64{b.Start, b.End} {
 		buf = append(buf, ',')
-		buf = appendFloat(buf, v)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			buf = append(buf, '0')
+		} else {
+			buf = strconv.AppendFloat(buf, v, 'g', 7, 64)
+		}
 	}
 	return append(buf, ']'), nil
 }
@@ -61,10 +106,17 @@ type Timeline struct {
 	MicroBatches int `json:"micro_batches"`
 	// MakespanS is the time from the first forward to the last backward.
 	MakespanS float64 `json:"makespan_s"`
-	// BusyS is the largest per-stage sum of pass times.
+	// BusyS is the mean over stages of their pass times.
 	BusyS float64 `json:"busy_s"`
-	// BubbleFraction is idle over busy time of the busiest stage: (p−1)/m
-	// for 1F1B and (p−1)/(v·m) for interleaved 1F1B with even stages.
+	// BubbleS is the time the average stage idles within the makespan,
+	// MakespanS − BusyS: (p−1)/v of a stage's time per micro-batch for
+	// even stages. It is the step's pipeline_bubble_s, simulated.
+	BubbleS float64 `json:"bubble_s"`
+	// StepS is the step the bubble is a share of: the whole step time
+	// when the estimator built the timeline, else the makespan.
+	StepS float64 `json:"step_s"`
+	// BubbleFraction is BubbleS / StepS, the figure the step breakdown
+	// gives as pipeline_bubble_s / step_time_s.
 	BubbleFraction float64 `json:"bubble_fraction"`
 	Schedule       string  `json:"schedule"` // "1f1b" or "interleaved-1f1b"
 	Bars           []Bar   `json:"bars"`
@@ -73,37 +125,50 @@ type Timeline struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
+// Timeline simulates one step of layout l's pipeline schedule with the
+// estimator's per-stage pass times; its bubble is given as a share of the
+// estimated step. It allocates; it is not for the search's hot path.
+func (e *Estimator) Timeline(l spec.Layout) (*Timeline, error) {
+	s := e.Schedule(l)
+	t, err := PipelineTimeline(s.Stages, max(s.VPP, 1), s.MicroBatches, s.FwdS, s.BwdS)
+	if err != nil {
+		return nil, err
+	}
+	t.StepS = e.Estimate(l).StepTimeS
+	if t.StepS > 0 {
+		t.BubbleFraction = t.BubbleS / t.StepS
+	}
+	return t, nil
+}
+
 // maxBars bounds a timeline's size: beyond it a chart is unreadable and the
 // JSON too large.
 const maxBars = 100_000
 
-type op struct {
+type pass struct {
 	mb, chunk, kind int
 }
 
 // stageOrder is the order in which stage s of p runs its passes under
 // Megatron's 1F1B (v = 1) or interleaved 1F1B (v > 1) schedule with m
-// micro-batches. Micro-batches go in groups of p through each of the v
-// chunks in turn (Narayanan et al. 2021, §2.2).
-func stageOrder(s, p, v, m int) []op {
+// micro-batches: warm-up forwards, then one forward and one backward in
+// turn, then the remaining backwards. Micro-batches go in groups of p
+// through each of the v chunks in turn (Narayanan et al. 2021, §2.2).
+func stageOrder(s, p, v, m int) []pass {
 	total := m * v
-	fwd := make([]op, 0, total)
-	bwd := make([]op, 0, total)
+	fwd := make([]pass, 0, total)
+	bwd := make([]pass, 0, total)
 	for g := 0; g < m; g += p {
 		end := min(g+p, m)
 		for c := 0; c < v; c++ {
 			for mb := g; mb < end; mb++ {
-				fwd = append(fwd, op{mb, c, KindFwd})
-				bwd = append(bwd, op{mb, v - 1 - c, KindBwd})
+				fwd = append(fwd, pass{mb, c, KindFwd})
+				bwd = append(bwd, pass{mb, v - 1 - c, KindBwd})
 			}
 		}
 	}
-	warm := p - s - 1
-	if v > 1 {
-		warm = (p-s-1)*2 + (v-1)*p
-	}
-	warm = min(warm, total)
-	order := make([]op, 0, 2*total)
+	warm := warmup(p, v, s, total)
+	order := make([]pass, 0, 2*total)
 	order = append(order, fwd[:warm]...)
 	f, b := warm, 0
 	for f < total {
@@ -120,7 +185,7 @@ func stageOrder(s, p, v, m int) []op {
 // Each pass starts when its stage is free and its input has arrived: a
 // forward needs the same micro-batch's forward on the previous virtual
 // stage, a backward the next virtual stage's backward (or, on the last, its
-// own forward).
+// own forward). StepS is the makespan.
 func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
 	if p < 1 || v < 1 || m < 1 {
 		return nil, errors.New("timeline: stages, vpp and micro-batches must be positive")
@@ -143,22 +208,42 @@ func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
 		}
 		return bwd[i]
 	}
+	var slowest float64 // the busiest stage's time per micro-batch
 	for s := 0; s < p; s++ {
-		var busy float64
+		var perMB float64
 		for c := 0; c < v; c++ {
-			busy += float64(m) * (passTime(s, c, KindFwd) + passTime(s, c, KindBwd))
+			perMB += passTime(s, c, KindFwd) + passTime(s, c, KindBwd)
 		}
-		t.BusyS = max(t.BusyS, busy)
+		t.BusyS += float64(m) * perMB / float64(p)
+		slowest = max(slowest, perMB)
 	}
 	if 2*p*v*m > maxBars {
-		// Closed form for the bubble of an even pipeline.
+		// The closed form the step uses.
 		t.Truncated = true
-		t.BubbleFraction = float64(p-1) / float64(v*m)
-		t.MakespanS = t.BusyS * (1 + t.BubbleFraction)
-		return t, nil
+		t.MakespanS, t.BubbleS = pipelineTime(float64(p), float64(v), float64(m), slowest, t.BusyS/float64(m))
+	} else {
+		bars, err := simulate(p, v, m, passTime)
+		if err != nil {
+			return nil, err
+		}
+		t.Bars = bars
+		for _, b := range bars {
+			t.MakespanS = max(t.MakespanS, b.End)
+		}
+		t.BubbleS = t.MakespanS - t.BusyS
 	}
+	t.StepS = t.MakespanS
+	if t.StepS > 0 {
+		t.BubbleFraction = t.BubbleS / t.StepS
+	}
+	return t, nil
+}
 
-	orders := make([][]op, p)
+// simulate runs every stage's passes in stageOrder, each as soon as its
+// stage is free and its input is ready.
+func simulate(p, v, m int, passTime func(s, c, kind int) float64) ([]Bar, error) {
+	vs := p * v
+	orders := make([][]pass, p)
 	for s := range orders {
 		orders[s] = stageOrder(s, p, v, m)
 	}
@@ -171,9 +256,9 @@ func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
 			done[k][i] = math.NaN()
 		}
 	}
-	next := make([]int, p)     // next op index per stage
+	next := make([]int, p)     // next pass index per stage
 	free := make([]float64, p) // when each stage is free
-	t.Bars = make([]Bar, 0, 2*p*v*m)
+	bars := make([]Bar, 0, 2*p*v*m)
 	for remaining := 2 * p * v * m; remaining > 0; {
 		progress := false
 		for s := 0; s < p; s++ {
@@ -197,7 +282,7 @@ func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
 				end := start + passTime(s, o.chunk, o.kind)
 				done[o.kind][o.mb*vs+vstage] = end
 				free[s] = end
-				t.Bars = append(t.Bars, Bar{Stage: s, MicroBatch: o.mb, Chunk: o.chunk, Kind: o.kind, Start: start, End: end})
+				bars = append(bars, Bar{Stage: s, MicroBatch: o.mb, Chunk: o.chunk, Kind: o.kind, Start: start, End: end})
 				next[s]++
 				remaining--
 				progress = true
@@ -207,16 +292,5 @@ func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
 			return nil, errors.New("timeline: schedule deadlocked") // a bug in stageOrder
 		}
 	}
-	for _, f := range free {
-		t.MakespanS = max(t.MakespanS, f)
-	}
-	if t.BusyS > 0 {
-		t.BubbleFraction = (t.MakespanS - t.BusyS) / t.BusyS
-	}
-	return t, nil
-}
-
-// timelineFor builds the timeline of the estimator's schedule for a layout.
-func timelineFor(s estimate.Schedule) (*Timeline, error) {
-	return PipelineTimeline(s.Stages, max(s.VPP, 1), s.MicroBatches, s.FwdS, s.BwdS)
+	return bars, nil
 }

@@ -1,0 +1,120 @@
+package estimate
+
+import "github.com/flopcast/flopcast/spec"
+
+// Attention: the projections (GQA or MLA) and the attention core (fused
+// flash attention, or unfused scores and softmax), with ring attention's
+// exchanges under context parallelism.
+
+// Unfused attention's memory-bound kernels, bytes per element of the s×s
+// score matrix: Megatron's fused scale-mask-softmax reads bf16 scores and
+// writes bf16 probabilities (4 B) in forward, and reads probabilities and
+// their gradient and writes the score gradient (6 B) in backward; dropout
+// adds its mask (1 B) and a second read-write of the probabilities (4 B)
+// in forward and 5 B in backward (Korthikanti et al. 2022, §4.1).
+const (
+	softmaxFwdBytes, softmaxBwdBytes               = 4.0, 6.0
+	softmaxDropoutFwdBytes, softmaxDropoutBwdBytes = 9.0, 11.0
+	// Saved for backward per score element: the bf16 softmax output
+	// (2 B), plus with dropout its mask (1 B) and output (2 B): the
+	// 5·a·s²·b term of Korthikanti et al. 2022, Table 2.
+	scoresSavedBytes, scoresDropoutSavedBytes = 2.0, 5.0
+)
+
+// attentionProjections adds the GEMMs that make q, k and v and the output
+// projection.
+func (e *Estimator) attentionProjections(c *layerCost, s *shape) {
+	T, hidden, heads := s.tokens, e.hidden, s.headsPerRank(e)
+	if e.mla {
+		// MLA (DeepSeek-V2 §2.1): low-rank q (when q_lora_rank > 0) and
+		// kv down-projections, then per-head up-projections.
+		if e.qLoraRank > 0 {
+			e.linear(c, 1, T, e.qLoraRank, hidden)
+			e.linear(c, 1, T, heads*e.qkHeadDim, e.qLoraRank)
+		} else {
+			e.linear(c, 1, T, heads*e.qkHeadDim, hidden)
+		}
+		e.linear(c, 1, T, e.kvLoraRank+e.ropeDim, hidden)
+		e.linear(c, 1, T, heads*(e.qkHeadDim-e.ropeDim+e.vHeadDim), e.kvLoraRank)
+	} else {
+		e.linear(c, 1, T, (heads+2*s.kvHeadsPerRank)*e.qkHeadDim, hidden)
+	}
+	e.linear(c, 1, T, hidden, heads*e.vHeadDim)
+}
+
+// attentionCore adds the attention itself: softmax(q·kᵀ)·v.
+func (e *Estimator) attentionCore(c *layerCost, s *shape) {
+	heads, seq := s.headsPerRank(e), e.seqLen
+	if !e.flash {
+		e.unfusedAttention(c, s)
+		return
+	}
+	// Causal: half of the 2·s²·(dqk+dv) FLOPs per head and sequence; a CP
+	// rank holds 1/cp of the queries.
+	flops := s.microBatch * heads * seq * seq * (e.qkHeadDim + e.vHeadDim) / s.cp
+	f, b := e.dev.Attention(flops, seq/s.cp)
+	c.fwd += f
+	c.bwd += b
+	if s.cp > 1 {
+		// Ring attention: cp-1 exchanges of a K,V chunk, each hidden
+		// behind the attention of the chunk in hand.
+		kvBytes := s.tokens * bf16Bytes * (s.kvHeadsPerRank*e.qkHeadDim + s.kvHeadsPerRank*e.vHeadDim)
+		if e.mla {
+			kvBytes = s.tokens * bf16Bytes * heads * (e.qkHeadDim + e.vHeadDim)
+		}
+		step := e.fab.SendRecv(kvBytes, s.tp)
+		c.cpExposed += (s.cp - 1) * (max(0, step-f/s.cp) + max(0, 2*step-b/s.cp))
+	}
+	// (Full recompute repeats the whole forward, this included:
+	// recomputeCost.)
+}
+
+// unfusedAttention: the full s×s scores as batched GEMMs, then a fused
+// scale-mask-softmax (and dropout) over the scores.
+func (e *Estimator) unfusedAttention(c *layerCost, s *shape) {
+	seq := e.seqLen
+	batch := s.microBatch * s.headsPerRank(e)
+	f := e.dev.BatchedGEMMBF16(batch, seq, seq, e.qkHeadDim) + e.dev.BatchedGEMMBF16(batch, seq, e.vHeadDim, seq)
+	scores := batch * seq * seq
+	fwdBytes, bwdBytes := softmaxFwdBytes, softmaxBwdBytes
+	if e.dropout {
+		fwdBytes, bwdBytes = softmaxDropoutFwdBytes, softmaxDropoutBwdBytes
+	}
+	soft := e.dev.Mem(scores * fwdBytes)
+	c.fwd += f + soft
+	c.bwd += 2*f + e.dev.Mem(scores*bwdBytes)
+	if s.recompute == spec.RecomputeSelective {
+		// Selective recompute repeats the attention core only; full
+		// recompute repeats the whole forward (recomputeCost).
+		c.recompute += f + soft
+	}
+}
+
+// scoresSaved is the bytes unfused attention keeps of its s×s scores for
+// one micro-batch on one device; 0 under flash attention, which keeps
+// none.
+func (e *Estimator) scoresSaved(s *shape) float64 {
+	if e.flash {
+		return 0
+	}
+	per := scoresSavedBytes
+	if e.dropout {
+		per = scoresDropoutSavedBytes
+	}
+	return s.microBatch * s.headsPerRank(e) * e.seqLen * e.seqLen * per
+}
+
+// attentionParams is the attention weights one TP rank holds: heads split
+// by tp, while MLA's down-projections and KV heads beyond kv_heads are
+// replicated.
+func (e *Estimator) attentionParams(s *shape) float64 {
+	heads, hidden := s.headsPerRank(e), e.hidden
+	if e.mla {
+		q := hidden * heads * e.qkHeadDim
+		if e.qLoraRank > 0 {
+			q = hidden*e.qLoraRank + e.qLoraRank*heads*e.qkHeadDim
+		}
+		return q + hidden*(e.kvLoraRank+e.ropeDim) + e.kvLoraRank*heads*(e.qkHeadDim-e.ropeDim+e.vHeadDim) + heads*e.vHeadDim*hidden
+	}
+	return hidden*(heads+2*s.kvHeadsPerRank)*e.qkHeadDim + heads*e.vHeadDim*hidden
+}

@@ -1,0 +1,111 @@
+package estimate
+
+import (
+	"math"
+
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/spec"
+)
+
+// Data-parallel traffic (gradient reduction, parameter gathers by ZeRO
+// stage) and the optimizer step.
+
+const (
+	// dpBucketParams: Megatron-Core's DDP bucket size in parameters
+	// (max(40M, 1M·dp); Megatron-LM distributed_data_parallel_config.py).
+	dpBucketParams = 40e6
+	// dpGradBytes, dpParamBytes: gradients are reduced in fp32
+	// (grad_reduce_in_fp32), parameters gathered in bf16.
+	dpGradBytes, dpParamBytes = fp32Bytes, bf16Bytes
+	// Optimizer step, bytes streamed per local parameter. megatron: fused
+	// Adam reads and writes the fp32 master weight and two moments, reads
+	// the fp32 gradient and writes the bf16 weight (4·7 + 2 = 30), plus
+	// the gradient-norm clipping's read (4) and the zeroing of the
+	// gradient buffer (4). pytorch-amp: fused AdamW reads p, g, m, v and
+	// writes p, m, v in fp32 (28).
+	optimizerStepBytes, eagerOptimizerStepBytes = 38.0, 28.0
+)
+
+// dpLines prices the data-parallel collectives of a layout once: the dense
+// weights' group (dp×cp chips, tp apart) and the experts' (dp×cp/ep, tp×ep
+// apart).
+type dpLines struct{ dense, expert hardware.Line }
+
+func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines {
+	return dpLines{
+		dense:  e.fab.ReduceScatterLine(dpg, float64(l.TP)),
+		expert: e.fab.ReduceScatterLine(edpg, float64(l.TP)*s.ep),
+	}
+}
+
+// optimizerTime is the optimizer step of pd dense and px expert
+// parameters, sharded by ZeRO-1 and above.
+func (e *Estimator) optimizerTime(zero int, pd, px, dpg, edpg float64) float64 {
+	n := pd + px
+	if zero >= 1 {
+		n = pd/dpg + px/edpg
+	}
+	if e.eager {
+		return e.dev.Mem(eagerOptimizerStepBytes * n)
+	}
+	return e.dev.Mem(optimizerStepBytes * n)
+}
+
+// dpTraffic is the data-parallel collectives of one step by ZeRO stage:
+// gradient reduction and parameter gathers.
+func dpTraffic(zero int, lines *dpLines, pd, px, m float64) (grad, gather float64) {
+	rs := lines.dense.At(dpGradBytes*pd) + lines.expert.At(dpGradBytes*px)
+	ag := lines.dense.At(dpParamBytes*pd) + lines.expert.At(dpParamBytes*px)
+	switch {
+	case zero == 0:
+		return 2 * rs, 0 // all-reduce = reduce-scatter + all-gather
+	case zero == 1:
+		return rs, ag
+	case zero == 2:
+		// Sharded gradients cannot accumulate locally: every micro-batch
+		// reduce-scatters its own (DeepSpeed ZeRO-2).
+		return m * rs, ag
+	}
+	// ZeRO-3: gather weights for forward and again for backward, and
+	// reduce-scatter gradients, for every micro-batch.
+	return m * rs, 2 * m * ag
+}
+
+// dpExposed is the data-parallel communication of rank r that the step
+// cannot hide; pd and px are its dense and expert parameters.
+func (e *Estimator) dpExposed(l *spec.Layout, lines *dpLines, r int, pd, px float64, rl rankLoad, c *layerCache, m float64) float64 {
+	grad, gather := dpTraffic(l.ZeRO, lines, pd, px, m)
+	if grad+gather == 0 {
+		return 0
+	}
+	if !e.dpOverlap {
+		return grad + gather
+	}
+	dc, mc := &c.dense, &c.moe
+	fwd := rl.dense*dc.fwd + rl.moe*mc.fwd
+	bwd := rl.dense*(dc.bwd+dc.recompute) + rl.moe*(mc.bwd+mc.recompute)
+	var exp float64
+	buckets := max(1, math.Ceil((pd+px)/dpBucketParams))
+	switch l.ZeRO {
+	case 3:
+		// Prefetched per layer: what outlasts the compute stays exposed,
+		// plus the first layer's gather.
+		layers := max(1, rl.dense+rl.moe)
+		exp = max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
+	case 2:
+		// Each micro-batch's reduce-scatter hides behind its own
+		// backward; the gather behind the next step's first forward.
+		exp = max(grad-m*bwd, grad/buckets) + max(gather-fwd, gather/buckets)
+	default:
+		// Gradients reduce in buckets during the last micro-batch's
+		// backward; later pipeline stages finish earlier and have the
+		// drain as slack. Parameter gathers overlap with the next step's
+		// first forward, later stages starting later.
+		v := float64(l.VPP)
+		exp = max(grad-bwd-float64(r)*bwd/v, grad/buckets)
+		if gather > 0 {
+			exp += max(gather-fwd-float64(r)*fwd/v, gather/buckets)
+		}
+	}
+	return exp + commContention*max(0, grad+gather-exp)
+}

@@ -1,0 +1,62 @@
+package estimate
+
+// The pipeline's ends: the embedding on the first stage, the final norm,
+// logits and loss on the last.
+
+const (
+	// embeddingBytes per hidden element per token: the lookup reads a
+	// bf16 row and writes it (forward; backward scatters the gradient).
+	embeddingBytes = 2 * bf16Bytes
+	// finalNormBytes per hidden element per token: the final norm's
+	// forward (read, write) and backward (read input and gradient, write
+	// gradient), bf16: 4 + 8 B.
+	finalNormBytes = 12.0
+	// Cross-entropy over the logits, bytes per logit. Megatron's
+	// vocab-parallel loss casts to fp32 and makes several passes (max,
+	// subtract, exp, sum, normalise) and saves the fp32 softmax; backward
+	// subtracts the one-hot and casts back (cross_entropy.py). PyTorch's
+	// fused log-softmax under autocast: cast, one read-write pass;
+	// backward one pass and the cast back.
+	lossFwdBytes, lossBwdBytes           = 30.0, 14.0
+	eagerLossFwdBytes, eagerLossBwdBytes = 14.0, 18.0
+	// Bytes per logit held at the loss: megatron keeps the bf16 logits
+	// and the fp32 softmax, and backward's fp32 gradient (2 + 4 + 4);
+	// eager PyTorch adds autocast's fp32 copy of the logits (+4).
+	logitsHeldBytes, eagerLogitsHeldBytes = 10.0, 14.0
+)
+
+// ends costs the embedding (first stage) and the logits and loss (last
+// stage) of one micro-batch.
+func (e *Estimator) ends(s *shape, c *layerCache) {
+	tp, hidden := s.tp, e.hidden
+	c.embTime = e.dev.Mem(s.normTokens * hidden * bf16Bytes * 2)
+	c.embComm = 0
+	if tp > 1 {
+		// The embedding's output is reduced over the vocabulary shards,
+		// and so is the gradient of the logits' input.
+		msg := s.tokens * hidden * bf16Bytes
+		if s.sp {
+			c.embComm = 2 * e.fab.ReduceScatter(msg, tp, 1)
+		} else {
+			c.embComm = 2 * e.fab.AllReduce(msg, tp, 1)
+		}
+	}
+	vocab := e.vocab / tp
+	logitsF := e.dev.GEMMBF16(s.tokens, vocab, hidden)
+	logitsB := e.dev.GEMMBF16(s.tokens, hidden, vocab) + e.dev.GEMMBF16(hidden, vocab, s.tokens)
+	lossF, lossB := lossFwdBytes, lossBwdBytes
+	if e.eager {
+		lossF, lossB = eagerLossFwdBytes, eagerLossBwdBytes
+	}
+	c.logits = s.tokens * e.vocab / tp
+	c.headTime = logitsF + logitsB + e.dev.Mem(c.logits*(lossF+lossB)) + e.dev.Mem(s.normTokens*hidden*finalNormBytes)
+}
+
+// logitsHeld is the bytes the last stage holds at the loss for one
+// micro-batch.
+func (e *Estimator) logitsHeld(c *layerCache) float64 {
+	if e.eager {
+		return c.logits * eagerLogitsHeldBytes
+	}
+	return c.logits * logitsHeldBytes
+}

@@ -1,0 +1,69 @@
+package estimate
+
+import "github.com/flopcast/flopcast/spec"
+
+// The pipeline schedule: how many micro-batches a stage holds, the step's
+// pipelined time and bubble, and the point-to-point hops between stages.
+// Megatron-LM's 1F1B and interleaved 1F1B (Narayanan et al. 2021, §2.2;
+// megatron/core/pipeline_parallel/schedules.py).
+
+// warmup is the forward passes pipeline rank r of p runs before its first
+// backward: p-r-1 under 1F1B; under interleaved 1F1B with v chunks per
+// rank, (p-r-1)·2 + (v-1)·p (schedules.py, get_num_warmup_microbatches
+// for the interleaved schedule). total bounds it: a step of m
+// micro-batches has m·v passes of each kind.
+func warmup(p, v, r, total int) int {
+	w := p - r - 1
+	if v > 1 {
+		w = (p-r-1)*2 + (v-1)*p
+	}
+	return min(w, total)
+}
+
+// inFlight is the micro-batch chunks rank r holds activations of at its
+// peak: its warm-up forwards plus the one whose backward comes next, of
+// m·v in all.
+func inFlight(p, v, r, m int) float64 {
+	return float64(min(warmup(p, v, r, m*v)+1, m*v))
+}
+
+// pipelineTime is the pipelined part of a step of m micro-batches: the
+// slowest rank's m passes plus the fill and drain, which take (p-1)/v of
+// the average rank's time per micro-batch. bubble is the time the average
+// rank idles in it: pipelined time less the average rank's busy time (the
+// timeline's BubbleS is the same quantity, simulated).
+func pipelineTime(p, v, m, slowest, mean float64) (pipelined, bubble float64) {
+	pipelined = m*slowest + (p-1)/v*mean
+	return pipelined, pipelined - m*mean
+}
+
+// hopTime is one point-to-point transfer of a micro-batch's activations
+// between adjacent stages, which sit tp·cp·dp chips apart.
+func (e *Estimator) hopTime(l *spec.Layout, s *shape) float64 {
+	if l.PP <= 1 {
+		return 0
+	}
+	msg := s.tokens * e.hidden * bf16Bytes
+	if s.sp {
+		msg /= s.tp
+	}
+	return e.fab.SendRecv(msg, float64(l.TP*l.CP*l.DP))
+}
+
+// exposedHops is the pipeline's point-to-point time left on the critical
+// path. Filling and draining the pipeline waits on every hop. In steady
+// 1F1B each micro-batch waits for the round trip to the next stage;
+// interleaved, each chunk's transfer overlaps the next chunk's compute and
+// only what outlasts it is exposed.
+func exposedHops(l *spec.Layout, hop, m, mean float64) float64 {
+	if l.PP <= 1 {
+		return 0
+	}
+	p, v := float64(l.PP), float64(l.VPP)
+	exposed := 2 * hop * (p - 1) * v
+	if l.VPP == 1 {
+		return exposed + 2*hop*m
+	}
+	chunk := mean / (2 * v) // one chunk's forward or backward, roughly
+	return exposed + 2*m*v*max(0, hop-chunk)
+}

@@ -1,0 +1,49 @@
+package estimate
+
+import "github.com/flopcast/flopcast/spec"
+
+// rankTiming is one pipeline rank's time per micro-batch: compute by pass,
+// and the communication its layers leave exposed.
+type rankTiming struct {
+	fwd, bwd   float64 // compute, embedding and logits included; bwd holds recompute
+	tp, cp, ep float64
+}
+
+// total is the rank's time per micro-batch.
+func (rt *rankTiming) total() float64 { return rt.fwd + rt.bwd + rt.tp + rt.cp + rt.ep }
+
+// rankTime is the one place a rank's time per micro-batch is assembled,
+// for the step (eval) and for the timeline (Schedule) alike.
+func (e *Estimator) rankTime(rl rankLoad, c *layerCache) rankTiming {
+	dl, ml := &c.dense, &c.moe
+	var rt rankTiming
+	rt.fwd = rl.dense*dl.fwd + rl.moe*ml.fwd
+	rt.bwd = rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
+	// The host must launch every kernel; when that takes longer than the
+	// GPU work, the host sets the pace.
+	fwdLaunches := 1.0
+	if c.s.recompute == spec.RecomputeFull {
+		fwdLaunches = 2 // the forward again inside backward
+	}
+	host := (rl.dense*(dl.kernelsFwd*fwdLaunches*hostFwdUs+dl.kernelsBwd*hostBwdUs) + rl.moe*(ml.kernelsFwd*fwdLaunches*hostFwdUs+ml.kernelsBwd*hostBwdUs)) * 1e-6
+	if gpu := rt.fwd + rt.bwd; host > gpu && gpu > 0 {
+		rt.fwd *= host / gpu
+		rt.bwd *= host / gpu
+	}
+	rt.tp = rl.dense*c.denseTP + rl.moe*c.moeTP
+	rt.cp = rl.dense*dl.cpExposed + rl.moe*ml.cpExposed
+	rt.ep = rl.moe * e.exposedEP(ml)
+	// The embedding and the logits and loss: a third forward, two thirds
+	// backward, like the GEMMs they are made of.
+	if rl.first {
+		rt.fwd += c.embTime / 3
+		rt.bwd += 2 * c.embTime / 3
+		rt.tp += c.embComm
+	}
+	if rl.last {
+		rt.fwd += c.headTime / 3
+		rt.bwd += 2 * c.headTime / 3
+		rt.tp += c.embComm
+	}
+	return rt
+}

@@ -1,0 +1,50 @@
+package estimate
+
+// Tensor-parallel collectives of a layer (Megatron-LM, Shoeybi et al.
+// 2019; with sequence parallelism, Korthikanti et al. 2022) and how much
+// of them the GEMMs hide.
+
+// tpKernelsFwd/Bwd: the collectives' launches per pass (four per
+// forward; backward adds the two re-gathers under SP).
+const tpKernelsFwd, tpKernelsBwd = 4, 6
+
+// tpCollectives adds a layer's TP traffic: with SP two all-gathers and two
+// reduce-scatters of the hidden state per pass, without it two
+// all-reduces.
+func (e *Estimator) tpCollectives(c *layerCost, s *shape) {
+	if s.tp <= 1 {
+		return
+	}
+	msg := s.tokens * e.hidden * bf16Bytes
+	var pass float64
+	if s.sp {
+		pass = 2 * (e.fab.AllGather(msg, s.tp, 1) + e.fab.ReduceScatter(msg, s.tp, 1))
+	} else {
+		pass = 2 * e.fab.AllReduce(msg, s.tp, 1)
+	}
+	c.tpFwd, c.tpBwd = pass, pass
+	if s.sp {
+		// Backward re-gathers the two sharded norm outputs that the
+		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
+		c.tpBwd += 2 * e.fab.AllGather(msg, s.tp, 1)
+	}
+	c.kernelsFwd += tpKernelsFwd
+	c.kernelsBwd += tpKernelsBwd
+}
+
+// exposedTP is the TP communication left on the critical path.
+func exposedTP(s *shape, c *layerCost) float64 {
+	comm := c.tpFwd + c.tpBwd
+	if comm == 0 {
+		return 0
+	}
+	if s.tpOverlap {
+		// Collectives split into tp chunks and pipelined with the GEMMs
+		// (Transformer Engine's userbuffers): one chunk stays exposed,
+		// and whatever outlasts the GEMMs. The hidden part still takes
+		// SMs from the GEMMs (commContention).
+		exp := max(comm/s.tp, comm-c.gemm)
+		return exp + commContention*(comm-exp)
+	}
+	return comm
+}
