@@ -55,7 +55,8 @@ type layerCache struct {
 	dpValid bool
 	dpKey   [3]int
 	lines   dpLines
-	hop     float64
+	hop     float64 // one pipeline transfer
+	hopLat  float64 // its fixed part
 }
 
 // fill computes the layer costs of l's shape unless the cache has them.
@@ -82,8 +83,8 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 	}
 	if k := [3]int{l.TP, l.DP * l.CP, l.EP}; !c.dpValid || c.dpKey != k {
 		dpg := float64(l.DP * l.CP)
-		c.lines = e.dpLines(l, &c.s, dpg, max(dpg/c.s.ep, 1))
-		c.hop = e.hopTime(l, &c.s)
+		c.lines = e.dpLines(l, &c.s, dpg, expertDP(l, &c.s))
+		c.hop, c.hopLat = e.hopTime(l, &c.s)
 		c.dpKey, c.dpValid = k, true
 	}
 }
@@ -105,8 +106,10 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	p, v := float64(l.PP), float64(l.VPP)
 	mean := sums.time / p
 	pipelined, bubble := pipelineTime(p, v, m, sums.slowest, mean)
-	hops := exposedHops(&l, c.hop, m, mean)
-	step := pipelined + hops + sums.dp + sums.optimizer
+	hops := exposedHops(&l, c.hop, c.hopLat, m, mean)
+	// The slowest chip sets the pace of the synchronous part of the step.
+	sync := e.slowest * pipelined
+	step := pipelined + hops + sums.dp + sums.optimizer + sync
 	out.StepTimeS = step
 	out.Breakdown = Breakdown{
 		ComputeS:        m * sums.compute / p,
@@ -117,6 +120,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		ExposedPPCommS:  hops,
 		ExposedDPCommS:  sums.dp,
 		OptimizerS:      sums.optimizer,
+		SyncS:           sync,
 	}
 
 	tokens := e.globalBatch * e.seqLen
@@ -143,7 +147,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 	var sums stepSums
 	dpg := float64(l.DP * l.CP)
-	edpg := max(dpg/c.s.ep, 1)
+	edpg := expertDP(l, &c.s)
 	sp := newSplit(int(e.layers), l.PP, l.VPP)
 	var prev rankLoad
 	var prevTime rankTiming

@@ -23,6 +23,7 @@ type layerCost struct {
 // shape is what every layer of one layout shares.
 type shape struct {
 	tp, cp, ep     float64
+	etp            float64 // expert tensor parallel: the experts' own grid is etp×ep
 	microBatch     float64
 	tokens         float64 // tokens of a micro-batch on a device (after CP)
 	normTokens     float64 // tokens per device for norms and residuals (tokens/tp under SP)
@@ -34,7 +35,7 @@ type shape struct {
 }
 
 func (e *Estimator) newShape(l *spec.Layout) shape {
-	s := shape{tp: float64(l.TP), cp: float64(l.CP), ep: float64(l.EP), microBatch: float64(l.MicroBatch), recompute: l.Recompute}
+	s := shape{tp: float64(l.TP), cp: float64(l.CP), ep: float64(l.EP), etp: float64(expertTP(l)), microBatch: float64(l.MicroBatch), recompute: l.Recompute}
 	s.tokens = s.microBatch * e.seqLen / s.cp
 	s.sp = l.SequenceParallel && l.TP > 1
 	s.normTokens = s.tokens
@@ -68,7 +69,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		ffn = e.mlp(&c, s)
 	}
 	e.elementwise(&c, s, ffn)
-	e.tpCollectives(&c, s)
+	e.tpCollectives(&c, s, moe && e.sharedExperts == 0)
 	e.savedActivations(&c, s, ffn)
 	e.recomputeCost(&c, s)
 	return c
@@ -80,25 +81,26 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 // share the waves.
 func (e *Estimator) linear(c *layerCost, count, tokens, out, in float64) {
 	f := e.dev.BatchedGEMM(count, tokens, out, in)
-	b := e.dev.BatchedGEMM(count, tokens, in, out) + e.dev.BatchedGEMM(count, in, out, tokens)
+	w := e.dev.BatchedGEMM(count, in, out, tokens)
+	if !e.eager {
+		// Megatron-Core accumulates weight gradients straight into the
+		// fp32 main_grad buffer (gradient_accumulation_fusion).
+		w = e.dev.BatchedGEMMAccum(count, in, out, tokens)
+	}
+	b := e.dev.BatchedGEMM(count, tokens, in, out) + w
 	c.fwd += f
 	c.bwd += b
 	c.gemm += f + b
 	c.kernelsFwd++
 	c.kernelsBwd += 2
 	if e.fp8 {
-		// FP8 GEMMs need their inputs quantised (read bf16, write fp8)
-		// plus a transposed fp8 copy for the other pass: 4 bytes per
-		// element of the activation in forward and of its gradient in
-		// backward (Transformer Engine's cast-transpose kernels).
-		c.fwd += e.dev.Mem(count * fp8CastTransposeBytes * tokens * in)
-		c.bwd += e.dev.Mem(count * fp8CastTransposeBytes * tokens * out)
+		// Low-precision GEMMs need the activation (forward) and its
+		// gradient (backward) quantised, row- and column-wise, in the
+		// precision's format (hardware.Device.Quantize: 4 B an element
+		// for fp8's cast-transpose, more with block scales).
+		c.fwd += e.dev.Quantize(count * tokens * in)
+		c.bwd += e.dev.Quantize(count * tokens * out)
 		c.kernelsFwd++
 		c.kernelsBwd++
 	}
 }
-
-// fp8CastTransposeBytes: Transformer Engine's cast-transpose reads a bf16
-// element (2 B) and writes its fp8 value twice, row- and column-wise on
-// Hopper (1 B + 1 B); TE docs, low_precision_training/introduction.
-const fp8CastTransposeBytes = 4
