@@ -102,7 +102,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	}
 	c := &r.Chip
 	e := &Estimator{r: r}
-	dev, err := hardware.NewDevice(c, r.Profile, r.Training.Precision)
+	dev, err := hardware.NewDevice(c, r.Profile, string(r.Training.Precision))
 	if err != nil {
 		return nil, fmt.Errorf("estimate: %w", err)
 	}
@@ -113,6 +113,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	// Groups are placed as launchers place them for a job of this size.
 	e.fab = hardware.NewFabric(c.Fabric).ForJob(r.Chips)
 	e.slowest = hardware.SlowestOf(r.Chips)
+	e.perDomain = r.Training.PerNodeDispatch()
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
 
@@ -133,6 +134,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		e.experts, e.topK = float64(m.MoE.Experts), float64(m.MoE.TopK)
 		e.sharedExperts, e.expertFFN = float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
 		e.denseLayers = float64(m.MoE.DenseLayers)
+		e.maxGroups = float64(m.MoE.MaxGroupsPerToken)
 	}
 	e.eager = r.Training.Recipe == "pytorch-amp"
 	e.flash = r.Training.FlashAttention

@@ -8,6 +8,7 @@ type layerCost struct {
 	fwd, bwd   float64 // compute time; bwd excludes recompute
 	recompute  float64 // compute added to backward by activation recompute
 	gemm       float64 // GEMM time of forward plus backward (the TP overlap window)
+	wgrad      float64 // weight-gradient GEMM time, part of bwd (the W of zero-bubble schedules)
 	tpFwd      float64 // TP collective time in forward (raw, before overlap)
 	tpBwd      float64 // and in backward
 	cpExposed  float64 // exposed CP (ring attention) time, forward + backward
@@ -32,6 +33,7 @@ type shape struct {
 	zero3          bool
 	tpOverlap      bool
 	recompute      spec.Recompute
+	dualPipe       bool // DeepSeek's DualPipe schedule
 }
 
 func (e *Estimator) newShape(l *spec.Layout) shape {
@@ -44,6 +46,7 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 	}
 	s.kvHeadsPerRank = max(e.kvHeads/s.tp, 1)
 	s.zero3 = l.ZeRO == 3
+	s.dualPipe = l.Schedule == spec.ScheduleDualPipe
 	if e.tpOverlap != nil {
 		s.tpOverlap = *e.tpOverlap && l.TP > 1
 	} else {
@@ -91,6 +94,7 @@ func (e *Estimator) linear(c *layerCost, count, tokens, out, in float64) {
 	c.fwd += f
 	c.bwd += b
 	c.gemm += f + b
+	c.wgrad += w
 	c.kernelsFwd++
 	c.kernelsBwd += 2
 	if e.fp8 {

@@ -24,8 +24,11 @@ const (
 	moeKernels = 6
 )
 
-// expertTP is the layout's expert tensor-parallel size.
+// expertTP is the layout's expert tensor-parallel size (tp when unset).
 func expertTP(l *spec.Layout) int {
+	if l.ETP > 0 {
+		return l.ETP
+	}
 	return l.TP
 }
 
@@ -110,8 +113,8 @@ func (e *Estimator) expertAllToAll(s *shape) float64 {
 // (two micro-batches in flight, one communicating while the other
 // computes), only what outlasts the layer's compute stays exposed, and the
 // hidden part takes its share of the SMs.
-func (e *Estimator) exposedEP(c *layerCost) float64 {
-	if !e.epOverlap {
+func (e *Estimator) exposedEP(c *layerCost, overlap bool) float64 {
+	if !overlap {
 		return c.epComm
 	}
 	comp := c.fwd + c.bwd + c.recompute

@@ -37,6 +37,26 @@ func pipelineTime(p, v, m, slowest, mean float64) (pipelined, bubble float64) {
 	return pipelined, pipelined - m*mean
 }
 
+// dualPipeTime is the pipelined part of a step under DualPipe (DeepSeek-V3
+// report, arXiv 2412.19437 §3.2.1 and Table 2; deepseek-ai/DualPipe):
+// micro-batches enter from both ends, each rank holds two chunks (its
+// stage of either direction), and a forward chunk runs beside a backward
+// chunk so that each hides the other's communication. The bubble is
+// (PP/2−1)(F&B + B − 3W) in chunk times, F&B being an overlapped
+// forward-and-backward pair, B a backward and W its weight-gradient part;
+// a chunk is half a rank's layers. It does not grow with m.
+func dualPipeTime(p, m, slowest, mean float64, rt *rankTiming) (pipelined, bubble float64) {
+	F, B, W := rt.fwd/2, rt.bwd/2, rt.wgrad/2
+	pipelined = m*slowest + max(0, (p/2-1)*((F+B)+B-3*W))
+	return pipelined, pipelined - m*mean
+}
+
+// dualPipeHops: DualPipe hides the pipeline's transfers behind the paired
+// chunks; filling the pipeline still waits on them.
+func dualPipeHops(p, hop float64) float64 {
+	return 2 * hop * (p - 1)
+}
+
 // hopTime is one point-to-point transfer of a micro-batch's activations
 // between adjacent stages, which sit tp·cp·dp chips apart, and the part of
 // it that does not depend on its size: the link's latency and the launch of

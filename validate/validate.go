@@ -5,6 +5,7 @@ package validate
 
 import (
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 	"slices"
 	"sort"
@@ -58,7 +59,7 @@ const (
 )
 
 // Groups lists the report groups in report order.
-var Groups = []string{GroupDenseBF16, GroupDenseFP8, GroupMoE, GroupSingleGPU, GroupSimuMaxB200, GroupServing, GroupWholeRun}
+var Groups = []string{GroupDenseBF16, GroupDenseFP8, GroupMoE, GroupSingleGPU, GroupSimuMaxB200, GroupServing, GroupServingAIConfigurator, GroupWholeRun}
 
 // Row is one published measurement with the run that produced it.
 type Row struct {
@@ -269,6 +270,9 @@ func Run() (*Report, error) {
 		return nil, err
 	}
 	rep.compareAnchors(anchors)
+	if err := rep.addServing(); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -354,7 +358,7 @@ func (r *Report) compareAnchors(anchors []Anchor) {
 func (r *Report) Worst(n int) []Result {
 	var w []Result
 	for _, x := range r.Rows {
-		if !IsWholeRun(x.Metric) && !IsMemory(x.Metric) {
+		if !IsWholeRun(x.Metric) && !IsMemory(x.Metric) && !IsServing(x.Group) {
 			w = append(w, x)
 		}
 	}
@@ -386,7 +390,7 @@ func Predict(row *Row) (Result, error) {
 	if out.Group == "" {
 		out.Group = GroupOf(row.Metric, r)
 	} else if !slices.Contains(Groups, out.Group) {
-		return out, &spec.FieldError{Field: "group", Value: out.Group, Reason: "is not a report group", Allowed: strings.Join(Groups, ", ")}
+		return out, &flopcast.FieldError{Field: "group", Value: out.Group, Reason: "is not a report group", Allowed: strings.Join(Groups, ", ")}
 	}
 	e, err := estimate.New(r)
 	if err != nil {
