@@ -84,7 +84,8 @@ type Estimator struct {
 	dpOverlap      bool
 	epOverlap      bool
 
-	seqLen, globalBatch float64
+	seqLen        float64
+	tokensPerStep float64 // spec.Resolved.TokensPerStep
 
 	// Parameter counts (full, not sharded).
 	denseFFNParams, expertParams, sharedParams, routerParams float64 // per layer; expertParams over all experts
@@ -136,13 +137,14 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		e.denseLayers = float64(m.MoE.DenseLayers)
 		e.maxGroups = float64(m.MoE.MaxGroupsPerToken)
 	}
-	e.eager = r.Training.Recipe == "pytorch-amp"
+	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
 	e.flash = r.Training.FlashAttention
 	e.dropout = r.Training.Dropout
 	e.tpOverlap = r.Training.TPCommOverlap
 	e.dpOverlap = r.Training.DPCommOverlap
 	e.epOverlap = r.Training.EPCommOverlap
-	e.seqLen, e.globalBatch = float64(r.Training.SeqLen), float64(r.Training.GlobalBatch)
+	e.seqLen = float64(r.Training.SeqLen)
+	e.tokensPerStep = r.TokensPerStep()
 
 	// Parameter counts from the model package; attentionParams shards
 	// attention by layout.
