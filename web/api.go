@@ -387,9 +387,7 @@ func (s *server) decodeRequest(w http.ResponseWriter, r *http.Request, what stri
 	}
 	keys := jsonKeys(reflect.TypeOf(v).Elem())
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
-		var x any
-		json.Unmarshal(t, &x)
-		s.writeError(w, r, &flopcast.FieldError{Field: "body", Value: "a JSON " + jsonKind(x), Reason: "is not a " + what,
+		s.writeError(w, r, &flopcast.FieldError{Field: "body", Value: "a JSON " + spec.JSONKind(t[0]), Reason: "is not a " + what,
 			Allowed: "a JSON object with keys " + strings.Join(keys, ", ")})
 		return false
 	}
@@ -407,7 +405,7 @@ func (s *server) decodeRequest(w http.ResponseWriter, r *http.Request, what stri
 func requestError(what string, keys []string, err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return &flopcast.FieldError{Field: te.Field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: jsonTypeWords(te.Type)}
+		return &flopcast.FieldError{Field: te.Field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: spec.JSONTypeWords(te.Type)}
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		return &flopcast.FieldError{Field: strings.Trim(f, `"`), Value: "(unknown)", Reason: "is not a field of a " + what,
@@ -426,40 +424,4 @@ func jsonKeys(t reflect.Type) []string {
 		}
 	}
 	return keys
-}
-
-// jsonTypeWords says what JSON a Go type takes.
-func jsonTypeWords(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Slice, reflect.Array:
-		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(jsonTypeWords(t.Elem()), "a "), "an ") + "s"
-	case reflect.Pointer:
-		return jsonTypeWords(t.Elem())
-	}
-	return "a JSON object"
-}
-
-// jsonKind names the kind of a decoded JSON value.
-func jsonKind(x any) string {
-	switch x.(type) {
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	case nil:
-		return "null"
-	}
-	return "object"
 }

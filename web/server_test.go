@@ -576,6 +576,10 @@ func TestNotAnObject(t *testing.T) {
 	}
 	// The other POST routes answer the same way, in their own keys.
 	for _, tc := range []struct{ path, body, field, want string }{
+		{"/api/infer", `[]`, "body", "a JSON object with keys model, cluster, serving"},
+		{"/api/infer", `{"model": "llama3-8b", "cluster": ["h100-sxm"]}`, "cluster", "an object with keys chip, chips"},
+		{"/api/infer", `{"model": "llama3-8b", "cluster": {"chip": "h100-sxm", "chips": 8}, "serving": {"input_tokens": "many"}}`, "serving.input_tokens", "an integer"},
+		{"/api/estimate", strings.Replace(body("", ""), `"global_batch": 1024`, `"global_batch": 1024, "batch_ramp": {"tokens": 1}`, 1), "training.batch_ramp", "a list of objects with keys tokens, global_batch"},
 		{"/api/sweep", `[]`, "body", "a JSON object with keys run, chips, counts"},
 		{"/api/capex", `[{"budget_usd": 1e9}]`, "body", "a JSON object with keys budget_usd"},
 		{"/api/sweep", `{"run": ` + body("", "") + `, "chips": "h100-sxm", "counts": [8]}`, "chips", "a list of strings"},
@@ -589,7 +593,7 @@ func TestNotAnObject(t *testing.T) {
 		if resp.Status != http.StatusBadRequest || m["field"] != tc.field || !strings.Contains(msg, tc.want) {
 			t.Errorf("%s %.40s: %d field %v %q; want 400, field %s, %q", tc.path, tc.body, resp.Status, m["field"], msg, tc.field, tc.want)
 		}
-		if regexp.MustCompile(`web\.|Go |\[\]string|float64`).MatchString(msg) {
+		if regexp.MustCompile(`web\.|infer\.|spec\.|Go |\[\]string|float64|value of type`).MatchString(msg) {
 			t.Errorf("%s %.40s: error names a Go type: %q", tc.path, tc.body, msg)
 		}
 	}
