@@ -58,7 +58,6 @@ flags override it.`,
 	fs.Float64Var(&f.ttft, "ttft-ms", 0, "target time to first token, ms")
 	fs.Float64Var(&f.hit, "cache-hit-rate", 0, "share of input tokens found in the prefix cache, 0 to <1")
 	fs.StringVar(&f.disagg, "disaggregated", "", "true | false | auto (prefill and decode on separate pools; default auto)")
-	fs.Lookup("disaggregated").NoOptDefVal = "true"
 	fs.IntVar(&f.tp, "tp", 0, "tensor parallel size of an instance")
 	fs.IntVar(&f.ep, "ep", 0, "expert parallel size (divides tp)")
 	fs.IntVar(&f.pp, "pp", 0, "pipeline parallel size")
