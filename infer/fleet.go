@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"github.com/flopcast/flopcast"
 
 	"github.com/flopcast/flopcast/spec"
 )
@@ -57,7 +58,7 @@ type Fleet struct {
 // chip's rent (or economics' price_per_chip_hour).
 func PlanFleet(modelName, chipName string, chips int64, o FleetOptions, econ *spec.Economics) (*Fleet, error) {
 	if chips <= 0 {
-		return nil, &spec.FieldError{Field: "chips", Value: chips, Allowed: "a positive number of chips"}
+		return nil, &flopcast.FieldError{Field: "chips", Value: chips, Allowed: "a positive number of chips"}
 	}
 	if o.InputTokens == 0 {
 		o.InputTokens = FleetInputTokens
