@@ -181,6 +181,10 @@ type shape struct {
 	workspace        float64
 	memFits          bool
 	kvCapacityTokens float64 // KV tokens per attention replica
+	// Aggregated serving's prefill, which does not depend on the batch:
+	// a full chunk's stage time, and the stage time of one prompt's
+	// chunk (its TTFT).
+	chunkStage, promptChunk float64
 }
 
 func (x *Model) shape(l Layout) shape {
@@ -226,6 +230,9 @@ func (x *Model) shape(l Layout) shape {
 		s.replicaMaxBatch = math.Floor(free / perReq)
 		s.kvCapacityTokens = free / (s.kvChipToken * s.stageLayers)
 	}
+	s.chunkStage, _ = x.prefillPoint(&s, chunkTokens)
+	seg := math.Min(x.inNew, chunkTokens)
+	s.promptChunk = x.prefillChunk(&s, seg, seg, x.in-x.inNew).total()
 	return s
 }
 
