@@ -21,6 +21,7 @@ import (
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
+	"github.com/flopcast/flopcast/validate"
 )
 
 // errorBody is the JSON of an error that is not a *flopcast.FieldError (which
@@ -189,7 +190,9 @@ func jsonSyntaxError(b []byte) error {
 func result(r *spec.Resolved, e *estimate.Estimator, res estimate.Result) Result {
 	out := Result{Result: res, Placement: e.Placement(res.Parallel), Warnings: e.Warnings(&res)}
 	if r.Training.Tokens > 0 && !math.IsInf(res.StepTimeS, 0) && res.StepTimeS > 0 {
-		run, err := economics.WholeRun(r, &res)
+		var o economics.Options
+		o.StepTimeErr, o.StepTimeErrFrom = validate.StepTimeErr(r)
+		run, err := economics.WholeRunOpts(r, &res, o)
 		if err != nil {
 			out.Warnings = append(out.Warnings, "whole-run totals: "+err.Error())
 		} else {
