@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/flopcast/flopcast/capex"
 	"github.com/flopcast/flopcast/infer"
 )
 
@@ -45,9 +46,24 @@ func writeFleet(w io.Writer, f *infer.Fleet) {
 		target = fmt.Sprintf("TPOT <= %g ms", f.TPOTTargetS*1e3)
 	}
 	l := f.Layout
-	fmt.Fprintf(w, "\nserving %s (%s weights; requests of %d input and %d output tokens, %.0f%% prefix-cache hits; %s)\n",
-		f.Model, f.Precision, f.InputTokens, f.OutputTokens, 100*f.CacheHitRate, target)
+	fmt.Fprintf(w, "\nserving %s on %s × %s (%s weights; requests of %d input and %d output tokens, %.0f%% prefix-cache hits; %s)\n",
+		f.Model, group(float64(f.Chips)), f.Chip, f.Precision, f.InputTokens, f.OutputTokens, 100*f.CacheHitRate, target)
 	fmt.Fprintf(w, "  %s output tokens a day (%s input) at %.1f tokens/s per user\n", fmtSI(f.OutputTokensPerDay), fmtSI(f.InputTokensPerDay), f.TokensPerSPerUser)
 	fmt.Fprintf(w, "  $%.3f per million output tokens at the chip's rent, %.3f kWh per million\n", f.USDPerMOutputTokens, f.KWhPerMOutputTokens)
 	fmt.Fprintf(w, "  layout: %s %s at concurrency %d, bound by %s\n", l.Mode, l.Parallel, l.Concurrency, l.Bottleneck)
+}
+
+// capexWithFleet is a capex plan with its serving answer (`capex --serve
+// --json`): the plan's keys and "serving".
+type capexWithFleet struct {
+	*capex.Report
+	Serving *infer.Fleet `json:"serving"`
+}
+
+func withFleets(reps []*capex.Report, fleets []*infer.Fleet) []capexWithFleet {
+	out := make([]capexWithFleet, len(reps))
+	for i := range reps {
+		out[i] = capexWithFleet{reps[i], fleets[i]}
+	}
+	return out
 }
