@@ -66,6 +66,11 @@ func (e *Estimator) stateMemory(zero int, pd, px, dpg, edpg float64) Memory {
 func (e *Estimator) rankParams(rl rankLoad, c *layerCache, pp int) (dense, expert float64) {
 	dense = rl.dense*c.dense.params + rl.moe*c.moe.params
 	expert = rl.moe * c.moe.expParams
+	if c.s.dualPipe {
+		// DualPipe: every rank holds its stage of both directions,
+		// twice the parameters (DeepSeek-V3 report, Table 2).
+		dense, expert = 2*dense, 2*expert
+	}
 	emb := e.embParams / c.s.tp
 	if rl.first || (rl.last && (!e.tied || pp > 1)) {
 		dense += emb // the input embedding, or an untied output layer, or a tied copy on the last stage
@@ -88,6 +93,9 @@ func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad
 		perLayer = (rl.dense*c.dense.saved + rl.moe*c.moe.saved) / layers
 	}
 	chunks := inFlight(l.PP, l.VPP, r, int(m)) // micro-batch chunks held at the peak
+	if s.dualPipe {
+		chunks = min(float64(l.PP+1), m) // PP+1 micro-batches (DeepSeek-V3 report, Table 2)
+	}
 	act := chunks * layers / float64(l.VPP) * perLayer
 	if s.recompute == spec.RecomputeFull && layers > 0 {
 		// The layer being recomputed holds its full working set.

@@ -232,6 +232,10 @@ func ParseFile(path string) (*Serve, error) {
 // ParseJSON strictly decodes the serve.yaml structure given as JSON (the
 // HTTP API).
 func ParseJSON(b []byte) (*Serve, error) {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+		return nil, &spec.FieldError{Field: "body", Value: "a JSON " + spec.JSONKind(t[0]),
+			Reason: "is not a serving run", Allowed: "a JSON object with keys " + sections["infer.Serve"]}
+	}
 	var s Serve
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -241,7 +245,7 @@ func ParseJSON(b []byte) (*Serve, error) {
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, &spec.FieldError{Field: te.Field, Value: te.Value, Reason: "has the wrong type", Allowed: "a value of type " + te.Type.String()}
+			return nil, &spec.FieldError{Field: te.Field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: spec.JSONTypeWords(te.Type)}
 		}
 		var fe *spec.FieldError
 		if errors.As(err, &fe) {
