@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
@@ -429,9 +430,11 @@ func TestObjectives(t *testing.T) {
 	if got, want := Score(r, ObjectiveCost, &res), 2.0*64*10/3600/tokens; got != want {
 		t.Errorf("cost with economics price: %g, want %g", got, want)
 	}
+	// A chip with no power figure ranks at the TDP economics estimates,
+	// the same figure the whole-run energy uses.
 	r.Chip.TDPW = 0
-	if got, want := ChipPowerW(r), float64(fallbackChipPowerW); got != want {
-		t.Errorf("fallback power %g, want %g", got, want)
+	if got, want := Score(r, ObjectiveEnergy, &res), 2*64*economics.PowerOf(r.Chip, r.Economics).TDPW/tokens; got != want || !(want > 0) {
+		t.Errorf("energy with no catalog power: %g, want %g", got, want)
 	}
 	if _, err := Run(context.Background(), r, Options{Objective: "speed"}); err == nil {
 		t.Error("unknown objective: no error")
