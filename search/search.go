@@ -257,14 +257,16 @@ func (w *worker) task(t *task) {
 					sched = s.sp.schedule
 				}
 				for _, mb := range t.mb {
-					select {
-					case <-s.stop:
-						w.cancelled = true
-						return
-					default:
+					for _, off := range s.sp.offload {
+						select {
+						case <-s.stop:
+							w.cancelled = true
+							return
+						default:
+						}
+						w.group(spec.Layout{TP: t.tp, PP: t.pp, DP: t.dp, CP: t.cp, EP: ep, ETP: etp, VPP: vpp, MicroBatch: mb,
+							Offload: off, Schedule: sched})
 					}
-					w.group(spec.Layout{TP: t.tp, PP: t.pp, DP: t.dp, CP: t.cp, EP: ep, ETP: etp, VPP: vpp, MicroBatch: mb,
-						Offload: s.sp.offload, Schedule: sched})
 				}
 			}
 		}
@@ -336,8 +338,15 @@ func (w *worker) group(base spec.Layout) {
 		}
 		key := int(g.ri[i])*2 + int(g.si[i])
 		if prune {
-			probe := probeFull
-			if int(g.ri[i]) != sp.fullRC {
+			// A class's probe bounds its members from below: full for
+			// full, selective (or none) for none and selective. Other
+			// module sets may need less memory than selective and are
+			// not pruned by a probe.
+			probe := -1
+			switch rc := sp.rc[g.ri[i]]; {
+			case int(g.ri[i]) == sp.fullRC:
+				probe = probeFull
+			case rc == spec.RecomputeNone || rc == spec.RecomputeSelective:
 				probe = probeLight
 			}
 			if (probe >= 0 && !g.res[probe].res.Memory.Fits) || failed == key {
