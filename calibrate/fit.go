@@ -3,6 +3,7 @@ package calibrate
 import (
 	"errors"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func FitChip(m *Measurement, chip hardware.Chip) (*hardware.Profile, []string, e
 		}
 	}
 	if len(bf16) == 0 {
-		return nil, warns, &FieldError{Field: "gemm", Value: fmt.Sprintf("%d points", len(m.GEMM)), Reason: "has no bf16 point", Allowed: "at least one bf16 GEMM; MaxEff and OverheadUs are fitted on bf16"}
+		return nil, warns, &flopcast.FieldError{Field: "gemm", Value: fmt.Sprintf("%d points", len(m.GEMM)), Reason: "has no bf16 point", Allowed: "at least one bf16 GEMM; MaxEff and OverheadUs are fitted on bf16"}
 	}
 	if len(bf16) < 3 {
 		warns = append(warns, fmt.Sprintf("gemm: only %d bf16 points; MaxEff and OverheadUs are poorly determined", len(bf16)))
@@ -169,7 +170,7 @@ func fitAttention(pts []AttentionPoint, chip hardware.Chip, g *hardware.GEMMMode
 		seqs[p.Seq] = true
 	}
 	if len(seqs) < 2 {
-		return &FieldError{Field: "attention", Value: fmt.Sprintf("%d points at %d sequence length(s)", len(pts), len(seqs)),
+		return &flopcast.FieldError{Field: "attention", Value: fmt.Sprintf("%d points at %d sequence length(s)", len(pts), len(seqs)),
 			Reason: "cannot fix the half-efficiency sequence length", Allowed: "points at two or more sequence lengths"}
 	}
 	peak := chip.BF16TFLOPS * 1e12

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 	"sort"
 	"strings"
@@ -114,7 +115,7 @@ type StepModel struct {
 const notMeasurementHint = "want a JSON object with env, gemm and attention sections, as tools/gpu/measure.py writes"
 
 // ParseMeasurement decodes and checks a measurement file. Every missing or
-// invalid field is reported, each as a *FieldError naming its JSON path
+// invalid field is reported, each as a *flopcast.FieldError naming its JSON path
 // (gemm[3].s). Unknown keys are ignored so that newer measurement scripts
 // stay readable.
 func ParseMeasurement(b []byte) (*Measurement, error) {
@@ -169,14 +170,14 @@ func ParseMeasurement(b []byte) (*Measurement, error) {
 	m.Measured = n.str("measured", true)
 	if m.Measured != "" {
 		if len(m.Measured) < 10 || !isDate(m.Measured[:10]) {
-			p.fail(&FieldError{Field: "measured", Value: fmt.Sprintf("%q", m.Measured), Reason: "is not a date", Allowed: "YYYY-MM-DD"})
+			p.fail(&flopcast.FieldError{Field: "measured", Value: fmt.Sprintf("%q", m.Measured), Reason: "is not a date", Allowed: "YYYY-MM-DD"})
 		}
 	}
 	if notes, ok := n.list("notes", false); ok {
 		for i, v := range notes {
 			s, ok := v.(string)
 			if !ok {
-				p.fail(&FieldError{Field: fmt.Sprintf("notes[%d]", i), Value: kind(v), Allowed: "a string"})
+				p.fail(&flopcast.FieldError{Field: fmt.Sprintf("notes[%d]", i), Value: kind(v), Allowed: "a string"})
 				continue
 			}
 			m.Notes = append(m.Notes, s)
@@ -188,7 +189,7 @@ func ParseMeasurement(b []byte) (*Measurement, error) {
 	}
 	if items, ok := n.list("gemm", true); ok {
 		if len(items) == 0 {
-			p.fail(&FieldError{Field: "gemm", Value: "[]", Reason: "is empty", Allowed: "at least one timed bf16 GEMM"})
+			p.fail(&flopcast.FieldError{Field: "gemm", Value: "[]", Reason: "is empty", Allowed: "at least one timed bf16 GEMM"})
 		}
 		for i, v := range items {
 			if o, ok := n.item("gemm", i, v); ok {
@@ -198,7 +199,7 @@ func ParseMeasurement(b []byte) (*Measurement, error) {
 	}
 	if items, ok := n.list("attention", true); ok {
 		if len(items) == 0 {
-			p.fail(&FieldError{Field: "attention", Value: "[]", Reason: "is empty", Allowed: "timed causal attention at two or more sequence lengths"})
+			p.fail(&flopcast.FieldError{Field: "attention", Value: "[]", Reason: "is empty", Allowed: "timed causal attention at two or more sequence lengths"})
 		}
 		for i, v := range items {
 			if o, ok := n.item("attention", i, v); ok {
@@ -237,7 +238,7 @@ func parseEnv(n node) Env {
 		CUDA:   n.str("cuda", false),
 	}
 	if _, ok := n.m["gpu"]; ok && strings.TrimSpace(e.GPU) == "" {
-		n.p.fail(&FieldError{Field: n.path + ".gpu", Value: `""`, Reason: "is empty", Allowed: "the device name, e.g. NVIDIA H100 80GB HBM3"})
+		n.p.fail(&flopcast.FieldError{Field: n.path + ".gpu", Value: `""`, Reason: "is empty", Allowed: "the device name, e.g. NVIDIA H100 80GB HBM3"})
 	}
 	e.CopyTBps = n.posFloat("copy_tbps", true)
 	return e
@@ -274,7 +275,7 @@ func parseAttention(n node) AttentionPoint {
 		FwdBwdTFLOPS: n.posFloat("fwdbwd_tflops", false),
 	}
 	if a.FwdS > 0 && a.FwdBwdS > 0 && a.FwdBwdS <= a.FwdS {
-		n.p.fail(&FieldError{Field: n.path + ".fwdbwd_s", Value: a.FwdBwdS,
+		n.p.fail(&flopcast.FieldError{Field: n.path + ".fwdbwd_s", Value: a.FwdBwdS,
 			Reason: fmt.Sprintf("is not more than fwd_s (%v)", a.FwdS), Allowed: "forward plus backward time, longer than the forward alone"})
 	}
 	return a
@@ -332,7 +333,7 @@ type parser struct {
 	warns []string
 }
 
-func (p *parser) fail(e *FieldError) { p.errs = append(p.errs, e) }
+func (p *parser) fail(e *flopcast.FieldError) { p.errs = append(p.errs, e) }
 
 // node is one JSON object and its path from the root.
 type node struct {
@@ -352,7 +353,7 @@ func (n node) get(key string, required bool) (any, bool) {
 	v, ok := n.m[key]
 	if !ok {
 		if required {
-			n.p.fail(&FieldError{Field: n.at(key), Missing: true})
+			n.p.fail(&flopcast.FieldError{Field: n.at(key), Value: flopcast.Missing, Reason: "is required"})
 		}
 		return nil, false
 	}
@@ -366,7 +367,7 @@ func (n node) str(key string, required bool) string {
 	}
 	s, ok := v.(string)
 	if !ok {
-		n.p.fail(&FieldError{Field: n.at(key), Value: kind(v), Allowed: "a string"})
+		n.p.fail(&flopcast.FieldError{Field: n.at(key), Value: kind(v), Allowed: "a string"})
 	}
 	return s
 }
@@ -382,7 +383,7 @@ func (n node) oneOf(key string, required bool, allowed ...string) string {
 		}
 	}
 	if _, isStr := n.m[key].(string); isStr {
-		n.p.fail(&FieldError{Field: n.at(key), Value: fmt.Sprintf("%q", s), Allowed: strings.Join(allowed, ", ")})
+		n.p.fail(&flopcast.FieldError{Field: n.at(key), Value: fmt.Sprintf("%q", s), Allowed: strings.Join(allowed, ", ")})
 	}
 	return ""
 }
@@ -394,7 +395,7 @@ func (n node) boolean(key string) bool {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		n.p.fail(&FieldError{Field: n.at(key), Value: kind(v), Allowed: "true or false"})
+		n.p.fail(&flopcast.FieldError{Field: n.at(key), Value: kind(v), Allowed: "true or false"})
 	}
 	return b
 }
@@ -405,17 +406,17 @@ func (p *parser) number(field string, v any, allowed string) (float64, bool) {
 	case json.Number:
 		f, err := x.Float64()
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			p.fail(&FieldError{Field: field, Value: x.String(), Reason: "is out of range", Allowed: allowed})
+			p.fail(&flopcast.FieldError{Field: field, Value: x.String(), Reason: "is out of range", Allowed: allowed})
 			return 0, false
 		}
 		return f, true
 	case string:
 		if nonFinite[x] {
-			p.fail(&FieldError{Field: field, Value: x, Reason: "is not a finite number", Allowed: allowed})
+			p.fail(&flopcast.FieldError{Field: field, Value: x, Reason: "is not a finite number", Allowed: allowed})
 			return 0, false
 		}
 	}
-	p.fail(&FieldError{Field: field, Value: kind(v), Allowed: allowed})
+	p.fail(&flopcast.FieldError{Field: field, Value: kind(v), Allowed: allowed})
 	return 0, false
 }
 
@@ -427,7 +428,7 @@ func (n node) posFloat(key string, required bool) float64 {
 	const allowed = "a positive, finite number"
 	f, ok := n.p.number(n.at(key), v, allowed)
 	if ok && f <= 0 {
-		n.p.fail(&FieldError{Field: n.at(key), Value: f, Allowed: allowed})
+		n.p.fail(&flopcast.FieldError{Field: n.at(key), Value: f, Allowed: allowed})
 		return 0
 	}
 	return f
@@ -448,7 +449,7 @@ func (p *parser) posIntValue(field string, v any) int {
 		return 0
 	}
 	if f < 1 || f != math.Trunc(f) || f > 1<<40 {
-		p.fail(&FieldError{Field: field, Value: f, Allowed: allowed})
+		p.fail(&flopcast.FieldError{Field: field, Value: f, Allowed: allowed})
 		return 0
 	}
 	return int(f)
@@ -461,7 +462,7 @@ func (n node) obj(key string, required bool) (node, bool) {
 	}
 	o, ok := v.(map[string]any)
 	if !ok {
-		n.p.fail(&FieldError{Field: n.at(key), Value: kind(v), Allowed: "an object"})
+		n.p.fail(&flopcast.FieldError{Field: n.at(key), Value: kind(v), Allowed: "an object"})
 		return node{}, false
 	}
 	return node{p: n.p, path: n.at(key), m: o}, true
@@ -474,7 +475,7 @@ func (n node) list(key string, required bool) ([]any, bool) {
 	}
 	l, ok := v.([]any)
 	if !ok {
-		n.p.fail(&FieldError{Field: n.at(key), Value: kind(v), Allowed: "a list"})
+		n.p.fail(&flopcast.FieldError{Field: n.at(key), Value: kind(v), Allowed: "a list"})
 		return nil, false
 	}
 	return l, true
@@ -484,7 +485,7 @@ func (n node) item(key string, i int, v any) (node, bool) {
 	path := fmt.Sprintf("%s[%d]", n.at(key), i)
 	o, ok := v.(map[string]any)
 	if !ok {
-		n.p.fail(&FieldError{Field: path, Value: kind(v), Allowed: "an object"})
+		n.p.fail(&flopcast.FieldError{Field: path, Value: kind(v), Allowed: "an object"})
 		return node{}, false
 	}
 	return node{p: n.p, path: path, m: o}, true

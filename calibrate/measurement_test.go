@@ -3,6 +3,7 @@ package calibrate
 import (
 	"encoding/json"
 	"errors"
+	"github.com/flopcast/flopcast"
 	"os"
 	"strings"
 	"testing"
@@ -62,7 +63,7 @@ func TestParseMeasurementErrors(t *testing.T) {
 		name  string
 		input func(t *testing.T) []byte
 		want  []string // substrings of the error
-		field bool     // the error is a *FieldError
+		field bool     // the error is a *flopcast.FieldError
 	}{
 		{"empty", raw(""), []string{"not a flopcast GPU measurement", "empty input"}, false},
 		{"yaml profile", raw("profile:\n  chip: h100-sxm\n"), []string{"not a flopcast GPU measurement", "invalid JSON at line 1"}, false},
@@ -70,13 +71,13 @@ func TestParseMeasurementErrors(t *testing.T) {
 		{"other json", raw(`{"results": []}`), []string{"no env, gemm or attention section"}, false},
 		{"two values", raw(`{"env": {}} {}`), []string{"more than one JSON value"}, false},
 		{"missing gemm s", edit(func(m map[string]any) { delete(item(m, "gemm", 3), "s") }),
-			[]string{"gemm[3].s: missing"}, true},
+			[]string{"gemm[3].s: (missing) is required"}, true},
 		{"NaN time", rawEdit(`"s": 6.534399837255478e-05`, `"s": NaN`),
 			[]string{"gemm[3].s: NaN is not a finite number"}, true},
 		{"Infinity time", rawEdit(`"fwd_s": 0.0009451999962329865`, `"fwd_s": -Infinity`),
 			[]string{"attention[2].fwd_s: -Infinity is not a finite number"}, true},
 		{"zero time", edit(func(m map[string]any) { item(m, "gemm", 0)["s"] = 0 }),
-			[]string{"gemm[0].s: 0 (allowed: a positive, finite number)"}, true},
+			[]string{"gemm[0].s: 0 is not allowed (allowed: a positive, finite number)"}, true},
 		{"negative time", edit(func(m map[string]any) { item(m, "attention", 1)["fwdbwd_s"] = -1e-3 }),
 			[]string{"attention[1].fwdbwd_s: -0.001"}, true},
 		{"null time", edit(func(m map[string]any) { item(m, "gemm", 5)["s"] = nil }),
@@ -84,18 +85,18 @@ func TestParseMeasurementErrors(t *testing.T) {
 		{"string time", edit(func(m map[string]any) { item(m, "gemm", 5)["s"] = "fast" }),
 			[]string{`gemm[5].s: "fast" (a string)`}, true},
 		{"fractional m", edit(func(m map[string]any) { item(m, "gemm", 1)["m"] = 4096.5 }),
-			[]string{"gemm[1].m: 4096.5 (allowed: a positive integer)"}, true},
+			[]string{"gemm[1].m: 4096.5 is not allowed (allowed: a positive integer)"}, true},
 		{"bad dtype", edit(func(m map[string]any) { item(m, "gemm", 2)["dtype"] = "fp16" }),
-			[]string{`gemm[2].dtype: "fp16" (allowed: bf16, fp8)`}, true},
-		{"missing env", edit(func(m map[string]any) { delete(m, "env") }), []string{"env: missing"}, true},
+			[]string{`gemm[2].dtype: "fp16" is not allowed (allowed: bf16, fp8)`}, true},
+		{"missing env", edit(func(m map[string]any) { delete(m, "env") }), []string{"env: (missing) is required"}, true},
 		{"missing copy", edit(func(m map[string]any) { delete(m["env"].(map[string]any), "copy_tbps") }),
-			[]string{"env.copy_tbps: missing"}, true},
+			[]string{"env.copy_tbps: (missing) is required"}, true},
 		{"missing gpu", edit(func(m map[string]any) { delete(m["env"].(map[string]any), "gpu") }),
-			[]string{"env.gpu: missing"}, true},
-		{"missing attention", edit(func(m map[string]any) { delete(m, "attention") }), []string{"attention: missing"}, true},
+			[]string{"env.gpu: (missing) is required"}, true},
+		{"missing attention", edit(func(m map[string]any) { delete(m, "attention") }), []string{"attention: (missing) is required"}, true},
 		{"empty gemm", edit(func(m map[string]any) { m["gemm"] = []any{} }), []string{"gemm: [] is empty"}, true},
 		{"gemm not a list", edit(func(m map[string]any) { m["gemm"] = map[string]any{} }),
-			[]string{"gemm: an object (allowed: a list)"}, true},
+			[]string{"gemm: an object is not allowed (allowed: a list)"}, true},
 		{"bwd not longer", edit(func(m map[string]any) { item(m, "attention", 0)["fwdbwd_s"] = 1e-4 }),
 			[]string{"attention[0].fwdbwd_s: 0.0001 is not more than fwd_s"}, true},
 		{"bad date", edit(func(m map[string]any) { m["measured"] = "yesterday" }),
@@ -104,11 +105,11 @@ func TestParseMeasurementErrors(t *testing.T) {
 			m["steps"] = []any{map[string]any{"name": "gpt", "seq_len": 1024, "micro_batch": 8, "recompute": "some",
 				"step_s": 0.1, "peak_alloc_gib": 3, "model": map[string]any{"layers": 12, "hidden": 768, "heads": 12,
 					"ffn": 3072, "ffn_kind": "gelu"}}}
-		}), []string{`steps[0].recompute: "some"`, "steps[0].model.vocab: missing"}, true},
+		}), []string{`steps[0].recompute: "some"`, "steps[0].model.vocab: (missing) is required"}, true},
 		{"every error named", edit(func(m map[string]any) {
 			delete(item(m, "gemm", 3), "s")
 			delete(item(m, "attention", 4), "seq")
-		}), []string{"gemm[3].s: missing", "attention[4].seq: missing"}, true},
+		}), []string{"gemm[3].s: (missing) is required", "attention[4].seq: (missing) is required"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,9 +122,9 @@ func TestParseMeasurementErrors(t *testing.T) {
 					t.Errorf("error %q\ndoes not contain %q", err, w)
 				}
 			}
-			var fe *FieldError
+			var fe *flopcast.FieldError
 			if errors.As(err, &fe) != tt.field {
-				t.Errorf("errors.As(*FieldError) = %v, want %v (error %q)", !tt.field, tt.field, err)
+				t.Errorf("errors.As(*flopcast.FieldError) = %v, want %v (error %q)", !tt.field, tt.field, err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package economics
 import (
 	"context"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/internal/format"
 	"math"
 
@@ -120,7 +121,7 @@ func RepresentativeRun(chip hardware.Chip, chips int64) (*spec.Resolved, error) 
 		Model: m, Chip: chip, Chips: n,
 		Training: spec.ResolvedTraining{SeqLen: repSeq, GlobalBatch: repGlobalBatch, Tokens: 0,
 			Precision: "bf16", Recipe: "megatron", Optimizer: "adamw", FlashAttention: true, DPCommOverlap: true},
-		Layout: spec.Layout{TP: 1, PP: 1, DP: n, CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1},
+		Layout: spec.Layout{TP: 1, PP: 1, DP: n, CP: 1, EP: 1, ETP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1},
 	}, nil
 }
 
@@ -133,27 +134,27 @@ func Capex(budget float64, chip hardware.Chip, opts CapexOptions) (*CapexReport,
 // CapexWith is Capex with explicit defaults.
 func CapexWith(budget float64, chip hardware.Chip, opts CapexOptions, d Defaults) (*CapexReport, error) {
 	if !(budget > 0) || math.IsInf(budget, 0) {
-		return nil, &spec.FieldError{Field: "budget", Value: budget, Allowed: "a positive number of USD", Hint: "--budget 100e9"}
+		return nil, &flopcast.FieldError{Field: "budget", Value: budget, Allowed: "a positive number of USD"}
 	}
 	if !(chip.BF16TFLOPS > 0) {
-		return nil, &spec.FieldError{Field: "chip", Value: chip.Name, Reason: "has no BF16 peak in the catalog"}
+		return nil, &flopcast.FieldError{Field: "chip", Value: chip.Name, Reason: "has no BF16 peak in the catalog"}
 	}
 	for _, c := range []struct {
 		field string
 		v     float64
 	}{{"chip_usd", opts.ChipUSD}, {"server_network_usd", opts.ServerNetworkUSD}, {"facility_usd_per_mw", opts.FacilityUSDPerMW}, {"mfu", opts.MFU}, {"tokens", opts.Tokens}} {
 		if c.v < 0 || math.IsNaN(c.v) || math.IsInf(c.v, 0) {
-			return nil, &spec.FieldError{Field: c.field, Value: c.v, Allowed: "a positive number, or 0 for the default"}
+			return nil, &flopcast.FieldError{Field: c.field, Value: c.v, Allowed: "a positive number, or 0 for the default"}
 		}
 	}
 	if opts.MFU > 1 {
-		return nil, &spec.FieldError{Field: "mfu", Value: opts.MFU, Allowed: "a fraction of the BF16 peak, 0 < mfu <= 1"}
+		return nil, &flopcast.FieldError{Field: "mfu", Value: opts.MFU, Allowed: "a fraction of the BF16 peak, 0 < mfu <= 1"}
 	}
 	if opts.PUE != 0 && !(opts.PUE >= 1) {
-		return nil, &spec.FieldError{Field: "pue", Value: opts.PUE, Allowed: "1 or more"}
+		return nil, &flopcast.FieldError{Field: "pue", Value: opts.PUE, Allowed: "1 or more"}
 	}
 	if opts.SeqLen < 0 {
-		return nil, &spec.FieldError{Field: "seq", Value: opts.SeqLen, Allowed: "a positive integer"}
+		return nil, &flopcast.FieldError{Field: "seq", Value: opts.SeqLen, Allowed: "a positive integer"}
 	}
 	rep := &CapexReport{BudgetUSD: budget, Chip: chip.Name, ReferenceSplit: d.CapexSplit}
 	opt := func(v float64) *float64 {
@@ -166,8 +167,8 @@ func CapexWith(budget float64, chip hardware.Chip, opts CapexOptions, d Defaults
 	// All-in cost of one chip.
 	chipUSD, a, ok := purchaseOf(chip, opt(opts.ChipUSD))
 	if !ok {
-		return nil, &spec.FieldError{Field: "chip", Value: chip.Name, Reason: "has no purchase price in the catalog",
-			Hint: "--chip-usd 30000"}
+		return nil, &flopcast.FieldError{Field: "chip", Value: chip.Name, Reason: "has no purchase price in the catalog",
+			Hint: "give chip_usd, the all-in price of one chip"}
 	}
 	rep.Assumptions = append(rep.Assumptions, a)
 	pw := powerOf(chip, nil, d)
@@ -188,7 +189,7 @@ func CapexWith(budget float64, chip hardware.Chip, opts CapexOptions, d Defaults
 
 	rep.Chips = int64(budget / rep.PerChipUSD.AllIn)
 	if rep.Chips < 1 {
-		return nil, &spec.FieldError{Field: "budget", Value: budget,
+		return nil, &flopcast.FieldError{Field: "budget", Value: budget,
 			Reason: fmt.Sprintf("buys no %s: one installed chip costs $%.0f all-in", chip.Name, rep.PerChipUSD.AllIn)}
 	}
 	chips := float64(rep.Chips)
@@ -234,7 +235,7 @@ func CapexWith(budget float64, chip hardware.Chip, opts CapexOptions, d Defaults
 		if opts.Model != "" {
 			m, ok := model.Lookup(opts.Model)
 			if !ok {
-				return nil, &spec.FieldError{Field: "model", Value: opts.Model, Reason: "is not in the catalog", Hint: "flopcast catalog models"}
+				return nil, &flopcast.FieldError{Field: "model", Value: opts.Model, Reason: "is not in the catalog", Hint: "flopcast catalog models"}
 			}
 			models = []model.Config{m}
 		} else {

@@ -3,6 +3,7 @@ package economics
 import (
 	"context"
 	"errors"
+	"github.com/flopcast/flopcast"
 	"math"
 	"strings"
 	"testing"
@@ -266,7 +267,7 @@ func TestBadInput(t *testing.T) {
 			r := testRun(64)
 			tc.edit(r)
 			_, err := WholeRun(r, testResult())
-			var fe *spec.FieldError
+			var fe *flopcast.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
 			}
@@ -395,7 +396,7 @@ func TestCapexBadInput(t *testing.T) {
 	} {
 		t.Run(tc.field, func(t *testing.T) {
 			_, err := Capex(tc.budget, tc.chip, tc.opts)
-			var fe *spec.FieldError
+			var fe *flopcast.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
 			}

@@ -36,7 +36,7 @@ func TestTrainFLOPsMatchEstimator(t *testing.T) {
 		m.Normalize()
 		r := &spec.Resolved{Model: m, Chip: chip, Chips: 8,
 			Training: spec.ResolvedTraining{SeqLen: 4096, GlobalBatch: 64, Precision: "bf16", Recipe: "megatron", FlashAttention: true},
-			Layout:   spec.Layout{TP: 1, PP: 1, DP: 8, CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1}}
+			Layout:   spec.Layout{TP: 1, PP: 1, DP: 8, CP: 1, EP: 1, ETP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1}}
 		e, err := estimate.New(r)
 		if err != nil {
 			t.Skipf("estimator: %v", err)

@@ -3,6 +3,7 @@ package economics
 import (
 	"errors"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 
 	"github.com/flopcast/flopcast/estimate"
@@ -291,24 +292,24 @@ func checkEconomics(e spec.Economics) error { return spec.CheckEconomics(&e) }
 // stage's batch.
 func splitStages(t spec.ResolvedTraining, stepS float64) ([]Stage, error) {
 	if t.SeqLen <= 0 {
-		return nil, &spec.FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: "a positive integer"}
+		return nil, &flopcast.FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: "a positive integer"}
 	}
 	if t.GlobalBatch <= 0 {
-		return nil, &spec.FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: "a positive integer"}
+		return nil, &flopcast.FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: "a positive integer"}
 	}
 	if t.Tokens == 0 {
-		return nil, &spec.FieldError{Field: "training.tokens", Value: t.Tokens,
+		return nil, &flopcast.FieldError{Field: "training.tokens", Value: t.Tokens,
 			Reason: "is needed for whole-run totals", Hint: "training.tokens: 15.6e12"}
 	}
 	if !(t.Tokens > 0) || math.IsInf(t.Tokens, 0) {
-		return nil, &spec.FieldError{Field: "training.tokens", Value: t.Tokens, Allowed: "a positive number of tokens"}
+		return nil, &flopcast.FieldError{Field: "training.tokens", Value: t.Tokens, Allowed: "a positive number of tokens"}
 	}
 	firstBatch := t.GlobalBatch
 	if len(t.BatchRamp) > 0 {
 		firstBatch = t.BatchRamp[0].GlobalBatch
 	}
 	if oneStep := float64(firstBatch) * float64(t.SeqLen); t.Tokens < oneStep {
-		return nil, &spec.FieldError{Field: "training.tokens", Value: t.Tokens,
+		return nil, &flopcast.FieldError{Field: "training.tokens", Value: t.Tokens,
 			Reason:  fmt.Sprintf("is less than one optimizer step (%d sequences × %d tokens = %.0f)", firstBatch, t.SeqLen, oneStep),
 			Allowed: fmt.Sprintf(">= %.0f", oneStep)}
 	}
@@ -317,10 +318,10 @@ func splitStages(t spec.ResolvedTraining, stepS float64) ([]Stage, error) {
 	for i, rp := range t.BatchRamp {
 		field := fmt.Sprintf("training.batch_ramp[%d]", i)
 		if rp.GlobalBatch <= 0 {
-			return nil, &spec.FieldError{Field: field + ".global_batch", Value: rp.GlobalBatch, Allowed: "a positive integer"}
+			return nil, &flopcast.FieldError{Field: field + ".global_batch", Value: rp.GlobalBatch, Allowed: "a positive integer"}
 		}
 		if !(rp.Tokens > done) || rp.Tokens > t.Tokens {
-			return nil, &spec.FieldError{Field: field + ".tokens", Value: rp.Tokens,
+			return nil, &flopcast.FieldError{Field: field + ".tokens", Value: rp.Tokens,
 				Allowed: fmt.Sprintf("more than the stage before (%.4g) and at most training.tokens (%.4g): ramp tokens are cumulative", done, t.Tokens)}
 		}
 		out = append(out, stage(rp.Tokens-done, rp.GlobalBatch, t, stepS))

@@ -94,7 +94,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	}
 	c := &r.Chip
 	e := &Estimator{r: r}
-	dev, err := hardware.NewDevice(c, r.Profile, r.Training.Precision)
+	dev, err := hardware.NewDevice(c, r.Profile, string(r.Training.Precision))
 	if err != nil {
 		return nil, fmt.Errorf("estimate: %w", err)
 	}

@@ -49,7 +49,7 @@ func ExampleEstimator_Eval() {
 	e, _ := estimate.New(r)
 	var res estimate.Result
 	for _, tp := range []int{4, 8} {
-		l := spec.Layout{TP: tp, PP: 16, DP: 1024 / (16 * tp), CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}
+		l := spec.Layout{TP: tp, PP: 16, DP: 1024 / (16 * tp), CP: 1, EP: 1, ETP: tp, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}
 		if err := r.CheckLayout(l); err != nil {
 			fmt.Println(err)
 			continue

@@ -21,20 +21,20 @@ type scenario struct {
 }
 
 var scenarios = []scenario{
-	{"llama3-70b", "h100-sxm", 1024, 8192, 1024, spec.Layout{TP: 8, PP: 4, DP: 32, CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}, "bf16", "megatron"},
-	{"llama3-8b", "a100-sxm-80gb", 64, 4096, 256, spec.Layout{TP: 2, PP: 1, DP: 32, CP: 1, EP: 1, VPP: 1, MicroBatch: 2, ZeRO: 1, SequenceParallel: true}, "bf16", "pytorch-amp"},
-	{"gpt3-175b", "b200", 512, 2048, 1536, spec.Layout{TP: 8, PP: 8, DP: 8, CP: 1, EP: 1, VPP: 2, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}, "fp8", "megatron"},
-	{"mixtral-8x7b", "h100-sxm", 256, 4096, 1024, spec.Layout{TP: 2, PP: 4, DP: 32, CP: 1, EP: 8, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}, "bf16", "megatron"},
-	{"deepseek-v3", "h800", 2048, 4096, 15360, spec.Layout{TP: 1, PP: 16, DP: 128, CP: 1, EP: 64, VPP: 1, MicroBatch: 1, ZeRO: 1}, "fp8", "megatron"},
-	{"llama3-405b", "trainium2", 4096, 8192, 1024, spec.Layout{TP: 16, PP: 8, DP: 32, CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}, "bf16", "megatron"},
-	{"qwen3-235b-a22b", "tpu-v5p", 1024, 4096, 1024, spec.Layout{TP: 4, PP: 1, DP: 256, CP: 1, EP: 16, VPP: 1, MicroBatch: 1, ZeRO: 3, SequenceParallel: true}, "bf16", "megatron"},
-	{"llama3-70b", "gb200", 576, 32768, 72, spec.Layout{TP: 8, PP: 1, DP: 18, CP: 4, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 3, Recompute: spec.RecomputeFull, SequenceParallel: true}, "bf16", "megatron"},
+	{"llama3-70b", "h100-sxm", 1024, 8192, 1024, spec.Layout{TP: 8, PP: 4, DP: 32, CP: 1, EP: 1, ETP: 8, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}, "bf16", "megatron"},
+	{"llama3-8b", "a100-sxm-80gb", 64, 4096, 256, spec.Layout{TP: 2, PP: 1, DP: 32, CP: 1, EP: 1, ETP: 2, VPP: 1, MicroBatch: 2, ZeRO: 1, SequenceParallel: true}, "bf16", "pytorch-amp"},
+	{"gpt3-175b", "b200", 512, 2048, 1536, spec.Layout{TP: 8, PP: 8, DP: 8, CP: 1, EP: 1, ETP: 8, VPP: 2, MicroBatch: 1, ZeRO: 1, Schedule: spec.ScheduleInterleaved, SequenceParallel: true}, "fp8", "megatron"},
+	{"mixtral-8x7b", "h100-sxm", 256, 4096, 1024, spec.Layout{TP: 2, PP: 4, DP: 32, CP: 1, EP: 8, ETP: 2, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}, "bf16", "megatron"},
+	{"deepseek-v3", "h800", 2048, 4096, 15360, spec.Layout{TP: 1, PP: 16, DP: 128, CP: 1, EP: 64, ETP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1}, "fp8", "megatron"},
+	{"llama3-405b", "trainium2", 4096, 8192, 1024, spec.Layout{TP: 16, PP: 8, DP: 32, CP: 1, EP: 1, ETP: 16, VPP: 1, MicroBatch: 1, ZeRO: 1, SequenceParallel: true}, "bf16", "megatron"},
+	{"qwen3-235b-a22b", "tpu-v5p", 1024, 4096, 1024, spec.Layout{TP: 4, PP: 1, DP: 256, CP: 1, EP: 16, ETP: 4, VPP: 1, MicroBatch: 1, ZeRO: 3, SequenceParallel: true}, "bf16", "megatron"},
+	{"llama3-70b", "gb200", 576, 32768, 72, spec.Layout{TP: 8, PP: 1, DP: 18, CP: 4, EP: 1, ETP: 8, VPP: 1, MicroBatch: 1, ZeRO: 3, Recompute: spec.RecomputeFull, SequenceParallel: true}, "bf16", "megatron"},
 }
 
 func (s scenario) estimator(t *testing.T, chips int) (*spec.Resolved, *estimate.Estimator) {
 	t.Helper()
 	run := &spec.Run{Model: spec.ModelRef{Name: s.model}, Cluster: spec.Cluster{Chip: s.chip, Chips: chips},
-		Training: spec.Training{SeqLen: s.seq, GlobalBatch: s.gbs, Precision: s.precision, Recipe: s.recipe}}
+		Training: spec.Training{SeqLen: s.seq, GlobalBatch: s.gbs, Precision: spec.Precision(s.precision), Recipe: spec.Recipe(s.recipe)}}
 	r, err := spec.Resolve(run)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestBubble(t *testing.T) {
 	r, e := s.estimator(t, s.chips)
 	one := eval(t, r, e, s.base)
 	l := s.base
-	l.VPP = 2
+	l.VPP, l.Schedule = 2, spec.ScheduleInterleaved
 	two := eval(t, r, e, l)
 	if two.Breakdown.PipelineBubbleS >= one.Breakdown.PipelineBubbleS {
 		t.Errorf("vpp 2 bubble %v >= vpp 1 bubble %v", two.Breakdown.PipelineBubbleS, one.Breakdown.PipelineBubbleS)
@@ -186,7 +186,7 @@ func TestWarnings(t *testing.T) {
 	s := scenarios[0]
 	r, e := s.estimator(t, s.chips)
 	l := s.base
-	l.TP, l.DP = 16, 16
+	l.TP, l.ETP, l.DP = 16, 16, 16
 	res := eval(t, r, e, l)
 	w := e.Warnings(&res)
 	if len(w) == 0 || res.Warn&estimate.WarnTPCrossesScaleUp == 0 {
@@ -200,7 +200,7 @@ func TestWarnings(t *testing.T) {
 
 // A layout that does not fit is still estimated, with the overflow.
 func TestDoesNotFit(t *testing.T) {
-	s := scenario{"llama3-405b", "h100-sxm", 64, 8192, 64, spec.Layout{TP: 8, PP: 1, DP: 8, CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 0, SequenceParallel: true}, "bf16", "megatron"}
+	s := scenario{"llama3-405b", "h100-sxm", 64, 8192, 64, spec.Layout{TP: 8, PP: 1, DP: 8, CP: 1, EP: 1, ETP: 8, VPP: 1, MicroBatch: 1, ZeRO: 0, SequenceParallel: true}, "bf16", "megatron"}
 	r, e := s.estimator(t, s.chips)
 	res := eval(t, r, e, s.base)
 	if res.Memory.Fits || res.Memory.OverflowGiB <= 0 || res.StepTimeS <= 0 {

@@ -15,10 +15,13 @@ type Chip struct {
 	BF16TFLOPS float64 `yaml:"bf16_tflops" json:"bf16_tflops"`
 	FP8TFLOPS  float64 `yaml:"fp8_tflops,omitempty" json:"fp8_tflops,omitempty"` // 0: no FP8 support
 	FP4TFLOPS  float64 `yaml:"fp4_tflops,omitempty" json:"fp4_tflops,omitempty"`
-	HBMGB      float64 `yaml:"hbm_gb" json:"hbm_gb"`     // as on the datasheet; HBM sizes are binary (GiB)
-	HBMTBps    float64 `yaml:"hbm_tbps" json:"hbm_tbps"` // peak HBM bandwidth, TB/s
-	TDPW       float64 `yaml:"tdp_w,omitempty" json:"tdp_w,omitempty"`
-	IdleW      float64 `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
+	// BlockScaled lists the block-scaled training formats the tensor cores
+	// run natively: mxfp8 (at the FP8 peak) and nvfp4 (at the FP4 peak).
+	BlockScaled []string `yaml:"block_scaled,omitempty" json:"block_scaled,omitempty"`
+	HBMGB       float64  `yaml:"hbm_gb" json:"hbm_gb"`     // as on the datasheet; HBM sizes are binary (GiB)
+	HBMTBps     float64  `yaml:"hbm_tbps" json:"hbm_tbps"` // peak HBM bandwidth, TB/s
+	TDPW        float64  `yaml:"tdp_w,omitempty" json:"tdp_w,omitempty"`
+	IdleW       float64  `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
 	// HostW is the per-chip share of host CPU, memory, NICs and switches.
 	HostW float64 `yaml:"host_w,omitempty" json:"host_w,omitempty"`
 
@@ -93,17 +96,64 @@ type Price struct {
 	Confidence string  `yaml:"confidence,omitempty" json:"confidence,omitempty"`
 }
 
-// PeakTFLOPS returns the dense peak for a GEMM precision: bf16, fp8 or
-// mxfp8 (the FP8 tensor-core peak), nvfp4 (the FP4 peak). A chip without
-// the precision's units falls back to the next wider one it has.
+// PeakTFLOPS returns the dense peak for a precision: "bf16", "fp8",
+// "mxfp8" (the FP8 peak) or "nvfp4" (the FP4 peak). A precision the chip
+// does not run (see Supports) falls back to BF16.
 func (c *Chip) PeakTFLOPS(precision string) float64 {
-	if precision == "nvfp4" && c.FP4TFLOPS > 0 {
+	if !c.Supports(precision) {
+		return c.BF16TFLOPS
+	}
+	switch precision {
+	case "fp8", "mxfp8":
+		return c.FP8TFLOPS
+	case "nvfp4":
 		return c.FP4TFLOPS
 	}
-	if (precision == "fp8" || precision == "mxfp8" || precision == "nvfp4") && c.FP8TFLOPS > 0 {
-		return c.FP8TFLOPS
-	}
 	return c.BF16TFLOPS
+}
+
+// Supports reports whether the chip runs training GEMMs in a precision:
+// bf16 everywhere, fp8 where the catalog gives an FP8 peak, mxfp8 and
+// nvfp4 where it lists them in block_scaled.
+func (c *Chip) Supports(precision string) bool {
+	switch precision {
+	case "bf16":
+		return true
+	case "fp8":
+		return c.FP8TFLOPS > 0
+	case "mxfp8", "nvfp4":
+		for _, f := range c.BlockScaled {
+			if f == precision {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Precisions lists the precisions the chip supports, bf16 first.
+func (c *Chip) Precisions() []string {
+	var out []string
+	for _, p := range [...]string{"bf16", "fp8", "mxfp8", "nvfp4"} {
+		if c.Supports(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// checkBlockScaled verifies that each listed format has its peak.
+func (c *Chip) checkBlockScaled() error {
+	for _, f := range c.BlockScaled {
+		switch {
+		case f == "mxfp8" && c.FP8TFLOPS > 0, f == "nvfp4" && c.FP4TFLOPS > 0:
+		case f == "mxfp8" || f == "nvfp4":
+			return fmt.Errorf("block_scaled lists %s without its peak (fp8_tflops for mxfp8, fp4_tflops for nvfp4)", f)
+		default:
+			return fmt.Errorf("block_scaled lists %q (allowed: mxfp8, nvfp4)", f)
+		}
+	}
+	return nil
 }
 
 // HBMBytes is the HBM capacity in bytes. HBM capacities on datasheets are

@@ -142,7 +142,7 @@ func ExampleFabric_AllReduce() {
 // Quantising for a low-precision GEMM costs the bytes of its cast kernels;
 // bf16 and chips that fall back to bf16 pay none.
 func TestDeviceQuantize(t *testing.T) {
-	b200 := &hardware.Chip{Name: "b", BF16TFLOPS: 2250, FP8TFLOPS: 4500, FP4TFLOPS: 9000, HBMTBps: 8, GEMM: hardware.GEMMModel{MaxEff: 0.8, MemEff: 1}}
+	b200 := &hardware.Chip{Name: "b", BF16TFLOPS: 2250, FP8TFLOPS: 4500, FP4TFLOPS: 9000, BlockScaled: []string{"mxfp8", "nvfp4"}, HBMTBps: 8, GEMM: hardware.GEMMModel{MaxEff: 0.8, MemEff: 1}}
 	a100 := &hardware.Chip{Name: "a", BF16TFLOPS: 312, HBMTBps: 2, GEMM: hardware.GEMMModel{MaxEff: 0.8, MemEff: 1}}
 	for _, c := range []struct {
 		chip      *hardware.Chip

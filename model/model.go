@@ -2,7 +2,12 @@
 // counts and FLOPs. It knows nothing about hardware or parallelism.
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/flopcast/flopcast"
+)
 
 // Attention kinds.
 const (
@@ -32,6 +37,16 @@ type Config struct {
 	MoE            *MoE   `yaml:"moe,omitempty" json:"moe,omitempty"`
 	Attention      string `yaml:"attention,omitempty" json:"attention,omitempty"`
 	MLA            *MLA   `yaml:"mla,omitempty" json:"mla,omitempty"`
+	// Position is the position encoding: rope (default), learned or none.
+	Position string `yaml:"position,omitempty" json:"position,omitempty"`
+	// Norm is the normalisation layer: rmsnorm (default) or layernorm.
+	Norm string `yaml:"norm,omitempty" json:"norm,omitempty"`
+	// Bias: the linear layers carry biases (GPT-2/3). Default false.
+	Bias bool `yaml:"bias,omitempty" json:"bias,omitempty"`
+	// MTPDepth is the number of multi-token-prediction modules, each an
+	// extra transformer layer and output head on the last stage
+	// (DeepSeek-V3: 1).
+	MTPDepth int `yaml:"mtp_depth,omitempty" json:"mtp_depth,omitempty"`
 
 	// Catalog metadata.
 	Source     string `yaml:"source,omitempty" json:"source,omitempty"`
@@ -46,6 +61,12 @@ type MoE struct {
 	SharedExperts int `yaml:"shared_experts,omitempty" json:"shared_experts,omitempty"`
 	ExpertFFN     int `yaml:"expert_ffn" json:"expert_ffn"`
 	DenseLayers   int `yaml:"dense_layers,omitempty" json:"dense_layers,omitempty"` // the first N layers are dense
+	// MaxGroupsPerToken limits how many expert groups (nodes) one token's
+	// experts may span (DeepSeek-V3's node-limited routing: 4). 0: no limit.
+	MaxGroupsPerToken int `yaml:"max_groups_per_token,omitempty" json:"max_groups_per_token,omitempty"`
+	// Routing is balanced (default: every expert gets its share) or
+	// dropless (no capacity factor; loads vary).
+	Routing string `yaml:"routing,omitempty" json:"routing,omitempty"`
 }
 
 // MLA holds the low-rank shapes of multi-head latent attention.
@@ -58,8 +79,18 @@ type MLA struct {
 }
 
 // Normalize fills defaults: kv_heads = heads, head_dim = hidden/heads,
-// ffn_kind swiglu, attention mha.
+// ffn_kind swiglu, attention mha, position rope, norm rmsnorm, moe.routing
+// balanced.
 func (c *Config) Normalize() {
+	if c.Position == "" {
+		c.Position = PositionRoPE
+	}
+	if c.Norm == "" {
+		c.Norm = NormRMS
+	}
+	if c.MoE != nil && c.MoE.Routing == "" {
+		c.MoE.Routing = RoutingBalanced
+	}
 	if c.KVHeads == 0 {
 		c.KVHeads = c.Heads
 	}
@@ -78,75 +109,113 @@ func (c *Config) Normalize() {
 	}
 }
 
-// FieldError reports one invalid field of a model.
-type FieldError struct {
-	Field   string
-	Value   any
-	Allowed string
+// Position encodings.
+const (
+	PositionRoPE    = "rope"    // rotary, applied to queries and keys (no weights)
+	PositionLearned = "learned" // a learned seq_len × hidden table added to the input (GPT-2/3)
+	PositionNone    = "none"    // none, or ALiBi's fixed biases (no weights)
+)
+
+// Norms.
+const (
+	NormRMS   = "rmsnorm"
+	NormLayer = "layernorm"
+)
+
+// MoE routing.
+const (
+	RoutingBalanced = "balanced" // every expert receives its even share of tokens
+	RoutingDropless = "dropless" // no capacity limit: expert loads vary from batch to batch
+)
+
+func bad(field string, v any, allowed string) error {
+	return &flopcast.FieldError{Field: "model." + field, Value: v, Allowed: allowed}
 }
 
-func (e *FieldError) Error() string {
-	return fmt.Sprintf("%s: %v is not valid (allowed: %s)", e.Field, e.Value, e.Allowed)
+func badWhy(field string, v any, reason, allowed string) error {
+	return &flopcast.FieldError{Field: "model." + field, Value: v, Reason: reason, Allowed: allowed}
 }
 
-// Validate checks that the architecture is self-consistent. Field names are
-// relative to the model block (e.g. "heads").
+// Validate checks that the architecture is self-consistent. Errors are
+// *flopcast.FieldError with fields named as in run.yaml ("model.heads").
 func (c *Config) Validate() error {
-	pos := func(f string, v int) error {
-		if v <= 0 {
-			return &FieldError{f, v, "a positive integer"}
-		}
-		return nil
-	}
 	for _, fv := range []struct {
 		f string
 		v int
 	}{{"layers", c.Layers}, {"hidden", c.Hidden}, {"heads", c.Heads}, {"ffn", c.FFN}, {"vocab", c.Vocab}} {
-		if err := pos(fv.f, fv.v); err != nil {
-			return err
+		if fv.v <= 0 {
+			return bad(fv.f, fv.v, "a positive integer")
 		}
 	}
 	if c.KVHeads < 0 || c.KVHeads > c.Heads || (c.KVHeads > 0 && c.Heads%c.KVHeads != 0) {
-		return &FieldError{"kv_heads", c.KVHeads, fmt.Sprintf("a divisor of heads=%d", c.Heads)}
+		return bad("kv_heads", c.KVHeads, fmt.Sprintf("a divisor of heads=%d", c.Heads))
 	}
 	if c.HeadDim < 0 {
-		return &FieldError{"head_dim", c.HeadDim, "a positive integer"}
+		return bad("head_dim", c.HeadDim, "a positive integer")
+	}
+	if c.HeadDim == 0 && c.Hidden%c.Heads != 0 {
+		return badWhy("hidden", c.Hidden, fmt.Sprintf("is not divisible by heads=%d, and head_dim is not given", c.Heads),
+			fmt.Sprintf("a multiple of %d (e.g. %d), or give head_dim", c.Heads, c.Hidden/c.Heads*c.Heads))
 	}
 	switch c.FFNKind {
 	case "", FFNSwiGLU, FFNGELU:
 	default:
-		return &FieldError{"ffn_kind", c.FFNKind, "swiglu, gelu"}
+		return bad("ffn_kind", quote(c.FFNKind), "swiglu, gelu")
+	}
+	switch c.Position {
+	case "", PositionRoPE, PositionLearned, PositionNone:
+	default:
+		return bad("position", quote(c.Position), "rope, learned, none")
+	}
+	switch c.Norm {
+	case "", NormRMS, NormLayer:
+	default:
+		return bad("norm", quote(c.Norm), "rmsnorm, layernorm")
+	}
+	if c.MTPDepth < 0 || c.MTPDepth > c.Layers {
+		return bad("mtp_depth", c.MTPDepth, fmt.Sprintf("0..%d (layers)", c.Layers))
 	}
 	switch c.Attention {
 	case "", AttentionMHA:
 	case AttentionMLA:
 		if c.MLA == nil {
-			return &FieldError{"mla", "missing", "an mla block when attention is mla"}
+			return badWhy("mla", flopcast.Missing, "is required when attention is mla", "an mla block with q_lora_rank, kv_lora_rank, qk_rope_dim, qk_nope_dim, v_head_dim")
 		}
 	default:
-		return &FieldError{"attention", c.Attention, "mha, mla"}
+		return bad("attention", quote(c.Attention), "mha, mla")
 	}
 	if m := c.MLA; m != nil {
 		if m.KVLoraRank <= 0 || m.QKNopeDim <= 0 || m.VHeadDim <= 0 || m.QKRopeDim < 0 || m.QLoraRank < 0 {
-			return &FieldError{"mla", *m, "positive kv_lora_rank, qk_nope_dim, v_head_dim; non-negative q_lora_rank, qk_rope_dim"}
+			return bad("mla", *m, "positive kv_lora_rank, qk_nope_dim, v_head_dim; non-negative q_lora_rank, qk_rope_dim")
 		}
 	}
 	if m := c.MoE; m != nil {
 		if m.Experts <= 0 {
-			return &FieldError{"moe.experts", m.Experts, "a positive integer"}
+			return bad("moe.experts", m.Experts, "a positive integer")
 		}
 		if m.TopK <= 0 || m.TopK > m.Experts {
-			return &FieldError{"moe.top_k", m.TopK, fmt.Sprintf("1..%d (moe.experts)", m.Experts)}
+			return bad("moe.top_k", m.TopK, fmt.Sprintf("1..%d (moe.experts)", m.Experts))
 		}
 		if m.ExpertFFN <= 0 {
-			return &FieldError{"moe.expert_ffn", m.ExpertFFN, "a positive integer"}
+			return bad("moe.expert_ffn", m.ExpertFFN, "a positive integer")
 		}
 		if m.SharedExperts < 0 {
-			return &FieldError{"moe.shared_experts", m.SharedExperts, "0 or more"}
+			return bad("moe.shared_experts", m.SharedExperts, "0 or more")
 		}
 		if m.DenseLayers < 0 || m.DenseLayers > c.Layers {
-			return &FieldError{"moe.dense_layers", m.DenseLayers, fmt.Sprintf("0..%d (layers)", c.Layers)}
+			return bad("moe.dense_layers", m.DenseLayers, fmt.Sprintf("0..%d (layers)", c.Layers))
+		}
+		if m.MaxGroupsPerToken < 0 || m.MaxGroupsPerToken > m.TopK {
+			return badWhy("moe.max_groups_per_token", m.MaxGroupsPerToken, "is outside 0 (no limit) and moe.top_k",
+				fmt.Sprintf("0..%d", m.TopK))
+		}
+		switch m.Routing {
+		case "", RoutingBalanced, RoutingDropless:
+		default:
+			return bad("moe.routing", quote(m.Routing), "balanced, dropless")
 		}
 	}
 	return nil
 }
+
+func quote(s string) string { return strconv.Quote(s) }

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 
 	"github.com/flopcast/flopcast/spec"
@@ -32,7 +33,7 @@ func New(r *spec.Resolved) (*Model, error) { return NewWith(r, CatalogDefaults()
 // NewWith is New with explicit defaults.
 func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 	if r.Chips <= 0 {
-		return nil, &spec.FieldError{Field: "cluster.chips", Value: r.Chips, Allowed: "a positive integer"}
+		return nil, &flopcast.FieldError{Field: "cluster.chips", Value: r.Chips, Allowed: "a positive integer"}
 	}
 	o := r.Reliability
 	m := &Model{Chips: r.Chips}
@@ -59,9 +60,9 @@ func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 	if recipe == "" {
 		recipe = "megatron"
 	}
-	bpp, ok := d.CheckpointBytesPerParam[recipe]
+	bpp, ok := d.CheckpointBytesPerParam[string(recipe)]
 	if !ok {
-		return nil, &spec.FieldError{Field: "training.recipe", Value: recipe, Allowed: "megatron, pytorch-amp"}
+		return nil, &flopcast.FieldError{Field: "training.recipe", Value: recipe, Allowed: "megatron, pytorch-amp"}
 	}
 	mc := r.Model
 	m.Params = mc.Params()

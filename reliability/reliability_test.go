@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"errors"
+	"github.com/flopcast/flopcast"
 	"math"
 	"strings"
 	"testing"
@@ -109,7 +110,7 @@ func TestCheckpointSize(t *testing.T) {
 	}{{"megatron", 14}, {"pytorch-amp", 12}, {"", 14}} {
 		t.Run(tc.recipe, func(t *testing.T) {
 			r := resolved(16384, spec.Reliability{})
-			r.Training.Recipe = tc.recipe
+			r.Training.Recipe = spec.Recipe(tc.recipe)
 			m, err := New(r)
 			if err != nil {
 				t.Fatal(err)
@@ -162,7 +163,7 @@ func TestBadInput(t *testing.T) {
 	} {
 		t.Run(tc.field, func(t *testing.T) {
 			_, err := New(resolved(tc.chips, tc.rel))
-			var fe *spec.FieldError
+			var fe *flopcast.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
 			}

@@ -18,6 +18,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"runtime"
 	"slices"
 	"sync"
@@ -189,7 +190,7 @@ func Run(ctx context.Context, r *spec.Resolved, opt Options) (*Report, error) {
 		opt.Objective = ObjectiveTime
 	}
 	if !slices.Contains(Objectives, opt.Objective) {
-		return nil, &spec.FieldError{Field: "objective", Value: string(opt.Objective), Allowed: "time, cost, energy"}
+		return nil, &flopcast.FieldError{Field: "objective", Value: string(opt.Objective), Allowed: "time, cost, energy"}
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
@@ -262,15 +263,22 @@ func (w *worker) run() {
 func (w *worker) task(t *task) {
 	s := w.s
 	for _, ep := range t.ep {
-		for _, vpp := range t.vpp {
-			for _, mb := range t.mb {
-				select {
-				case <-s.stop:
-					w.cancelled = true
-					return
-				default:
+		for _, etp := range t.etp {
+			for _, vpp := range t.vpp {
+				sched := spec.DefaultSchedule(vpp)
+				if s.sp.scheduleGiven {
+					sched = s.sp.schedule
 				}
-				w.group(spec.Layout{TP: t.tp, PP: t.pp, DP: t.dp, CP: t.cp, EP: ep, VPP: vpp, MicroBatch: mb})
+				for _, mb := range t.mb {
+					select {
+					case <-s.stop:
+						w.cancelled = true
+						return
+					default:
+					}
+					w.group(spec.Layout{TP: t.tp, PP: t.pp, DP: t.dp, CP: t.cp, EP: ep, ETP: etp, VPP: vpp, MicroBatch: mb,
+						Offload: s.sp.offload, Schedule: sched})
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"errors"
+	"github.com/flopcast/flopcast"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,10 +16,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func ip(v int) *int         { return &v }
-func bp(v bool) *bool       { return &v }
-func sp(v string) *string   { return &v }
-func fp(v float64) *float64 { return &v }
+func ip(v int) *int                        { return &v }
+func bp(v bool) *bool                      { return &v }
+func sp(v string) *string                  { return &v }
+func rcp(v spec.Recompute) *spec.Recompute { return &v }
+func fp(v float64) *float64                { return &v }
 
 // smallRuns are spaces small enough to enumerate exhaustively, chosen to
 // cover dense and MoE models, both recipes, FP8, unfused attention, given
@@ -78,7 +80,8 @@ func bruteForce(t *testing.T, r *spec.Resolved, opt Options) (top []estimate.Res
 						for _, spv := range s.spList(tk.tp, &buf) {
 							for _, z := range s.zero {
 								candidates++
-								l := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: ep, VPP: vpp, MicroBatch: mb, ZeRO: z, Recompute: rc, SequenceParallel: spv}
+								l := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: ep, ETP: tk.tp, VPP: vpp, MicroBatch: mb, ZeRO: z, Recompute: rc,
+									Schedule: spec.DefaultSchedule(vpp), SequenceParallel: spv}
 								if r.Violation(l) != spec.OK {
 									continue
 								}
@@ -206,9 +209,10 @@ func TestMemoryMonotone(t *testing.T) {
 			checked := 0
 			for range 3000 {
 				tk := &s.tasks[rng.IntN(len(s.tasks))]
-				l := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: tk.ep[rng.IntN(len(tk.ep))],
-					VPP: tk.vpp[rng.IntN(len(tk.vpp))], MicroBatch: tk.mb[rng.IntN(len(tk.mb))],
-					ZeRO: rng.IntN(4), Recompute: spec.Recompute(rng.IntN(3)), SequenceParallel: rng.IntN(2) == 0}
+				l := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: tk.ep[rng.IntN(len(tk.ep))], ETP: tk.tp,
+					VPP: tk.vpp[rng.IntN(len(tk.vpp))], MicroBatch: tk.mb[rng.IntN(len(tk.mb))], ZeRO: rng.IntN(4),
+					Recompute: []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, spec.RecomputeFull}[rng.IntN(3)], SequenceParallel: rng.IntN(2) == 0}
+				l.Schedule = spec.DefaultSchedule(l.VPP)
 				m0, ok := mem(l)
 				if !ok {
 					continue
@@ -266,7 +270,7 @@ func TestWorkersDoNotChangeTheAnswer(t *testing.T) {
 
 func TestGivenKnobsAreKept(t *testing.T) {
 	run := smallRuns()[0].run
-	run.Parallel = spec.Parallel{TP: ip(2), Recompute: sp("full"), SequenceParallel: bp(false), MicroBatch: ip(1)}
+	run.Parallel = spec.Parallel{TP: ip(2), Recompute: rcp(spec.RecomputeFull), SequenceParallel: bp(false), MicroBatch: ip(1)}
 	r := mustResolve(t, run)
 	rep, err := Run(context.Background(), r, Options{Top: 50})
 	if err != nil {
@@ -449,7 +453,7 @@ func TestOpenRunResolves(t *testing.T) {
 	// spec.Resolve checks single knobs only, so a run whose default layout
 	// (dp = chips) breaks the batch rule still resolves for a search.
 	run := spec.Run{Model: spec.ModelRef{Name: "llama3-405b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 16384},
-		Training: spec.Training{SeqLen: 8192, GlobalBatch: 2048}, Parallel: spec.Parallel{TP: ip(4), Recompute: sp("none")}}
+		Training: spec.Training{SeqLen: 8192, GlobalBatch: 2048}, Parallel: spec.Parallel{TP: ip(4), Recompute: rcp(spec.RecomputeNone)}}
 	r := mustResolve(t, run)
 	if r.Violation(r.Layout) == spec.OK {
 		t.Fatal("the default layout is valid; this test needs one that is not")
@@ -466,7 +470,7 @@ func TestGivenKnobsAdmitNothing(t *testing.T) {
 	run.Parallel = spec.Parallel{TP: ip(8), PP: ip(3)}
 	r := mustResolve(t, run)
 	_, err := Run(context.Background(), r, DefaultOptions)
-	var fe *spec.FieldError
+	var fe *flopcast.FieldError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "does not divide cluster.chips") {
 		t.Errorf("err %v", err)
 	}
@@ -535,7 +539,7 @@ func TestGroupDoesNotAllocate(t *testing.T) {
 	w := &worker{s: s, ev: s.e.Evaluator(), top: newTopK(10)}
 	w.par.p = make([]estimate.Result, 0, 64)
 	tk := s.sp.tasks[len(s.sp.tasks)/2]
-	base := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: tk.ep[0], VPP: tk.vpp[0], MicroBatch: tk.mb[0]}
+	base := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: tk.ep[0], ETP: tk.tp, VPP: tk.vpp[0], MicroBatch: tk.mb[0]}
 	w.group(base)
 	if n := testing.AllocsPerRun(100, func() { w.group(base) }); n != 0 {
 		t.Errorf("%v allocations per group", n)

@@ -42,6 +42,12 @@ type space struct {
 
 	zero []int            // descending: the most memory-saving first
 	rc   []spec.Recompute // as given, or none, selective, full
+	// offload is the offload setting every layout gets (given, or none).
+	offload spec.Offload
+	// schedule is the given pipeline schedule; without one each layout
+	// takes spec.DefaultSchedule of its vpp.
+	schedule      spec.Schedule
+	scheduleGiven bool
 	// spGiven is the given sequence-parallel flag, if any.
 	spGiven bool
 	spValue bool
@@ -56,13 +62,14 @@ type space struct {
 type task struct {
 	tp, pp, cp, dp int
 	ep             []int
+	etp            []int
 	vpp            []int
 	mb             []int
 }
 
 // size is the number of layouts a task enumerates.
 func (t *task) size(inner int) int64 {
-	return int64(len(t.ep)) * int64(len(t.vpp)) * int64(len(t.mb)) * int64(inner)
+	return int64(len(t.ep)) * int64(len(t.etp)) * int64(len(t.vpp)) * int64(len(t.mb)) * int64(inner)
 }
 
 // divisorsUpTo returns the divisors of n that are at most limit, ascending,
@@ -137,6 +144,12 @@ func newSpace(r *spec.Resolved) *space {
 	if g.Has(spec.GivenSP) {
 		s.spGiven, s.spValue = true, L.SequenceParallel
 	}
+	if g.Has(spec.GivenOffload) {
+		s.offload = L.Offload
+	}
+	if g.Has(spec.GivenSchedule) {
+		s.schedule, s.scheduleGiven = L.Schedule, true
+	}
 
 	one := func(given spec.Given, v int, gen func() []int) []int {
 		if g.Has(given) {
@@ -175,6 +188,7 @@ func newSpace(r *spec.Resolved) *space {
 					}
 					return divisorsUpTo(m.MoE.Experts, min(m.MoE.Experts, t.dp*cp), maxEP)
 				})
+				t.etp = one(spec.GivenETP, L.ETP, func() []int { return []int{tp} })
 				t.vpp = one(spec.GivenVPP, L.VPP, func() []int { return vppCandidates(m.Layers, pp) })
 				t.mb = one(spec.GivenMicroBatch, L.MicroBatch, func() []int {
 					gb := r.Training.GlobalBatch

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 	"slices"
 	"strings"
@@ -76,14 +77,14 @@ type SweepReport struct {
 func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, error) {
 	start := time.Now()
 	if len(opt.Chips) == 0 {
-		return nil, &spec.FieldError{Field: "--chip", Value: "(none)", Allowed: "one or more catalog chip names"}
+		return nil, &flopcast.FieldError{Field: "--chip", Value: "(none)", Allowed: "one or more catalog chip names"}
 	}
 	if len(opt.Counts) == 0 {
-		return nil, &spec.FieldError{Field: "--chips", Value: "(none)", Allowed: "one or more positive chip counts"}
+		return nil, &flopcast.FieldError{Field: "--chips", Value: "(none)", Allowed: "one or more positive chip counts"}
 	}
 	for _, c := range opt.Chips {
 		if _, ok := hardware.LookupChip(c); !ok {
-			return nil, &spec.FieldError{Field: "cluster.chip", Value: c, Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")}
+			return nil, &flopcast.FieldError{Field: "cluster.chip", Value: c, Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")}
 		}
 	}
 	counts := slices.Clone(opt.Counts)
@@ -91,7 +92,7 @@ func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, 
 	counts = slices.Compact(counts)
 	for _, n := range counts {
 		if n <= 0 {
-			return nil, &spec.FieldError{Field: "--chips", Value: n, Allowed: "positive chip counts"}
+			return nil, &flopcast.FieldError{Field: "--chips", Value: n, Allowed: "positive chip counts"}
 		}
 	}
 	if opt.Objective == "" {
@@ -99,7 +100,7 @@ func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, 
 	}
 	baseGB := base.Training.GlobalBatch
 	if baseGB <= 0 {
-		return nil, &spec.FieldError{Field: "training.global_batch", Value: baseGB, Allowed: "a positive integer (sequences per optimizer step)"}
+		return nil, &flopcast.FieldError{Field: "training.global_batch", Value: baseGB, Allowed: "a positive integer (sequences per optimizer step)"}
 	}
 	base.Parallel.DP = nil
 
@@ -136,7 +137,7 @@ func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, 
 					return nil, fmt.Errorf("sweep: %w", ctx.Err())
 				}
 				var nl *NoLayoutError
-				var fe *spec.FieldError
+				var fe *flopcast.FieldError
 				if !errors.As(err, &nl) && !errors.As(err, &fe) {
 					return nil, err
 				}

@@ -29,13 +29,16 @@ type Resolved struct {
 
 // ResolvedTraining is Training with defaults applied.
 type ResolvedTraining struct {
-	SeqLen         int
-	GlobalBatch    int
-	Tokens         float64
-	BatchRamp      []Ramp
-	Precision      string // bf16 | fp8
-	Recipe         string // megatron | pytorch-amp
-	Optimizer      string
+	SeqLen      int
+	GlobalBatch int
+	Tokens      float64
+	BatchRamp   []Ramp
+	Precision   Precision
+	Recipe      Recipe
+	Optimizer   string
+	// FP8Params: primary weights kept in the low-precision format (only
+	// with a low-precision Precision).
+	FP8Params      bool
 	FlashAttention bool
 	// TPCommOverlap nil means automatic: on for megatron with sequence
 	// parallelism.
@@ -43,6 +46,12 @@ type ResolvedTraining struct {
 	DPCommOverlap bool
 	EPCommOverlap bool
 	Dropout       bool
+}
+
+// TokensPerStep is the tokens of one optimizer step at the run's global
+// batch (global_batch × seq_len).
+func (r *Resolved) TokensPerStep() float64 {
+	return float64(r.Training.GlobalBatch) * float64(r.Training.SeqLen)
 }
 
 // Given is a bit set of the parallel knobs a run fixed.
@@ -60,6 +69,9 @@ const (
 	GivenZeRO
 	GivenRecompute
 	GivenSP
+	GivenETP
+	GivenOffload
+	GivenSchedule
 )
 
 // Has reports whether knob k was given.

@@ -38,13 +38,17 @@ type Cluster struct {
 
 // Training describes the optimisation itself.
 type Training struct {
-	SeqLen      int     `yaml:"seq_len" json:"seq_len"`
-	GlobalBatch int     `yaml:"global_batch" json:"global_batch"`
-	Tokens      float64 `yaml:"tokens,omitempty" json:"tokens,omitempty"`
-	BatchRamp   []Ramp  `yaml:"batch_ramp,omitempty" json:"batch_ramp,omitempty"`
-	Precision   string  `yaml:"precision,omitempty" json:"precision,omitempty"` // bf16 | fp8
-	Recipe      string  `yaml:"recipe,omitempty" json:"recipe,omitempty"`       // megatron | pytorch-amp
-	Optimizer   string  `yaml:"optimizer,omitempty" json:"optimizer,omitempty"` // adamw
+	SeqLen      int       `yaml:"seq_len" json:"seq_len"`
+	GlobalBatch int       `yaml:"global_batch" json:"global_batch"`
+	Tokens      float64   `yaml:"tokens,omitempty" json:"tokens,omitempty"`
+	BatchRamp   []Ramp    `yaml:"batch_ramp,omitempty" json:"batch_ramp,omitempty"`
+	Precision   Precision `yaml:"precision,omitempty" json:"precision,omitempty"`
+	Recipe      Recipe    `yaml:"recipe,omitempty" json:"recipe,omitempty"`
+	Optimizer   string    `yaml:"optimizer,omitempty" json:"optimizer,omitempty"` // adamw
+	// FP8Params: the primary weights are kept in FP8 and gathered in FP8
+	// (Megatron's --fp8-param-gather), so there is no second bf16 copy.
+	// Default true for the megatron recipe under a low-precision format.
+	FP8Params *bool `yaml:"fp8_params,omitempty" json:"fp8_params,omitempty"`
 	// FlashAttention: fused attention that never stores the score matrix.
 	// Default true; runs before mid-2022 used false.
 	FlashAttention *bool `yaml:"flash_attention,omitempty" json:"flash_attention,omitempty"`
@@ -74,17 +78,70 @@ type Ramp struct {
 
 // Parallel is the layout as given. Every field is optional.
 type Parallel struct {
-	TP               *int    `yaml:"tp,omitempty" json:"tp,omitempty"`
-	PP               *int    `yaml:"pp,omitempty" json:"pp,omitempty"`
-	DP               *int    `yaml:"dp,omitempty" json:"dp,omitempty"`
-	CP               *int    `yaml:"cp,omitempty" json:"cp,omitempty"`
-	EP               *int    `yaml:"ep,omitempty" json:"ep,omitempty"`
-	VPP              *int    `yaml:"vpp,omitempty" json:"vpp,omitempty"`
-	MicroBatch       *int    `yaml:"micro_batch,omitempty" json:"micro_batch,omitempty"`
-	ZeRO             *int    `yaml:"zero,omitempty" json:"zero,omitempty"`
-	Recompute        *string `yaml:"recompute,omitempty" json:"recompute,omitempty"`
-	SequenceParallel *bool   `yaml:"sequence_parallel,omitempty" json:"sequence_parallel,omitempty"`
+	TP         *int `yaml:"tp,omitempty" json:"tp,omitempty"`
+	PP         *int `yaml:"pp,omitempty" json:"pp,omitempty"`
+	DP         *int `yaml:"dp,omitempty" json:"dp,omitempty"`
+	CP         *int `yaml:"cp,omitempty" json:"cp,omitempty"`
+	EP         *int `yaml:"ep,omitempty" json:"ep,omitempty"`
+	VPP        *int `yaml:"vpp,omitempty" json:"vpp,omitempty"`
+	MicroBatch *int `yaml:"micro_batch,omitempty" json:"micro_batch,omitempty"`
+	ZeRO       *int `yaml:"zero,omitempty" json:"zero,omitempty"`
+	// ETP is the expert tensor-parallel size; default tp.
+	ETP *int `yaml:"etp,omitempty" json:"etp,omitempty"`
+	// Recompute: none, selective, full, or modules (a list or a comma
+	// string).
+	Recompute *Recompute `yaml:"recompute,omitempty" json:"recompute,omitempty"`
+	// Offload: none, activations, optimizer, or both (a list).
+	Offload *Offload `yaml:"offload,omitempty" json:"offload,omitempty"`
+	// PPSchedule: 1f1b, interleaved or dualpipe; default interleaved when
+	// vpp > 1, else 1f1b.
+	PPSchedule       *Schedule `yaml:"pp_schedule,omitempty" json:"pp_schedule,omitempty"`
+	SequenceParallel *bool     `yaml:"sequence_parallel,omitempty" json:"sequence_parallel,omitempty"`
 }
+
+// Precision is the number format of the training GEMMs.
+type Precision string
+
+// Precisions.
+const (
+	// PrecisionBF16: bf16 GEMMs with fp32 accumulation.
+	PrecisionBF16 Precision = "bf16"
+	// PrecisionFP8: per-tensor scaled FP8 (Hopper and later; Transformer
+	// Engine's delayed or current scaling).
+	PrecisionFP8 Precision = "fp8"
+	// PrecisionMXFP8: OCP microscaling FP8, one E8M0 scale per 32
+	// values (Blackwell).
+	PrecisionMXFP8 Precision = "mxfp8"
+	// PrecisionNVFP4: NVIDIA's FP4 with one FP8 scale per 16 values and a
+	// per-tensor scale (Blackwell).
+	PrecisionNVFP4 Precision = "nvfp4"
+)
+
+// Precisions lists the known precisions.
+var Precisions = []Precision{PrecisionBF16, PrecisionFP8, PrecisionMXFP8, PrecisionNVFP4}
+
+// LowPrecision reports whether the GEMMs run in an 8-bit or 4-bit format
+// (the formats whose weights Transformer Engine keeps quantized copies
+// of).
+func (p Precision) LowPrecision() bool {
+	return p == PrecisionFP8 || p == PrecisionMXFP8 || p == PrecisionNVFP4
+}
+
+// Recipe is how the framework keeps and updates weights.
+type Recipe string
+
+// Recipes.
+const (
+	// RecipeMegatron: bf16 parameters and gradients, fp32 master weights
+	// and Adam states, fused kernels.
+	RecipeMegatron Recipe = "megatron"
+	// RecipePyTorchAMP: fp32 parameters, gradients and Adam states,
+	// torch.autocast to bf16, eager unfused operators.
+	RecipePyTorchAMP Recipe = "pytorch-amp"
+)
+
+// Recipes lists the known recipes.
+var Recipes = []Recipe{RecipeMegatron, RecipePyTorchAMP}
 
 // Economics overrides the catalog's economic defaults.
 type Economics struct {

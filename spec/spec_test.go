@@ -24,7 +24,7 @@ func TestResolveDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := spec.Layout{TP: 8, PP: 4, DP: 32, CP: 1, EP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1, Recompute: spec.RecomputeNone, SequenceParallel: true}
+	want := spec.Layout{TP: 8, PP: 4, DP: 32, CP: 1, EP: 1, ETP: 8, VPP: 1, MicroBatch: 1, ZeRO: 1, Recompute: spec.RecomputeNone, SequenceParallel: true}
 	if r.Layout != want {
 		t.Errorf("layout = %+v, want %+v", r.Layout, want)
 	}

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -63,10 +62,6 @@ func (r *Resolved) resolveModel(m ModelRef) error {
 	case m.Inline != nil:
 		c := *m.Inline
 		if err := c.Validate(); err != nil {
-			var me *model.FieldError
-			if errors.As(err, &me) {
-				return &FieldError{Field: "model." + me.Field, Value: me.Value, Allowed: me.Allowed}
-			}
 			return err
 		}
 		c.Normalize()
@@ -213,22 +208,31 @@ func (r *Resolved) resolveTraining(t Training) error {
 		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
 		EPCommOverlap: t.EPCommOverlap, Dropout: t.Dropout}
 	if rt.Precision == "" {
-		rt.Precision = "bf16"
+		rt.Precision = PrecisionBF16
 	}
-	switch rt.Precision {
-	case "bf16":
-	case "fp8":
-		if r.Chip.FP8TFLOPS <= 0 {
-			return &FieldError{Field: "training.precision", Value: "fp8", Reason: "is not supported by " + r.Chip.Name, Allowed: "bf16"}
-		}
-	default:
-		return &FieldError{Field: "training.precision", Value: strconv.Quote(rt.Precision), Allowed: "bf16, fp8"}
+	if indexOf(precisionNames(), string(rt.Precision)) < 0 {
+		return &FieldError{Field: "training.precision", Value: strconv.Quote(string(rt.Precision)), Allowed: strings.Join(precisionNames(), ", ")}
+	}
+	if !r.Chip.Supports(string(rt.Precision)) {
+		return &FieldError{Field: "training.precision", Value: strconv.Quote(string(rt.Precision)), Reason: "is not supported by " + r.Chip.Name,
+			Allowed: strings.Join(r.Chip.Precisions(), ", ")}
 	}
 	if rt.Recipe == "" {
-		rt.Recipe = "megatron"
+		rt.Recipe = RecipeMegatron
 	}
-	if rt.Recipe != "megatron" && rt.Recipe != "pytorch-amp" {
-		return &FieldError{Field: "training.recipe", Value: strconv.Quote(rt.Recipe), Allowed: "megatron, pytorch-amp"}
+	if rt.Recipe != RecipeMegatron && rt.Recipe != RecipePyTorchAMP {
+		return &FieldError{Field: "training.recipe", Value: strconv.Quote(string(rt.Recipe)), Allowed: "megatron, pytorch-amp"}
+	}
+	rt.FP8Params = rt.Recipe == RecipeMegatron && rt.Precision.LowPrecision()
+	if t.FP8Params != nil {
+		if *t.FP8Params && !rt.Precision.LowPrecision() {
+			return &FieldError{Field: "training.fp8_params", Value: true, Reason: "needs a low-precision training.precision (the weights are kept in that format), not " + string(rt.Precision),
+				Allowed: "false, or training.precision fp8, mxfp8 or nvfp4"}
+		}
+		if *t.FP8Params && rt.Recipe != RecipeMegatron {
+			return &FieldError{Field: "training.fp8_params", Value: true, Reason: "needs the megatron recipe (Transformer Engine keeps the primary weights in FP8)", Allowed: "false with " + string(rt.Recipe)}
+		}
+		rt.FP8Params = *t.FP8Params
 	}
 	if rt.Optimizer == "" {
 		rt.Optimizer = "adamw"
@@ -245,6 +249,14 @@ func (r *Resolved) resolveTraining(t Training) error {
 	}
 	r.Training = rt
 	return nil
+}
+
+func precisionNames() []string {
+	out := make([]string, len(Precisions))
+	for i, p := range Precisions {
+		out[i] = string(p)
+	}
+	return out
 }
 
 func (r *Resolved) resolveParallel(p Parallel) error {
@@ -273,7 +285,7 @@ func (r *Resolved) resolveParallel(p Parallel) error {
 		dst *int
 		g   Given
 	}{{"tp", p.TP, &l.TP, GivenTP}, {"pp", p.PP, &l.PP, GivenPP}, {"dp", p.DP, &l.DP, GivenDP}, {"cp", p.CP, &l.CP, GivenCP},
-		{"ep", p.EP, &l.EP, GivenEP}, {"vpp", p.VPP, &l.VPP, GivenVPP}, {"micro_batch", p.MicroBatch, &l.MicroBatch, GivenMicroBatch}} {
+		{"ep", p.EP, &l.EP, GivenEP}, {"etp", p.ETP, &l.ETP, GivenETP}, {"vpp", p.VPP, &l.VPP, GivenVPP}, {"micro_batch", p.MicroBatch, &l.MicroBatch, GivenMicroBatch}} {
 		if err := set(k.f, k.v, k.dst, k.g); err != nil {
 			return err
 		}
@@ -285,13 +297,21 @@ func (r *Resolved) resolveParallel(p Parallel) error {
 		l.ZeRO = *p.ZeRO
 		r.Given |= GivenZeRO
 	}
+	if l.ETP == 0 {
+		l.ETP = l.TP // Megatron-Core's default expert_tensor_parallel_size
+	}
 	if p.Recompute != nil {
-		rc, err := ParseRecompute(*p.Recompute)
-		if err != nil {
-			return err
-		}
-		l.Recompute = rc
+		l.Recompute = *p.Recompute
 		r.Given |= GivenRecompute
+	}
+	if p.Offload != nil {
+		l.Offload = *p.Offload
+		r.Given |= GivenOffload
+	}
+	l.Schedule = DefaultSchedule(l.VPP)
+	if p.PPSchedule != nil {
+		l.Schedule = *p.PPSchedule
+		r.Given |= GivenSchedule
 	}
 	if p.SequenceParallel != nil {
 		l.SequenceParallel = *p.SequenceParallel
@@ -327,7 +347,7 @@ const (
 	BadTPFFN
 	BadEPNoMoE
 	BadEPExperts
-	BadEPGroup
+	BadFold
 	BadBatch
 	BadCPSeq
 	BadPPLayers
@@ -337,6 +357,10 @@ const (
 	BadKnob
 	BadCPFlash
 	BadRampBatch
+	BadETPNoMoE
+	BadETPFFN
+	BadRecomputeModule
+	BadSchedule
 )
 
 // Violation reports the first rule l breaks, without allocating. The rules
@@ -359,12 +383,14 @@ func (r *Resolved) Violation(l Layout) Violation {
 		return BadProduct
 	case l.MicroBatch <= 0 || l.MicroBatch > r.Training.GlobalBatch:
 		return BadBatch
-	case (l.DP*l.CP)%l.EP != 0:
-		return BadEPGroup
+	case (l.TP*l.CP*l.DP)%(l.EP*l.ETP) != 0:
+		return BadFold
 	case r.Training.GlobalBatch%(l.DP*l.MicroBatch) != 0:
 		return BadBatch
 	case l.VPP > 1 && (r.Training.GlobalBatch/(l.DP*l.MicroBatch))%l.PP != 0:
 		return BadVPPMicroBatches
+	case r.scheduleViolation(l):
+		return BadSchedule
 	}
 	for _, rp := range r.Training.BatchRamp {
 		if rp.GlobalBatch%(l.DP*l.MicroBatch) != 0 {
@@ -379,7 +405,7 @@ func (r *Resolved) Violation(l Layout) Violation {
 func (r *Resolved) knobViolation(l Layout) Violation {
 	m := &r.Model
 	switch {
-	case l.TP <= 0 || l.PP <= 0 || l.CP <= 0 || l.EP <= 0 || l.VPP <= 0 || l.MicroBatch <= 0:
+	case l.TP <= 0 || l.PP <= 0 || l.CP <= 0 || l.EP <= 0 || l.ETP <= 0 || l.VPP <= 0 || l.MicroBatch <= 0:
 		return BadKnob
 	case l.CP > 1 && !r.Training.FlashAttention:
 		return BadCPFlash
@@ -387,12 +413,18 @@ func (r *Resolved) knobViolation(l Layout) Violation {
 		return BadTPHeads
 	case m.Attention != model.AttentionMLA && m.KVHeads%l.TP != 0 && l.TP%m.KVHeads != 0:
 		return BadTPKVHeads
-	case m.FFN%l.TP != 0 || (m.MoE != nil && m.MoE.ExpertFFN%l.TP != 0):
+	case r.tpFFN(l.TP) != 0:
 		return BadTPFFN
 	case l.EP > 1 && m.MoE == nil:
 		return BadEPNoMoE
+	case l.ETP != l.TP && m.MoE == nil:
+		return BadETPNoMoE
 	case m.MoE != nil && m.MoE.Experts%l.EP != 0:
 		return BadEPExperts
+	case m.MoE != nil && m.MoE.ExpertFFN%l.ETP != 0:
+		return BadETPFFN
+	case r.recomputeViolation(l.Recompute):
+		return BadRecomputeModule
 	case l.CP > 1 && r.Training.SeqLen%(2*l.CP) != 0:
 		return BadCPSeq
 	case l.PP > m.Layers:
@@ -403,6 +435,64 @@ func (r *Resolved) knobViolation(l Layout) Violation {
 		return BadZeRO
 	}
 	return OK
+}
+
+// tpFFN returns the first FFN width that tp does not divide: the dense
+// FFN where the model has dense layers, and the shared experts (which run
+// with the dense layers' tensor parallelism), or 0.
+func (r *Resolved) tpFFN(tp int) int {
+	m := &r.Model
+	if (m.MoE == nil || m.MoE.DenseLayers > 0) && m.FFN%tp != 0 {
+		return m.FFN
+	}
+	if m.MoE != nil && m.MoE.SharedExperts > 0 && (m.MoE.SharedExperts*m.MoE.ExpertFFN)%tp != 0 {
+		return m.MoE.SharedExperts * m.MoE.ExpertFFN
+	}
+	return 0
+}
+
+// recomputeModulesNeed are the modules that need a model feature.
+const recomputeMoEModules = RecomputeMoE | RecomputeMoEAct | RecomputeSharedExperts
+
+// recomputeViolation reports a recompute set the model cannot use: full
+// combined with modules, unknown bits, mla_up_proj without MLA, MoE modules
+// without experts, shared_experts without shared experts.
+func (r *Resolved) recomputeViolation(rc Recompute) bool {
+	return r.recomputeFault(rc) != 0
+}
+
+// recomputeFault returns the offending modules of rc, or 0.
+func (r *Resolved) recomputeFault(rc Recompute) Recompute {
+	m := &r.Model
+	switch {
+	case rc >= RecomputeFull<<1:
+		return rc &^ (RecomputeFull<<1 - 1)
+	case rc&RecomputeFull != 0 && rc != RecomputeFull:
+		return rc &^ RecomputeFull
+	case rc&RecomputeMLAUpProj != 0 && m.Attention != model.AttentionMLA:
+		return RecomputeMLAUpProj
+	case rc&recomputeMoEModules != 0 && m.MoE == nil:
+		return rc & recomputeMoEModules
+	case rc&RecomputeSharedExperts != 0 && m.MoE.SharedExperts == 0:
+		return RecomputeSharedExperts
+	}
+	return 0
+}
+
+// scheduleViolation reports a pipeline schedule that does not fit the
+// layout: 1f1b needs vpp 1, interleaved needs vpp > 1, dualpipe needs an
+// even pp, an even micro-batch count and vpp 1 (DeepSeek-V3 report
+// §3.2.1; deepseek-ai/DualPipe README).
+func (r *Resolved) scheduleViolation(l Layout) bool {
+	switch l.Schedule {
+	case Schedule1F1B:
+		return l.VPP != 1
+	case ScheduleInterleaved:
+		return l.VPP <= 1
+	case ScheduleDualPipe:
+		return l.VPP != 1 || l.PP%2 != 0 || l.MicroBatches(r.Training.GlobalBatch)%2 != 0
+	}
+	return true
 }
 
 // CheckLayout validates a layout and explains the first broken rule.
@@ -431,17 +521,43 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 	case BadTPKVHeads:
 		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("neither divides nor is a multiple of model.kv_heads=%d", m.KVHeads), Allowed: divisors(m.KVHeads) + " or multiples of " + strconv.Itoa(m.KVHeads)}
 	case BadTPFFN:
-		f := m.FFN
-		if m.MoE != nil && m.MoE.ExpertFFN%l.TP != 0 {
-			f = m.MoE.ExpertFFN
-		}
+		f := r.tpFFN(l.TP)
 		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("does not divide the FFN width %d", f), Allowed: divisors(f)}
+	case BadETPNoMoE:
+		return &FieldError{Field: "parallel.etp", Value: l.ETP, Reason: "needs a mixture-of-experts model (expert tensor parallelism splits the experts)", Allowed: fmt.Sprintf("%d (tp), or leave etp out", l.TP)}
+	case BadETPFFN:
+		return &FieldError{Field: "parallel.etp", Value: l.ETP, Reason: fmt.Sprintf("does not divide model.moe.expert_ffn=%d", m.MoE.ExpertFFN), Allowed: divisors(m.MoE.ExpertFFN),
+			Hint: etpHint(l)}
+	case BadRecomputeModule:
+		bad := r.recomputeFault(l.Recompute)
+		reason := "cannot be used with this model"
+		switch {
+		case l.Recompute&RecomputeFull != 0:
+			reason = "combines full with modules (full already recomputes whole layers)"
+		case bad == RecomputeMLAUpProj:
+			reason = "names mla_up_proj, which needs multi-head latent attention (model.attention: mla)"
+		case bad == RecomputeSharedExperts && m.MoE != nil:
+			reason = "names shared_experts, but model.moe.shared_experts is 0"
+		case bad&recomputeMoEModules != 0:
+			reason = "names " + strings.Join(bad.Modules(), ", ") + ", which need a mixture-of-experts model"
+		}
+		return &FieldError{Field: "parallel.recompute", Value: strconv.Quote(l.Recompute.String()), Reason: reason, Allowed: r.recomputeAllowed()}
+	case BadSchedule:
+		return r.explainSchedule(l)
 	case BadEPNoMoE:
 		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: "needs a mixture-of-experts model", Allowed: "1"}
 	case BadEPExperts:
 		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: fmt.Sprintf("does not divide model.moe.experts=%d", m.MoE.Experts), Allowed: divisors(m.MoE.Experts)}
-	case BadEPGroup:
-		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: fmt.Sprintf("does not divide dp×cp=%d (experts are sharded inside the data-parallel group)", l.DP*l.CP), Allowed: divisors(l.DP * l.CP)}
+	case BadFold:
+		ranks := l.TP * l.CP * l.DP
+		fe := &FieldError{Field: "parallel.ep", Value: l.EP,
+			Reason: fmt.Sprintf("× etp %d = %d does not divide tp×cp×dp = %d×%d×%d = %d (MoE parallel folding: the experts' ep×etp grid folds over one pipeline stage's ranks)",
+				l.ETP, l.EP*l.ETP, l.TP, l.CP, l.DP, ranks),
+			Allowed: "ep×etp dividing " + strconv.Itoa(ranks)}
+		if l.ETP > 1 && ranks%l.EP == 0 {
+			fe.Hint = fmt.Sprintf("parallel.etp: %d", gcd(ranks/l.EP, l.ETP))
+		}
+		return fe
 	case BadBatch:
 		return &FieldError{Field: "training.global_batch", Value: r.Training.GlobalBatch,
 			Reason: fmt.Sprintf("is not divisible by dp×micro_batch = %d×%d", l.DP, l.MicroBatch), Allowed: "multiples of " + strconv.Itoa(l.DP*l.MicroBatch),
@@ -457,7 +573,7 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 	case BadZeRO:
 		return &FieldError{Field: "parallel.zero", Value: l.ZeRO, Allowed: "0, 1, 2, 3"}
 	case BadKnob:
-		return &FieldError{Field: "parallel", Value: l.String(), Reason: "has a size below 1", Allowed: "positive tp, pp, dp, cp, ep, vpp, micro_batch"}
+		return &FieldError{Field: "parallel", Value: l.String(), Reason: "has a size below 1", Allowed: "positive tp, pp, dp, cp, ep, etp, vpp, micro_batch"}
 	case BadCPFlash:
 		return &FieldError{Field: "parallel.cp", Value: l.CP, Reason: "needs training.flash_attention (ring attention is built on the fused kernel)", Allowed: "1 without flash attention"}
 	case BadRampBatch:
@@ -472,6 +588,58 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 }
 
 func roundUp(a, b int) int { return (a + b - 1) / b * b }
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func etpHint(l Layout) string {
+	if l.ETP != 1 {
+		return "parallel.etp: 1 (recommended for fine-grained experts)"
+	}
+	return ""
+}
+
+// recomputeAllowed lists the recompute values the model can use.
+func (r *Resolved) recomputeAllowed() string {
+	m := &r.Model
+	mods := []string{"core_attn", "layernorm"}
+	if m.Attention == model.AttentionMLA {
+		mods = append(mods, "mla_up_proj")
+	}
+	mods = append(mods, "mlp")
+	if m.MoE != nil {
+		mods = append(mods, "moe_act", "moe")
+		if m.MoE.SharedExperts > 0 {
+			mods = append(mods, "shared_experts")
+		}
+	}
+	return "none, selective, full, or a list of " + strings.Join(mods, ", ")
+}
+
+func (r *Resolved) explainSchedule(l Layout) error {
+	fe := &FieldError{Field: "parallel.pp_schedule", Value: l.Schedule.String()}
+	switch l.Schedule {
+	case Schedule1F1B:
+		fe.Reason = fmt.Sprintf("runs one stage per rank, but vpp is %d", l.VPP)
+		fe.Allowed = "1f1b with vpp 1, interleaved with vpp > 1"
+		fe.Hint = "parallel.pp_schedule: interleaved"
+	case ScheduleInterleaved:
+		fe.Reason = "needs virtual stages (vpp > 1)"
+		fe.Allowed = "interleaved with vpp 2..layers/pp, or 1f1b"
+		fe.Hint = "parallel.vpp: 2"
+	case ScheduleDualPipe:
+		fe.Reason = fmt.Sprintf("needs vpp 1, an even pp and an even micro-batch count (vpp %d, pp %d, %d micro-batches)",
+			l.VPP, l.PP, l.MicroBatches(r.Training.GlobalBatch))
+		fe.Allowed = "dualpipe with vpp 1, pp and global_batch/(dp×micro_batch) divisible by 2"
+	default:
+		fe.Allowed = strings.Join(scheduleNames[:], ", ")
+	}
+	return fe
+}
 
 func divisors(n int) string {
 	var d []string

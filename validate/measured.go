@@ -34,22 +34,26 @@ func MeasuredRows(m *calibrate.Measurement, chip, profile string) ([]Row, error)
 			precision = "bf16"
 		}
 		one, zero := 1, 0
-		rc := p.Recompute
-		if rc == "" {
-			rc = "none"
+		rcName := p.Recompute
+		if rcName == "" {
+			rcName = "none"
+		}
+		rc, err := spec.ParseRecompute(rcName)
+		if err != nil {
+			return nil, fmt.Errorf("steps[%d] (%s): %w", i, p.Name, err)
 		}
 		run := spec.Run{
 			Model:    spec.ModelRef{Inline: &mc},
 			Cluster:  spec.Cluster{Chip: chip, Chips: 1, Profile: profile},
-			Training: spec.Training{SeqLen: p.SeqLen, GlobalBatch: p.MicroBatch, Precision: precision, Recipe: recipe},
+			Training: spec.Training{SeqLen: p.SeqLen, GlobalBatch: p.MicroBatch, Precision: spec.Precision(precision), Recipe: spec.Recipe(recipe)},
 			Parallel: spec.Parallel{TP: &one, PP: &one, DP: &one, MicroBatch: &p.MicroBatch, ZeRO: &zero, Recompute: &rc},
 		}
 		src := fmt.Sprintf("measured, PyTorch eager: %s (%s, %s)", m.Source, m.Env.GPU, m.Measured)
 		base := Row{Family: "measured-" + chip, Source: src, Confidence: Confirmed, Run: run,
 			FillIn: "one GPU, one micro-batch per optimizer step, as measure.py runs it"}
 		t, mem := base, base
-		t.Name, t.Metric, t.Measured = p.Name+"-"+rc+"-step", MetricStepTime, p.StepS
-		mem.Name, mem.Metric, mem.Measured = p.Name+"-"+rc+"-mem", MetricAllocGiB, p.PeakAllocGiB
+		t.Name, t.Metric, t.Measured = p.Name+"-"+rcName+"-step", MetricStepTime, p.StepS
+		mem.Name, mem.Metric, mem.Measured = p.Name+"-"+rcName+"-mem", MetricAllocGiB, p.PeakAllocGiB
 		rows = append(rows, t, mem)
 	}
 	if len(rows) == 0 {

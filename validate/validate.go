@@ -5,6 +5,7 @@ package validate
 
 import (
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 	"slices"
 	"sort"
@@ -386,7 +387,7 @@ func Predict(row *Row) (Result, error) {
 	if out.Group == "" {
 		out.Group = GroupOf(row.Metric, r)
 	} else if !slices.Contains(Groups, out.Group) {
-		return out, &spec.FieldError{Field: "group", Value: out.Group, Reason: "is not a report group", Allowed: strings.Join(Groups, ", ")}
+		return out, &flopcast.FieldError{Field: "group", Value: out.Group, Reason: "is not a report group", Allowed: strings.Join(Groups, ", ")}
 	}
 	e, err := estimate.New(r)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"io"
 	"math"
 	"net/http"
@@ -19,7 +20,7 @@ import (
 	"github.com/flopcast/flopcast/spec"
 )
 
-// errorBody is the JSON of an error that is not a *spec.FieldError (which
+// errorBody is the JSON of an error that is not a *flopcast.FieldError (which
 // marshals itself with the same "error" key plus "field", "value", ...).
 type errorBody struct {
 	Error string `json:"error"`
@@ -95,7 +96,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // with the same message the CLI prints, anything else a 500 without
 // internals beyond the message.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var fe *spec.FieldError
+	var fe *flopcast.FieldError
 	var mb *http.MaxBytesError
 	var bi badInput
 	var nl *search.NoLayoutError
@@ -202,7 +203,7 @@ func (s *server) estimate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badInput{err})
 		return
 	}
-	out := EstimateResponse{Model: rs.Model.Name, Chip: rs.Chip.Name, Chips: rs.Chips, Recipe: rs.Training.Recipe,
+	out := EstimateResponse{Model: rs.Model.Name, Chip: rs.Chip.Name, Chips: rs.Chips, Recipe: string(rs.Training.Recipe),
 		Result: result(rs, e, e.Estimate(rs.Layout))}
 	out.Warnings = append(append([]string{}, rs.Warnings...), out.Warnings...)
 	if tl, err := e.Timeline(rs.Layout); err != nil {
@@ -236,7 +237,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("top"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			s.writeError(w, r, &spec.FieldError{Field: "top", Value: v, Allowed: "1..100"})
+			s.writeError(w, r, &flopcast.FieldError{Field: "top", Value: v, Allowed: "1..100"})
 			return
 		}
 		opt.Top = n
@@ -246,7 +247,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 		case search.ObjectiveTime, search.ObjectiveCost, search.ObjectiveEnergy:
 			opt.Objective = o
 		default:
-			s.writeError(w, r, &spec.FieldError{Field: "objective", Value: v, Allowed: "time, cost, energy"})
+			s.writeError(w, r, &flopcast.FieldError{Field: "objective", Value: v, Allowed: "time, cost, energy"})
 			return
 		}
 	}
@@ -311,11 +312,11 @@ func (s *server) sweep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(req.Chips) == 0 || len(req.Counts) == 0 {
-		s.writeError(w, r, &spec.FieldError{Field: "chips", Value: len(req.Chips) * len(req.Counts), Reason: "gives no cell", Allowed: "at least one chip and one count"})
+		s.writeError(w, r, &flopcast.FieldError{Field: "chips", Value: len(req.Chips) * len(req.Counts), Reason: "gives no cell", Allowed: "at least one chip and one count"})
 		return
 	}
 	if n := len(req.Chips) * len(req.Counts); n > s.opt.MaxSweepCells {
-		s.writeError(w, r, &spec.FieldError{Field: "counts", Value: n, Reason: "is too many cells (chips × counts)", Allowed: fmt.Sprintf("at most %d", s.opt.MaxSweepCells)})
+		s.writeError(w, r, &flopcast.FieldError{Field: "counts", Value: n, Reason: "is too many cells (chips × counts)", Allowed: fmt.Sprintf("at most %d", s.opt.MaxSweepCells)})
 		return
 	}
 	if !json.Valid(req.Run) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/flopcast/flopcast"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,7 +43,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	opts := economics.CapexOptions{Model: req.Model, Tokens: req.Tokens, Context: ctx, PredictMFU: s.mfuPredictor()}
 	if req.Tokens < 0 {
-		s.writeError(w, r, &spec.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
+		s.writeError(w, r, &flopcast.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
 		return
 	}
 	var sc economics.Scenario
@@ -53,19 +54,19 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 			for _, x := range economics.Scenarios() {
 				names = append(names, x.Name)
 			}
-			s.writeError(w, r, &spec.FieldError{Field: "scenario", Value: strconv.Quote(req.Scenario), Reason: "is not a known scenario", Allowed: strings.Join(names, ", ")})
+			s.writeError(w, r, &flopcast.FieldError{Field: "scenario", Value: strconv.Quote(req.Scenario), Reason: "is not a known scenario", Allowed: strings.Join(names, ", ")})
 			return
 		}
 	}
 	var chip hardware.Chip
 	if req.Scenario == "" {
 		if req.BudgetUSD <= 0 {
-			s.writeError(w, r, &spec.FieldError{Field: "budget_usd", Value: req.BudgetUSD, Allowed: "a positive number of US dollars", Hint: "10e9"})
+			s.writeError(w, r, &flopcast.FieldError{Field: "budget_usd", Value: req.BudgetUSD, Allowed: "a positive number of US dollars", Hint: "10e9"})
 			return
 		}
 		var ok bool
 		if chip, ok = hardware.LookupChip(req.Chip); !ok {
-			s.writeError(w, r, &spec.FieldError{Field: "chip", Value: strconv.Quote(req.Chip), Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")})
+			s.writeError(w, r, &flopcast.FieldError{Field: "chip", Value: strconv.Quote(req.Chip), Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")})
 			return
 		}
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/flopcast/flopcast/calibrate"
 	"github.com/flopcast/flopcast/hardware"
-	"github.com/flopcast/flopcast/spec"
 )
 
 func init() { register(newCalibrateCmd) }
@@ -68,7 +66,7 @@ type calibrateResult struct {
 
 func runCalibrate(o *calibrateOptions) error {
 	if o.JSON && o.Out == "-" {
-		return &spec.FieldError{Field: "--out", Value: "-", Reason: "would mix the profile with the --json output on stdout", Hint: "--out profile.yaml"}
+		return &fieldError{Field: "--out", Value: "-", Reason: "would mix the profile with the --json output on stdout", Hint: "--out profile.yaml"}
 	}
 	var b []byte
 	var err error
@@ -82,7 +80,7 @@ func runCalibrate(o *calibrateOptions) error {
 	}
 	m, err := calibrate.ParseMeasurement(b)
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.From, calibrateFieldErrors(err))
+		return fmt.Errorf("%s: %w", o.From, err)
 	}
 	if o.From != "-" {
 		m.Source = filepath.Base(o.From)
@@ -92,18 +90,18 @@ func runCalibrate(o *calibrateOptions) error {
 	if chip == "" {
 		c, ok := calibrate.InferChip(m.Env.GPU)
 		if !ok {
-			return &spec.FieldError{Field: "env.gpu", Value: fmt.Sprintf("%q", m.Env.GPU),
+			return &fieldError{Field: "env.gpu", Value: fmt.Sprintf("%q", m.Env.GPU),
 				Reason: "is not a device flopcast can match to a catalog chip", Hint: "--chip NAME (flopcast catalog chips lists them)"}
 		}
 		chip, inferred = c, true
 	}
 	c, ok := hardware.LookupChip(chip)
 	if !ok {
-		return &spec.FieldError{Field: "--chip", Value: chip, Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")}
+		return &fieldError{Field: "--chip", Value: chip, Reason: "is not in the catalog", Allowed: strings.Join(hardware.ChipNames(), ", ")}
 	}
 	prof, warns, err := calibrate.Fit(m, chip)
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.From, calibrateFieldErrors(err))
+		return fmt.Errorf("%s: %w", o.From, err)
 	}
 	y, err := calibrate.MarshalProfile(prof)
 	if err != nil {
@@ -179,33 +177,4 @@ func writeCalibrateSummary(w io.Writer, o *calibrateOptions, p *hardware.Profile
 	if o.Out != "-" {
 		fmt.Fprintf(w, "wrote %s\n", o.Out)
 	}
-}
-
-// calibrateFieldErrors re-types the calibrate package's field errors as
-// spec.FieldError, so that a bad measurement exits with the
-// invalid-input code like a bad run.yaml.
-func calibrateFieldErrors(err error) error {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	out := make([]error, 0, len(errs))
-	for _, e := range errs {
-		var fe *calibrate.FieldError
-		if !errors.As(e, &fe) {
-			out = append(out, e)
-			continue
-		}
-		v := fe.Value
-		if fe.Missing {
-			v = "missing"
-		}
-		out = append(out, &spec.FieldError{Field: fe.Field, Value: v, Reason: fe.Reason, Allowed: fe.Allowed})
-	}
-	if len(out) == 1 {
-		return out[0]
-	}
-	return errors.Join(out...)
 }

@@ -122,7 +122,7 @@ func TestCalibrateErrors(t *testing.T) {
 		code  int
 		want  string
 	}{
-		{"missing field", missingS, []string{"--from", "-", "--out", "x.yaml"}, exitConfig, "-: gemm[3].s: missing"},
+		{"missing field", missingS, []string{"--from", "-", "--out", "x.yaml"}, exitConfig, "-: gemm[3].s: (missing) is required"},
 		{"not a measurement", "chips: []\n", []string{"--from", "-", "--out", "x.yaml"}, exitError, "not a flopcast GPU measurement"},
 		{"unknown device", rtx, []string{"--from", "-", "--out", "x.yaml"}, exitConfig, `env.gpu: "NVIDIA GeForce RTX 4090" is not a device flopcast can match to a catalog chip; try: --chip NAME`},
 		{"unknown chip", string(b), []string{"--from", "-", "--out", "x.yaml", "--chip", "h1000"}, exitConfig, "--chip: h1000 is not in the catalog"},

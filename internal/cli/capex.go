@@ -51,7 +51,7 @@ parameter. --scenario plans a built-in set of budgets side by side.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.scenario != "" && (cmd.Flags().Changed("budget") || cmd.Flags().Changed("chip")) {
-				return &spec.FieldError{Field: "--scenario", Value: o.scenario, Reason: "sets its own budgets and chips",
+				return &fieldError{Field: "--scenario", Value: o.scenario, Reason: "sets its own budgets and chips",
 					Hint: "leave out --budget and --chip, or --scenario"}
 			}
 			return runCapex(cmd.Context(), o)
@@ -87,7 +87,7 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 	if o.scenario != "" {
 		sc, ok := economics.LookupScenario(o.scenario)
 		if !ok {
-			return &spec.FieldError{Field: "--scenario", Value: strconv.Quote(o.scenario), Reason: "is not a built-in scenario",
+			return &fieldError{Field: "--scenario", Value: strconv.Quote(o.scenario), Reason: "is not a built-in scenario",
 				Allowed: strings.Join(scenarioNames(), ", ")}
 		}
 		reps, err := economics.RunScenario(sc, opts)
@@ -101,16 +101,16 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 		return nil
 	}
 	if o.budget == 0 {
-		return &spec.FieldError{Field: "--budget", Value: "(missing)", Reason: "is required without --scenario",
+		return &fieldError{Field: "--budget", Value: "(missing)", Reason: "is required without --scenario",
 			Allowed: "a positive number of US dollars", Hint: "--budget 100e9"}
 	}
 	if o.chip == "" {
-		return &spec.FieldError{Field: "--chip", Value: "(missing)", Reason: "is required without --scenario",
+		return &fieldError{Field: "--chip", Value: "(missing)", Reason: "is required without --scenario",
 			Allowed: strings.Join(hardware.ChipNames(), ", ")}
 	}
 	chip, ok := hardware.LookupChip(o.chip)
 	if !ok {
-		return &spec.FieldError{Field: "--chip", Value: strconv.Quote(o.chip), Reason: "is not in the catalog",
+		return &fieldError{Field: "--chip", Value: strconv.Quote(o.chip), Reason: "is not in the catalog",
 			Allowed: strings.Join(hardware.ChipNames(), ", ")}
 	}
 	rep, err := economics.Capex(o.budget, chip, opts)
@@ -126,7 +126,7 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 
 // prefixFlag names economics.Capex's fields as the flags that set them.
 func prefixFlag(err error) error {
-	var fe *spec.FieldError
+	var fe *fieldError
 	if errors.As(err, &fe) {
 		c := *fe
 		switch c.Field {
@@ -134,6 +134,12 @@ func prefixFlag(err error) error {
 			c.Field = "--" + c.Field
 		case "chip_usd":
 			c.Field = "--chip-usd"
+		}
+		switch {
+		case c.Field == "--budget" && c.Reason == "":
+			c.Hint = "--budget 100e9"
+		case c.Field == "--chip" && strings.Contains(c.Hint, "chip_usd"):
+			c.Hint = "--chip-usd 30000"
 		}
 		return &c
 	}

@@ -36,7 +36,7 @@ func newCompareCmd(io *IO) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
-				return &spec.FieldError{Field: "-f", Value: "(missing)", Reason: "names no run file",
+				return &fieldError{Field: "-f", Value: "(missing)", Reason: "names no run file",
 					Allowed: "one or more run.yaml files", Hint: "flopcast compare -f a.yaml -f b.yaml"}
 			}
 			out := &compareOutput{}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/flopcast/flopcast/spec"
 )
 
 // Exit codes.
@@ -19,7 +17,7 @@ func writeError(w io.Writer, err error) {
 }
 
 func exitCode(err error) int {
-	var fe *spec.FieldError
+	var fe *fieldError
 	if errors.As(err, &fe) {
 		return exitConfig
 	}

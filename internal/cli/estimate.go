@@ -43,7 +43,7 @@ func newEstimateCmd(io *IO) *cobra.Command {
 			}
 			out, err := estimateRun(r)
 			if err != nil {
-				return err
+				return withFlags(cmd, err)
 			}
 			if asJSON {
 				return writeJSON(io.Out, out)
@@ -68,7 +68,7 @@ func estimateRun(r *spec.Resolved) (*estimateOutput, error) {
 		return nil, err
 	}
 	res := e.Estimate(r.Layout)
-	out := &estimateOutput{Model: r.Model.Name, Chip: r.Chip.Name, Chips: r.Chips, Recipe: r.Training.Recipe, Result: res,
+	out := &estimateOutput{Model: r.Model.Name, Chip: r.Chip.Name, Chips: r.Chips, Recipe: string(r.Training.Recipe), Result: res,
 		Warnings: append(append([]string{}, r.Warnings...), e.Warnings(&res)...)}
 	if !res.Memory.Fits {
 		out.Warnings = append(out.Warnings, whatWouldFit(r, e, &res))

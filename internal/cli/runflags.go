@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,9 +18,10 @@ type runFlags struct {
 	chips, seq, gbs            int
 	tokens                     float64
 	recipe, recompute, profile string
-	tp, pp, dp, cp, ep, vpp    int
-	mb, zero                   int
-	sp                         string
+	tp, pp, dp, cp, ep, etp    int
+	vpp, mb, zero              int
+	sp, offload, schedule      string
+	fp8Params                  bool
 }
 
 func (f *runFlags) add(fs *pflag.FlagSet) {
@@ -30,7 +32,7 @@ func (f *runFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.seq, "seq", 0, "sequence length (training.seq_len)")
 	fs.IntVar(&f.gbs, "global-batch", 0, "sequences per optimizer step (training.global_batch)")
 	fs.Float64Var(&f.tokens, "tokens", 0, "tokens in the whole run (training.tokens)")
-	fs.StringVar(&f.precision, "precision", "", "bf16 | fp8")
+	fs.StringVar(&f.precision, "precision", "", "bf16 | fp8 | mxfp8 | nvfp4 (mxfp8 and nvfp4 on Blackwell)")
 	fs.StringVar(&f.recipe, "recipe", "", "megatron | pytorch-amp")
 	fs.StringVar(&f.profile, "profile", "", "chip profile file from flopcast calibrate, or \"default\" for the catalog curve")
 	fs.IntVar(&f.tp, "tp", 0, "tensor parallel size")
@@ -38,10 +40,14 @@ func (f *runFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.dp, "dp", 0, "data parallel size")
 	fs.IntVar(&f.cp, "cp", 0, "context parallel size")
 	fs.IntVar(&f.ep, "ep", 0, "expert parallel size")
+	fs.IntVar(&f.etp, "etp", 0, "expert tensor parallel size (default: tp; ep×etp must divide tp×cp×dp)")
 	fs.IntVar(&f.vpp, "vpp", 0, "virtual pipeline stages per rank (interleaved 1F1B)")
 	fs.IntVar(&f.mb, "micro-batch", 0, "micro-batch size")
-	fs.IntVar(&f.zero, "zero", -1, "ZeRO stage 0-3")
-	fs.StringVar(&f.recompute, "recompute", "", "none | selective | full")
+	fs.IntVar(&f.zero, "zero", 0, "ZeRO stage 0-3 (3 = FSDP full shard; default 1)")
+	fs.StringVar(&f.recompute, "recompute", "", "none | selective | full | a comma list of core_attn,layernorm,mla_up_proj,mlp,moe_act,moe,shared_experts")
+	fs.StringVar(&f.offload, "offload", "", "none | activations | optimizer | activations,optimizer (to host memory)")
+	fs.StringVar(&f.schedule, "pp-schedule", "", "1f1b | interleaved | dualpipe (default: interleaved when vpp > 1, else 1f1b)")
+	fs.BoolVar(&f.fp8Params, "fp8-params", false, "keep the primary weights in the low-precision format (default true for megatron under fp8, mxfp8, nvfp4)")
 	fs.StringVar(&f.sp, "sequence-parallel", "", "true | false")
 }
 
@@ -79,17 +85,21 @@ func (f *runFlags) run(cmd *cobra.Command) (*spec.Run, error) {
 		run.Training.Tokens = f.tokens
 	}
 	if f.precision != "" {
-		run.Training.Precision = f.precision
+		run.Training.Precision = spec.Precision(f.precision)
 	}
 	if f.recipe != "" {
-		run.Training.Recipe = f.recipe
+		run.Training.Recipe = spec.Recipe(f.recipe)
+	}
+	if changed("fp8-params") {
+		v := f.fp8Params
+		run.Training.FP8Params = &v
 	}
 	p := &run.Parallel
 	for _, k := range []struct {
 		name string
 		v    int
 		dst  **int
-	}{{"tp", f.tp, &p.TP}, {"pp", f.pp, &p.PP}, {"dp", f.dp, &p.DP}, {"cp", f.cp, &p.CP}, {"ep", f.ep, &p.EP},
+	}{{"tp", f.tp, &p.TP}, {"pp", f.pp, &p.PP}, {"dp", f.dp, &p.DP}, {"cp", f.cp, &p.CP}, {"ep", f.ep, &p.EP}, {"etp", f.etp, &p.ETP},
 		{"vpp", f.vpp, &p.VPP}, {"micro-batch", f.mb, &p.MicroBatch}, {"zero", f.zero, &p.ZeRO}} {
 		if changed(k.name) {
 			v := k.v
@@ -97,8 +107,25 @@ func (f *runFlags) run(cmd *cobra.Command) (*spec.Run, error) {
 		}
 	}
 	if changed("recompute") {
-		v := f.recompute
+		v, err := spec.ParseRecompute(f.recompute)
+		if err != nil {
+			return nil, asFlag(err, "--recompute")
+		}
 		p.Recompute = &v
+	}
+	if changed("offload") {
+		v, err := spec.ParseOffload(f.offload)
+		if err != nil {
+			return nil, asFlag(err, "--offload")
+		}
+		p.Offload = &v
+	}
+	if changed("pp-schedule") {
+		v, err := spec.ParseSchedule(f.schedule)
+		if err != nil {
+			return nil, asFlag(err, "--pp-schedule")
+		}
+		p.PPSchedule = &v
 	}
 	if changed("sequence-parallel") {
 		switch strings.ToLower(f.sp) {
@@ -109,24 +136,62 @@ func (f *runFlags) run(cmd *cobra.Command) (*spec.Run, error) {
 			v := false
 			p.SequenceParallel = &v
 		default:
-			return nil, &spec.FieldError{Field: "--sequence-parallel", Value: f.sp, Allowed: "true, false"}
+			return nil, &fieldError{Field: "--sequence-parallel", Value: f.sp, Allowed: "true, false"}
 		}
 	}
 	if run.Model.Name == "" && run.Model.Inline == nil {
-		return nil, &spec.FieldError{Field: "model", Value: "(missing)", Reason: "is required", Allowed: "--model NAME or -f run.yaml", Hint: "flopcast catalog models"}
+		return nil, &fieldError{Field: "model", Value: "(missing)", Reason: "is required", Allowed: "--model NAME or -f run.yaml", Hint: "flopcast catalog models"}
 	}
 	if run.Cluster.Chip == "" {
-		return nil, &spec.FieldError{Field: "cluster.chip", Value: "(missing)", Reason: "is required", Allowed: "--chip NAME or cluster.chip in run.yaml", Hint: "flopcast catalog chips"}
+		return nil, &fieldError{Field: "cluster.chip", Value: "(missing)", Reason: "is required", Allowed: "--chip NAME or cluster.chip in run.yaml", Hint: "flopcast catalog chips"}
 	}
 	for _, c := range []struct {
 		flag string
 		v    int
 	}{{"--chips", run.Cluster.Chips}, {"--seq", run.Training.SeqLen}, {"--global-batch", run.Training.GlobalBatch}} {
 		if c.v == 0 && f.file == "" {
-			return nil, &spec.FieldError{Field: c.flag, Value: "(missing)", Reason: "is required without -f run.yaml", Allowed: "a positive integer"}
+			return nil, &fieldError{Field: c.flag, Value: "(missing)", Reason: "is required without -f run.yaml", Allowed: "a positive integer"}
 		}
 	}
 	return run, nil
+}
+
+// asFlag names a field error by the flag that gave the value.
+func asFlag(err error, flag string) error {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		c := *fe
+		c.Field = flag
+		return &c
+	}
+	return err
+}
+
+// flagOf is the flag that sets each run.yaml field.
+var flagOf = map[string]string{
+	"model": "--model", "cluster.chip": "--chip", "cluster.chips": "--chips", "cluster.profile": "--profile",
+	"training.seq_len": "--seq", "training.global_batch": "--global-batch", "training.tokens": "--tokens",
+	"training.precision": "--precision", "training.recipe": "--recipe", "training.fp8_params": "--fp8-params",
+	"parallel.tp": "--tp", "parallel.pp": "--pp", "parallel.dp": "--dp", "parallel.cp": "--cp", "parallel.ep": "--ep",
+	"parallel.etp": "--etp", "parallel.vpp": "--vpp", "parallel.micro_batch": "--micro-batch", "parallel.zero": "--zero",
+	"parallel.recompute": "--recompute", "parallel.offload": "--offload", "parallel.pp_schedule": "--pp-schedule",
+	"parallel.sequence_parallel": "--sequence-parallel",
+}
+
+// withFlags adds the flag spelling to a field error whose value came from
+// a flag: "parallel.tp (--tp)".
+func withFlags(cmd *cobra.Command, err error) error {
+	var fe *fieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	flag, ok := flagOf[fe.Field]
+	if !ok || !cmd.Flags().Changed(strings.TrimPrefix(flag, "--")) {
+		return err
+	}
+	c := *fe
+	c.Field = fmt.Sprintf("%s (%s)", fe.Field, flag)
+	return &c
 }
 
 // resolve parses and resolves, and prints resolution warnings to stderr.
@@ -137,7 +202,7 @@ func (f *runFlags) resolve(cmd *cobra.Command, io *IO) (*spec.Resolved, error) {
 	}
 	r, err := spec.Resolve(run)
 	if err != nil {
-		return nil, err
+		return nil, withFlags(cmd, err)
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(io.Err, "warning: %s\n", w)

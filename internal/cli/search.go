@@ -84,11 +84,11 @@ wins. Knobs given by flags or run.yaml keep their value.`,
 
 func runSearch(cmd *cobra.Command, o *searchOptions) error {
 	if o.top < 1 {
-		return &spec.FieldError{Field: "--top", Value: o.top, Allowed: "a positive integer"}
+		return &fieldError{Field: "--top", Value: o.top, Allowed: "a positive integer"}
 	}
 	obj := search.Objective(o.objective)
 	if !isObjective(obj) {
-		return &spec.FieldError{Field: "--objective", Value: o.objective, Allowed: "time, cost, energy"}
+		return &fieldError{Field: "--objective", Value: o.objective, Allowed: "time, cost, energy"}
 	}
 	r, err := o.flags.resolve(cmd, o.io)
 	if err != nil {
@@ -136,7 +136,7 @@ func isObjective(o search.Objective) bool {
 func writeHTMLReport(path string, r *spec.Resolved, rep *search.Report) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return &spec.FieldError{Field: "--html", Value: path, Reason: "cannot be written: " + err.Error()}
+		return &fieldError{Field: "--html", Value: path, Reason: "cannot be written: " + err.Error()}
 	}
 	if err := web.WriteReport(f, r, rep); err != nil {
 		f.Close()

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flopcast/flopcast/spec"
 	"github.com/flopcast/flopcast/web"
 	"github.com/spf13/cobra"
 )
@@ -62,17 +61,17 @@ func isLoopback(host string) bool {
 func runServe(ctx context.Context, o *serveOptions) error {
 	host, _, err := net.SplitHostPort(o.addr)
 	if err != nil {
-		return &spec.FieldError{Field: "--addr", Value: o.addr, Reason: "is not host:port", Allowed: "e.g. 127.0.0.1:8080"}
+		return &fieldError{Field: "--addr", Value: o.addr, Reason: "is not host:port", Allowed: "e.g. 127.0.0.1:8080"}
 	}
 	if !isLoopback(host) {
 		if !o.public {
-			return &spec.FieldError{Field: "--addr", Value: o.addr, Reason: "is reachable from other machines and the server has no authentication",
+			return &fieldError{Field: "--addr", Value: o.addr, Reason: "is reachable from other machines and the server has no authentication",
 				Allowed: "a loopback address such as 127.0.0.1:8080", Hint: "add --public to listen there anyway"}
 		}
 		fmt.Fprintf(o.io.Err, "flopcast: warning: serving on %s without authentication: anyone who can reach it can run searches\n", o.addr)
 	}
 	if o.searches < 0 {
-		return &spec.FieldError{Field: "--searches", Value: o.searches, Allowed: "a positive integer"}
+		return &fieldError{Field: "--searches", Value: o.searches, Allowed: "a positive integer"}
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

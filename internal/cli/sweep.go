@@ -68,22 +68,22 @@ costs assume no failures or restarts (see flopcast estimate for goodput).`,
 
 func runSweep(cmd *cobra.Command, o *sweepOptions) error {
 	if len(o.chips) == 0 && o.flags.file == "" {
-		return &spec.FieldError{Field: "--chip", Value: "(missing)", Reason: "is required", Allowed: "one or more catalog chip names, comma-separated", Hint: "flopcast catalog chips"}
+		return &fieldError{Field: "--chip", Value: "(missing)", Reason: "is required", Allowed: "one or more catalog chip names, comma-separated", Hint: "flopcast catalog chips"}
 	}
 	var counts []int
 	for _, s := range o.counts {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
-			return &spec.FieldError{Field: "--chips", Value: s, Allowed: "positive chip counts, comma-separated (256,1024,4096)"}
+			return &fieldError{Field: "--chips", Value: s, Allowed: "positive chip counts, comma-separated (256,1024,4096)"}
 		}
 		counts = append(counts, n)
 	}
 	if len(counts) == 0 && o.flags.file == "" {
-		return &spec.FieldError{Field: "--chips", Value: "(missing)", Reason: "is required", Allowed: "positive chip counts, comma-separated (256,1024,4096)"}
+		return &fieldError{Field: "--chips", Value: "(missing)", Reason: "is required", Allowed: "positive chip counts, comma-separated (256,1024,4096)"}
 	}
 	obj := search.Objective(o.objective)
 	if !isObjective(obj) {
-		return &spec.FieldError{Field: "--objective", Value: o.objective, Allowed: "time, cost, energy"}
+		return &fieldError{Field: "--objective", Value: o.objective, Allowed: "time, cost, energy"}
 	}
 	// runFlags checks --chip and --chips as single values; give it the
 	// first of each, the sweep replaces them per cell.
@@ -120,7 +120,7 @@ func runSweep(cmd *cobra.Command, o *sweepOptions) error {
 		var f *os.File
 		if o.csv != "-" {
 			if f, err = os.Create(o.csv); err != nil {
-				return &spec.FieldError{Field: "--csv", Value: o.csv, Reason: "cannot be written: " + err.Error()}
+				return &fieldError{Field: "--csv", Value: o.csv, Reason: "cannot be written: " + err.Error()}
 			}
 			w = f
 		}

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/flopcast/flopcast/calibrate"
-	"github.com/flopcast/flopcast/spec"
 
 	"github.com/flopcast/flopcast/validate"
 	"github.com/spf13/cobra"
@@ -169,7 +168,7 @@ func validateMeasured(io *IO, path, chip string, asJSON bool) error {
 	if chip == "" {
 		c, ok := calibrate.InferChip(m.Env.GPU)
 		if !ok {
-			return &spec.FieldError{Field: "--chip", Value: "(missing)", Reason: fmt.Sprintf("cannot be inferred from the device %q", m.Env.GPU), Allowed: "a catalog chip name"}
+			return &fieldError{Field: "--chip", Value: "(missing)", Reason: fmt.Sprintf("cannot be inferred from the device %q", m.Env.GPU), Allowed: "a catalog chip name"}
 		}
 		chip = c
 	}
