@@ -93,9 +93,11 @@ func (e *Estimator) dpExposed(l *spec.Layout, lines *dpLines, r int, pd, px floa
 		layers := max(1, rl.dense+rl.moe)
 		exp = max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
 	case 2:
-		// Each micro-batch's reduce-scatter hides behind its own
-		// backward; the gather behind the next step's first forward.
-		exp = max(grad-m*bwd, grad/buckets) + max(gather-fwd, gather/buckets)
+		// Each micro-batch's reduce-scatter runs on its own stream from
+		// its backward on, beside the backward and the later micro-batches'
+		// passes: all the step's compute after the first forward hides
+		// it. The gather hides behind the next step's first forward.
+		exp = max(grad-(m*(fwd+bwd)-fwd), grad/buckets) + max(gather-fwd, gather/buckets)
 	default:
 		// Gradients reduce in buckets during the last micro-batch's
 		// backward; later pipeline stages finish earlier and have the

@@ -67,10 +67,13 @@ type Estimator struct {
 	experts, topK                  float64 // MoE only
 	sharedExperts, expertFFN       float64
 	denseLayers                    float64 // layers with a dense FFN (all of them without MoE)
+	mtpDepth                       float64 // multi-token-prediction modules on the last stage
 
 	// The recipe.
 	eager          bool // pytorch-amp: eager PyTorch under autocast
 	fp8            bool
+	lowp           lowPrecision // storage of quantised tensors (zero at bf16)
+	fp8Params      bool         // primary weights kept quantised
 	flash, dropout bool
 	tpOverlap      *bool // nil: by recipe
 	dpOverlap      bool
@@ -85,6 +88,9 @@ type Estimator struct {
 
 	// Model FLOPs per token of the whole model (model.Config.TrainFLOPsPerToken).
 	modelFlopsPerToken float64
+	attnFwdFLOPs       float64    // per token: the causal attention core's forward
+	rcFLOPs            [7]float64 // per token: the forward FLOPs each recompute module repeats
+
 }
 
 // New prepares an estimator for a resolved run.
@@ -100,6 +106,8 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	}
 	e.dev = dev
 	e.fp8 = r.Training.Precision == "fp8"
+	e.lowp = newLowPrecision(r.Training.Precision, c)
+	e.fp8Params = r.Training.FP8Params
 	e.fab = hardware.NewFabric(c.Fabric)
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
@@ -116,6 +124,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		e.vHeadDim = float64(m.MLA.VHeadDim)
 	}
 	e.denseLayers = e.layers
+	e.mtpDepth = float64(m.MTPDepth)
 	if m.MoE != nil {
 		e.moe = true
 		e.experts, e.topK = float64(m.MoE.Experts), float64(m.MoE.TopK)
@@ -142,6 +151,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.embParams = e.vocab * e.hidden
 
 	e.modelFlopsPerToken = m.TrainFLOPsPerToken(r.Training.SeqLen)
+	e.recomputeFLOPs(m)
 	return e, nil
 }
 

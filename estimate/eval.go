@@ -144,7 +144,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 	var sums stepSums
 	dpg := float64(l.DP * l.CP)
 	edpg := max(dpg/c.s.ep, 1)
-	sp := newSplit(int(e.layers), l.PP, l.VPP)
+	sp := e.stageSplit(l)
 	var prev rankLoad
 	var prevTime rankTiming
 	for r := 0; r < l.PP; r++ {
@@ -166,28 +166,14 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 			continue
 		}
 		sums.slowest = max(sums.slowest, rt.total())
-		pd, px := e.rankParams(rl, c, l.PP)
-		if mem := e.rankMemory(l, c, r, rl, pd, px, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
+		pd, px, emb := e.rankParams(rl, c, l.PP)
+		if mem := e.rankMemory(l, c, r, rl, pd, px, emb, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
 			sums.peak = mem
 		}
 		sums.optimizer = max(sums.optimizer, e.optimizerTime(l.ZeRO, pd, px, dpg, edpg))
 		sums.dp = max(sums.dp, e.dpExposed(l, &c.lines, r, pd, px, rl, c, m))
 	}
 	return sums
-}
-
-// recomputeFlopsPerToken is the extra forward work of activation recompute.
-func (e *Estimator) recomputeFlopsPerToken(rc spec.Recompute) float64 {
-	attnFwd := e.layers * e.seqLen * e.heads * (e.qkHeadDim + e.vHeadDim) // causal forward
-	switch rc {
-	case spec.RecomputeFull:
-		return (e.modelFlopsPerToken-6*e.vocab*e.hidden-3*attnFwd)/3 + attnFwd
-	case spec.RecomputeSelective:
-		if !e.flash {
-			return attnFwd
-		}
-	}
-	return 0
 }
 
 func (e *Estimator) flag(l *spec.Layout, s *shape, m float64, out *Result) {
@@ -206,7 +192,7 @@ func (e *Estimator) flag(l *spec.Layout, s *shape, m float64, out *Result) {
 	if l.PP > 1 && m < float64(l.PP) {
 		out.Warn |= WarnFewMicroBatches
 	}
-	if int(e.layers)%(l.PP*l.VPP) != 0 {
+	if int(e.layers+e.mtpDepth)%(l.PP*l.VPP) != 0 {
 		out.Warn |= WarnUnevenStages
 	}
 	if l.TP > 1 && !s.sp {

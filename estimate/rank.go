@@ -16,6 +16,15 @@ func (rt *rankTiming) total() float64 { return rt.fwd + rt.bwd + rt.tp + rt.cp +
 // for the step (eval) and for the timeline (Schedule) alike.
 func (e *Estimator) rankTime(rl rankLoad, c *layerCache) rankTiming {
 	dl, ml := &c.dense, &c.moe
+	if rl.mtp > 0 {
+		// A multi-token-prediction module runs one more layer (MoE where
+		// the model is) and the output head and loss again.
+		if e.moe {
+			rl.moe += rl.mtp
+		} else {
+			rl.dense += rl.mtp
+		}
+	}
 	var rt rankTiming
 	rt.fwd = rl.dense*dl.fwd + rl.moe*ml.fwd
 	rt.bwd = rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
@@ -41,9 +50,10 @@ func (e *Estimator) rankTime(rl rankLoad, c *layerCache) rankTiming {
 		rt.tp += c.embComm
 	}
 	if rl.last {
-		rt.fwd += c.headTime / 3
-		rt.bwd += 2 * c.headTime / 3
-		rt.tp += c.embComm
+		heads := 1 + rl.mtp
+		rt.fwd += heads * c.headTime / 3
+		rt.bwd += 2 * heads * c.headTime / 3
+		rt.tp += heads * c.embComm
 	}
 	return rt
 }

@@ -20,6 +20,11 @@ type Result struct {
 }
 
 // Memory is the per-device memory of the most loaded pipeline stage, GiB.
+// PeakGiB, what must fit in CapacityGiB, is AllocatedGiB (live tensors)
+// plus what the caching allocator reserves beyond them
+// (FragmentationGiB). Memory the runtime holds outside the allocator
+// (CUDA context, cuBLAS workspaces, NCCL buffers) is taken off the
+// capacity.
 type Memory struct {
 	PeakGiB        float64 `json:"peak_gib"`
 	WeightsGiB     float64 `json:"weights_gib"`
@@ -28,9 +33,14 @@ type Memory struct {
 	ActivationsGiB float64 `json:"activations_gib"`
 	OtherGiB       float64 `json:"other_gib"`
 	// FragmentationGiB is the part of OtherGiB the caching allocator
-	// reserves but does not hand out: PeakGiB less it is what
-	// torch.cuda.max_memory_allocated reports.
+	// reserves but does not hand out.
 	FragmentationGiB float64 `json:"fragmentation_gib"`
+	// AllocatedGiB is the peak of live tensors, what
+	// torch.cuda.max_memory_allocated reports: PeakGiB less
+	// FragmentationGiB. The states, activations and buffers above add up
+	// to it, except that a gradient not yet allocated at the activations'
+	// peak (pytorch-amp, one micro-batch) is left out of it.
+	AllocatedGiB float64 `json:"allocated_gib"`
 	CapacityGiB      float64 `json:"capacity_gib"` // usable device memory
 	OverflowGiB      float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
 	Fits             bool    `json:"fits"`

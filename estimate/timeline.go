@@ -32,7 +32,7 @@ func (e *Estimator) Schedule(l spec.Layout) Schedule {
 	e.eval(l, &res, &c) // fills the cache for this shape
 	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
 	v := float64(l.VPP)
-	sp := newSplit(int(e.layers), l.PP, l.VPP)
+	sp := e.stageSplit(&l)
 	for r := 0; r < l.PP; r++ {
 		rt := e.rankTime(e.rank(&sp, r), &c)
 		// Exposed communication goes with each pass by its share of

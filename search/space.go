@@ -3,6 +3,7 @@ package search
 import (
 	"slices"
 
+	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
 )
 
@@ -31,8 +32,8 @@ const (
 	vppDense = 8
 
 	// maxInner is the number of inner variants of a group: ZeRO stages ×
-	// recompute modes × sequence parallelism.
-	maxInner = 4 * 3 * 2
+	// recompute sets × sequence parallelism.
+	maxInner = 4 * 5 * 2
 )
 
 // space is the candidate values of every knob for one run.
@@ -41,7 +42,7 @@ type space struct {
 	tasks []task // outer loops, partitioned over workers
 
 	zero []int            // descending: the most memory-saving first
-	rc   []spec.Recompute // as given, or none, selective, full
+	rc   []spec.Recompute // as given, or recomputeSets: nested, the most memory-saving last
 	// offload is the offload setting every layout gets (given, or none).
 	offload spec.Offload
 	// schedule is the given pipeline schedule; without one each layout
@@ -51,8 +52,8 @@ type space struct {
 	// spGiven is the given sequence-parallel flag, if any.
 	spGiven bool
 	spValue bool
-	// lightRC is the recompute mode whose memory bounds none and
-	// selective from below (selective <= none), -1 if neither is tried.
+	// lightRC is the recompute set other than full whose memory bounds
+	// the others' from below (the sets are nested), -1 if none is tried.
 	lightRC int
 	fullRC  int // index of full in rc, -1 if not tried
 }
@@ -114,6 +115,31 @@ func capList(d []int, max int) []int {
 	return keep
 }
 
+// recomputeSets are the recompute choices a search tries, each a superset
+// of the one before, so that each saves at least the memory of the one
+// before: none; core attention (Megatron's selective); the cheap modules
+// besides, whose recompute is memory-bound or small (layernorm, and
+// mla_up_proj and moe_act where the model has them: DeepSeek-V3's choice,
+// §3.2.3 and §3.3.3 of its report); the FFN as well (mlp, and for MoE
+// models the whole MoE layer with its shared experts); and full layers.
+// Each is valid for the model (spec's recompute rules), which the search
+// relies on: it checks validity once per group, without the recompute.
+func recomputeSets(m *model.Config) []spec.Recompute {
+	cheap := spec.RecomputeCoreAttn | spec.RecomputeLayerNorm
+	if m.Attention == model.AttentionMLA {
+		cheap |= spec.RecomputeMLAUpProj
+	}
+	ffn := spec.RecomputeMLP
+	if m.MoE != nil {
+		cheap |= spec.RecomputeMoEAct
+		ffn |= spec.RecomputeMoE
+		if m.MoE.SharedExperts > 0 {
+			ffn |= spec.RecomputeSharedExperts
+		}
+	}
+	return []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, cheap, cheap | ffn, spec.RecomputeFull}
+}
+
 func newSpace(r *spec.Resolved) *space {
 	s := &space{r: r, lightRC: -1, fullRC: -1}
 	g, L := r.Given, r.Layout
@@ -127,18 +153,13 @@ func newSpace(r *spec.Resolved) *space {
 	if g.Has(spec.GivenRecompute) {
 		s.rc = []spec.Recompute{L.Recompute}
 	} else {
-		s.rc = []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, spec.RecomputeFull}
+		s.rc = recomputeSets(m)
 	}
 	for i, rc := range s.rc {
-		switch rc {
-		case spec.RecomputeSelective:
-			s.lightRC = i
-		case spec.RecomputeNone:
-			if s.lightRC < 0 {
-				s.lightRC = i
-			}
-		case spec.RecomputeFull:
+		if rc == spec.RecomputeFull {
 			s.fullRC = i
+		} else {
+			s.lightRC = i // the last, most saving, of the nested sets
 		}
 	}
 	if g.Has(spec.GivenSP) {
