@@ -68,7 +68,7 @@ func (e *Estimator) attentionSaved(c *layerCost, s *shape) {
 	// The attention output (the output projection's input) and the
 	// softmax statistics or, unfused, the scores.
 	keep(c, s, T*bf16Bytes*heads*e.vHeadDim, 0)
-	keep(c, s, T*softmaxLSEBytes*heads+e.scoresSaved(s), spec.RecomputeCoreAttn)
+	keep(c, s, e.scoresSaved(s), spec.RecomputeCoreAttn)
 	if e.dropout {
 		keep(c, s, normT*dropoutMaskSavedBytes*hidden, 0)
 	}
@@ -118,11 +118,11 @@ func (e *Estimator) unfusedAttention(c *layerCost, s *shape) {
 }
 
 // scoresSaved is the bytes unfused attention keeps of its s×s scores for
-// one micro-batch on one device; 0 under flash attention, which keeps
-// none.
+// one micro-batch on one device; flash attention keeps none, only its
+// softmax statistics.
 func (e *Estimator) scoresSaved(s *shape) float64 {
 	if e.flash {
-		return 0
+		return s.tokens * softmaxLSEBytes * s.headsPerRank(e) // the log-sum-exp only
 	}
 	per := scoresSavedBytes
 	if e.dropout {
