@@ -36,7 +36,7 @@ type CapexOptions struct {
 	PUE              float64
 }
 
-// CapexReport is what a budget buys. Its JSON is DESIGN.md §3 (capex --json)
+// CapexReport is what a budget buys. Its JSON is docs/output.md's (capex --json)
 // plus detail.
 type CapexReport struct {
 	// Company is set for scenario entries.

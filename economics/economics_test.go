@@ -362,7 +362,7 @@ func TestCapexMFU(t *testing.T) {
 
 func TestRepresentativeRun(t *testing.T) {
 	if _, ok := model.Lookup(repModel); !ok {
-		t.Skip("llama3-70b not in the model catalog yet")
+		t.Fatalf("%s is not in the model catalog", repModel)
 	}
 	for _, tc := range []struct {
 		chips int64
@@ -442,7 +442,7 @@ func TestScenarioCatalogChips(t *testing.T) {
 	s, _ := LookupScenario("hyperscalers-2025")
 	for _, e := range s.Entries {
 		if _, ok := hardware.LookupChip(e.Chip); !ok {
-			t.Skipf("chip %s not in the chip catalog yet", e.Chip)
+			t.Fatalf("scenario chip %s is not in the chip catalog", e.Chip)
 		}
 	}
 	reps, err := RunScenario(s, CapexOptions{MFU: 0.4, Models: []model.Config{}})

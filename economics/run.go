@@ -22,7 +22,7 @@ const (
 	priceWarnHigh = 100.0
 )
 
-// Run is the whole-run block of DESIGN.md §3 ("run"), with the detail behind
+// Run is the whole-run block ("run") of docs/output.md, with the detail behind
 // it. The first eight fields are the contract.
 type Run struct {
 	Steps         int64   `json:"steps"`

@@ -164,16 +164,36 @@ func (d *Device) gemm(batch, m, n, k, peak, eff float64) float64 {
 	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 {
 		return 0
 	}
+	compute := d.compute(batch, m, n, k, peak, eff)
+	mem := 2 * batch * (m*k + k*n + m*n) / d.memBW
+	return max(compute, mem) + d.overhead
+}
+
+// compute is a GEMM's FLOPs over peak × efficiency × wave-quantisation
+// efficiency.
+func (d *Device) compute(batch, m, n, k, peak, eff float64) float64 {
 	q := 1.0
 	if d.units > 0 {
 		tiles := batch * math.Ceil(m/d.tileM) * math.Ceil(n/d.tileN)
 		waves := math.Ceil(tiles / d.units)
 		q = tiles / (waves * d.units)
 	}
-	compute := 2 * batch * m * n * k / (peak * d.clock * eff * q)
-	mem := 2 * batch * (m*k + k*n + m*n) / d.memBW
-	return max(compute, mem) + d.overhead
+	return 2 * batch * m * n * k / (peak * d.clock * eff * q)
 }
+
+// GEMMCompute is BatchedGEMM's compute-bound time alone, without the
+// bandwidth floor or the launch overhead: for callers whose operands are
+// not 2 bytes an element (serving weights stored in FP8 or FP4), which
+// price the bytes themselves.
+func (d *Device) GEMMCompute(batch, m, n, k float64) float64 {
+	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 {
+		return 0
+	}
+	return d.compute(batch, m, n, k, d.peak, d.eff)
+}
+
+// Overhead is the fixed time of one kernel launch and ramp, seconds.
+func (d *Device) Overhead() float64 { return d.overhead }
 
 // Attention is the forward and backward time of fused (flash) attention in
 // bf16 whose causal forward does flops FLOPs over query chunks of seq

@@ -9,7 +9,7 @@ import (
 	"github.com/flopcast/flopcast/model"
 )
 
-// designModels are the names DESIGN.md section 3b promises to scripts.
+// designModels are the catalog names docs/conventions.md promises to scripts.
 var designModels = []string{
 	"gpt3-175b", "llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b",
 	"llama3-70b", "llama3-405b", "mixtral-8x7b", "mixtral-8x22b",
@@ -49,6 +49,12 @@ func TestCatalogModelsWellFormed(t *testing.T) {
 			}
 			if err := m.Validate(); err != nil {
 				t.Error(err)
+			}
+			// A hidden width that the heads do not split evenly is a
+			// transcription error (GPT-3 13B's table prints 5140 for
+			// 40 heads of 128): the head shape would not tile the layer.
+			if m.Hidden%m.Heads != 0 {
+				t.Errorf("hidden %d is not divisible by heads %d", m.Hidden, m.Heads)
 			}
 			if m.MoE == nil && m.ActiveParams() != m.Params() {
 				t.Errorf("dense model: active %v != total %v", m.ActiveParams(), m.Params())

@@ -58,7 +58,7 @@ type Options struct {
 // DefaultOptions are the options used when none are given.
 var DefaultOptions = Options{Top: 10, Objective: ObjectiveTime}
 
-// Report is the outcome of a search. Its JSON is DESIGN.md §3.
+// Report is the outcome of a search. Its JSON is described in docs/output.md.
 type Report struct {
 	Results   []estimate.Result `json:"results"`
 	Pareto    []estimate.Result `json:"pareto"`

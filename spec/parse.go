@@ -132,7 +132,13 @@ func prefixJSONError(prefix string, err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return &FieldError{Field: te.Field, Value: te.Value, Reason: "has the wrong type", Allowed: "a value of type " + te.Type.String()}
+		field := te.Field
+		if field == "" {
+			field = prefix
+		}
+		// Say what is expected in the document's words, not Go's.
+		allowed := strings.Replace(typeWords(strings.TrimPrefix(te.Type.String(), "*")), "a mapping", "an object", 1)
+		return &FieldError{Field: field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: allowed}
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }
@@ -189,6 +195,9 @@ func ParseFile(path string) (*Run, error) {
 // ParseJSON strictly decodes the run.yaml structure given as JSON (the
 // HTTP API).
 func ParseJSON(b []byte) (*Run, error) {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+		return nil, &FieldError{Field: "body", Value: "a JSON " + jsonKind(t[0]), Reason: "is not a run", Allowed: "a JSON object with keys " + yamlAllowed["spec.Run"]}
+	}
 	var r Run
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -199,6 +208,21 @@ func ParseJSON(b []byte) (*Run, error) {
 		return nil, prefixJSONError("run", err)
 	}
 	return &r, nil
+}
+
+// jsonKind names the JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }
 
 // fieldAtLine finds the dotted path of the key whose value sits on line and

@@ -17,7 +17,7 @@ import (
 	"github.com/flopcast/flopcast/spec"
 )
 
-// Confidence marks how well a row is known (shared/reference/runs.md).
+// Confidence marks how well a row of catalog/runs.yaml is known.
 const (
 	Confirmed = "confirmed" // ✔ read in a primary artifact
 	Secondary = "secondary" // ◐ a secondary transcription
@@ -47,7 +47,7 @@ const (
 	FlopsMegatronModel = "megatron-model"  // Korthikanti et al. 2022: 72·B·s·l·h²·(1+s/6h+V/12lh)
 )
 
-// Report groups (DESIGN.md §7): every row is reported in one of them.
+// Report groups (docs/output.md, validate): every row is reported in one of them.
 const (
 	GroupDenseBF16   = "dense-bf16"   // dense models in BF16 (or FP16) on more than one chip
 	GroupDenseFP8    = "dense-fp8"    // dense models in FP8, MXFP8 or NVFP4
@@ -59,7 +59,7 @@ const (
 )
 
 // Groups lists the report groups in report order.
-var Groups = []string{GroupDenseBF16, GroupDenseFP8, GroupMoE, GroupSingleGPU, GroupSimuMaxB200, GroupServing, GroupWholeRun}
+var Groups = []string{GroupDenseBF16, GroupDenseFP8, GroupMoE, GroupSingleGPU, GroupSimuMaxB200, GroupServing, GroupServingAIConfigurator, GroupWholeRun}
 
 // Row is one published measurement with the run that produced it.
 type Row struct {
@@ -152,7 +152,7 @@ func corpus() ([]Row, []Anchor, error) {
 	return rows, anchors, nil
 }
 
-// Result is one row's outcome. Its JSON is DESIGN.md §3 and §7.
+// Result is one row's outcome. Its JSON is described in docs/output.md.
 type Result struct {
 	Name       string  `json:"name"`
 	Group      string  `json:"group"`
@@ -216,7 +216,7 @@ type AnchorResult struct {
 // time row (memory rows are summarised in Memory); the Trusted figures
 // leave out the recalled (✱) rows. Whole-run rows (chip-hours, carbon),
 // which also carry goodput and an unpublished layout, are summarised
-// apart. Groups holds the time rows per report group (DESIGN.md §7).
+// apart. Groups holds the time rows per report group (docs/output.md).
 type Report struct {
 	Rows            []Result `json:"rows"`
 	MeanAbsErr      float64  `json:"mean_abs_err"`
@@ -270,6 +270,9 @@ func Run() (*Report, error) {
 		return nil, err
 	}
 	rep.compareAnchors(anchors)
+	if err := rep.addServing(); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -355,7 +358,7 @@ func (r *Report) compareAnchors(anchors []Anchor) {
 func (r *Report) Worst(n int) []Result {
 	var w []Result
 	for _, x := range r.Rows {
-		if !IsWholeRun(x.Metric) && !IsMemory(x.Metric) {
+		if !IsWholeRun(x.Metric) && !IsMemory(x.Metric) && !IsServing(x.Group) {
 			w = append(w, x)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/flopcast/flopcast"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -40,7 +41,7 @@ type badInput struct{ err error }
 func (e badInput) Error() string { return e.err.Error() }
 func (e badInput) Unwrap() error { return e.err }
 
-// Result is one configuration's answer: the estimate object of DESIGN.md §3
+// Result is one configuration's answer: the estimate object of docs/output.md
 // with the optional whole-run block, plus the estimator's warnings and,
 // from /api/estimate, the pipeline timeline.
 type Result struct {
@@ -60,7 +61,7 @@ type EstimateResponse struct {
 	Result
 }
 
-// SearchResponse is the answer of /api/search: the search JSON of DESIGN.md
+// SearchResponse is the answer of /api/search: the search JSON of docs/output.md
 // §3, its results with whole-run totals, and the usable HBM for the memory
 // chart.
 type SearchResponse struct {
@@ -105,6 +106,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, fe)
 	case errors.As(err, &mb):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body is larger than %d bytes", mb.Limit)})
+	case errors.Is(err, errSlowBody):
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestTimeout, errorBody{Error: err.Error()})
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "2")
 		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: err.Error()})
@@ -124,6 +128,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// errSlowBody is returned by readBody when the client does not finish its
+// body within the server's read timeout.
+var errSlowBody = errors.New("the request body did not arrive within the server's read timeout")
+
 // readBody reads a capped request body.
 func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
@@ -131,6 +139,10 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return nil, err
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, errSlowBody
 		}
 		return nil, badInput{fmt.Errorf("reading the request: %w", err)}
 	}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
+	"github.com/flopcast/flopcast/validate"
 )
 
 // chromiumPath is the browser the tests drive; .ci/run installs it.
@@ -140,6 +143,68 @@ func checkCharts(t *testing.T, ctx context.Context, ids ...string) map[string]ch
 	return got
 }
 
+// textBox is one text element an ECharts instance drew, in canvas pixels.
+type textBox struct {
+	Text string  `json:"text"`
+	X    float64 `json:"x"`
+	W    float64 `json:"w"`
+}
+
+// chartTexts returns the chart's width and every text it drew (labels,
+// legend) with its horizontal extent.
+func chartTexts(t *testing.T, ctx context.Context, id string) (float64, []textBox) {
+	t.Helper()
+	var out struct {
+		Width float64   `json:"width"`
+		Texts []textBox `json:"texts"`
+	}
+	js := fmt.Sprintf(`(() => {
+		const c = echarts.getInstanceByDom(document.getElementById(%q));
+		const texts = [];
+		for (const el of c.getZr().storage.getDisplayList(true)) {
+			if ((el.type !== 'text' && el.type !== 'tspan') || !el.style || !el.style.text || el.ignore || el.invisible) continue;
+			const r = el.getBoundingRect().clone();
+			if (el.transform) r.applyTransform(el.transform);
+			texts.push({text: String(el.style.text), x: r.x, w: r.width});
+		}
+		return {width: c.getWidth(), texts};
+	})()`, id)
+	b := eval[string](t, ctx, "JSON.stringify("+js+")")
+	if err := json.Unmarshal([]byte(b), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Width, out.Texts
+}
+
+// checkTextsInside fails when a text of chart id reaches past its left or
+// right edge (it would be cut off).
+func checkTextsInside(t *testing.T, ctx context.Context, id string, want ...string) {
+	t.Helper()
+	width, texts := chartTexts(t, ctx, id)
+	seen := map[string]bool{}
+	for _, tx := range texts {
+		for _, w := range want {
+			if strings.Contains(tx.Text, w) {
+				seen[w] = true
+			}
+		}
+		if tx.X < 0 || tx.X+tx.W > width+0.5 {
+			t.Errorf("%s: text %q spans x %.0f..%.0f, outside the chart's 0..%.0f", id, tx.Text, tx.X, tx.X+tx.W, width)
+		}
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("%s: no text %q drawn", id, w)
+		}
+	}
+}
+
+// visiblePanels counts the panels of a view that take space on the page.
+func visiblePanels(t *testing.T, ctx context.Context, view string) int {
+	t.Helper()
+	return eval[int](t, ctx, fmt.Sprintf(`Array.from(document.querySelectorAll('#view-%s .panel')).filter(p => p.getClientRects().length > 0).length`, view))
+}
+
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -187,6 +252,22 @@ func TestBrowser(t *testing.T) {
 		}
 		if n := eval[int](t, ctx, `document.querySelectorAll('#run-totals .v').length`); n < 8 {
 			t.Errorf("%d whole-run totals, want 8 (the default plan gives tokens)", n)
+		}
+		// The memory axis labels are evenly spaced: none crowds the top
+		// one (a top of 85 above a tick at 80 printed them on each other).
+		ticks := eval[[]float64](t, ctx, `(() => {
+			const c = echarts.getInstanceByDom(document.getElementById('chart-memory'));
+			const ax = c.getModel().getComponent('yAxis', 0).axis;
+			return ax.scale.getTicks().map(tk => ax.dataToCoord(tk.value));
+		})()`)
+		if len(ticks) < 3 {
+			t.Errorf("memory axis has %d ticks", len(ticks))
+		}
+		for i := 1; i < len(ticks); i++ {
+			if gap, first := math.Abs(ticks[i]-ticks[i-1]), math.Abs(ticks[1]-ticks[0]); gap < 14 || math.Abs(gap-first) > 0.5 {
+				t.Errorf("memory axis ticks at %v px: gap %.1f between ticks %d and %d, want even gaps of at least 14 px", ticks, gap, i-1, i)
+				break
+			}
 		}
 		screenshot(t, ctx, "plan.png")
 	})
@@ -297,7 +378,22 @@ func TestBrowser(t *testing.T) {
 		if !eval[bool](t, ctx, `document.getElementById('f-gb').classList.contains('bad')`) {
 			t.Errorf("the global_batch input is not marked")
 		}
+		if n := visiblePanels(t, ctx, "plan"); n != 0 {
+			t.Errorf("%d empty chart and table panels shown beside the error, want none", n)
+		}
 		screenshot(t, ctx, "plan-error.png")
+		// Fixed, the answer brings its panels back.
+		setValue(t, ctx, "#f-gb", "1024")
+		do(t, ctx, chromedp.Click(chromedp.CSS("#plan-submit")))
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.plan !== 'error'`)); err != nil {
+			t.Fatal(err)
+		}
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("plan state %s after fixing global_batch", s)
+		}
+		if n := visiblePanels(t, ctx, "plan"); n < 5 {
+			t.Errorf("%d panels after a good search, want all of them", n)
+		}
 	})
 
 	t.Run("compare", func(t *testing.T) {
@@ -314,6 +410,19 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%d compare rows, want 4 cells", n)
 		}
 		screenshot(t, ctx, "compare.png")
+
+		// An error leaves no empty chart panels behind.
+		setValue(t, ctx, "#f-counts", "0")
+		do(t, ctx, chromedp.Click(chromedp.CSS("#compare-submit")))
+		if s := waitState(t, ctx, "compare"); s != "error" {
+			t.Fatalf("compare state %s, want error for a count of 0", s)
+		}
+		if msg := eval[string](t, ctx, `document.getElementById('compare-error').innerText`); msg == "" {
+			t.Error("no error message in the compare form")
+		}
+		if n := visiblePanels(t, ctx, "compare"); n != 0 {
+			t.Errorf("%d empty panels shown beside the compare error, want none", n)
+		}
 	})
 
 	t.Run("capex", func(t *testing.T) {
@@ -323,6 +432,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("capex state %s: %s", s, eval[string](t, ctx, `document.getElementById('capex-error').innerText`))
 		}
 		checkCharts(t, ctx, "chart-capex")
+		checkTextsInside(t, ctx, "chart-capex", "power & cooling", "land & site", "chips", "servers & network")
 		if n := eval[int](t, ctx, `document.querySelectorAll('#capex-table tbody tr').length`); n < 1 {
 			t.Errorf("no trainable rows")
 		}
@@ -338,6 +448,7 @@ func TestBrowser(t *testing.T) {
 		if st := eval[string](t, ctx, `document.getElementById('capex-status').innerText`); !strings.Contains(st, "hyperscalers-2025") {
 			t.Errorf("capex status %q, want the scenario", st)
 		}
+		checkTextsInside(t, ctx, "chart-capex", "power & cooling", "land & site")
 		screenshot(t, ctx, "capex-scenario.png")
 	})
 
@@ -352,7 +463,56 @@ func TestBrowser(t *testing.T) {
 		if s := got["chart-validate"].Series; len(s) < 4 {
 			t.Errorf("validate series %v: want reference lines and points", s)
 		}
+		// The header says what each mean is over, counted here from the
+		// corpus itself.
+		rep, err := validate.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var step, serving, under, over int
+		for _, r := range rep.Rows {
+			switch {
+			case validate.IsServing(r.Group):
+				serving++
+			case !validate.IsMemory(r.Metric) && !validate.IsWholeRun(r.Metric):
+				step++
+			}
+		}
+		status := eval[string](t, ctx, `document.getElementById('validate-status').innerText`)
+		if want := fmt.Sprintf("mean error %.1f%% over %d rows", 100*rep.MeanAbsErr, step); !strings.Contains(status, want) {
+			t.Errorf("validate header %q does not say %q", status, want)
+		}
+		if want := regexp.MustCompile(fmt.Sprintf(`serving: mean [0-9.]+%% over %d rows`, serving)); serving > 0 && !want.MatchString(status) {
+			t.Errorf("validate header %q does not count the %d serving rows apart", status, serving)
+		}
 		screenshot(t, ctx, "validate.png")
+		// The table keeps the error's sign: (predicted − measured) / measured.
+		// All metrics, so that rows on both sides show.
+		eval[bool](t, ctx, `(() => { const s = document.getElementById('validate-metric'); s.value = 'all'; s.dispatchEvent(new Event('change')); return true })()`)
+		errs := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#validate-table tbody td.err')).map(td => td.innerText)`)
+		shown := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#validate-table tbody tr td:nth-child(2)')).map(td => td.innerText)`)
+		if len(errs) == 0 || len(errs) != len(shown) {
+			t.Fatalf("%d error cells for %d rows", len(errs), len(shown))
+		}
+		byName := map[string]float64{}
+		for _, r := range rep.Rows {
+			byName[r.Name] = r.Err
+		}
+		for i, e := range errs {
+			want := byName[shown[i]]
+			switch {
+			case want < -0.0005 && strings.HasPrefix(e, "−"):
+				under++
+			case want > 0.0005 && strings.HasPrefix(e, "+"):
+				over++
+			case math.Abs(want) <= 0.0005:
+			default:
+				t.Errorf("row %s: error cell %q, want the sign of %+.4f", shown[i], e, want)
+			}
+		}
+		if under == 0 || over == 0 {
+			t.Errorf("%d rows shown under and %d over the measurement: want both signs", under, over)
+		}
 	})
 
 	t.Run("report", func(t *testing.T) {
@@ -383,6 +543,23 @@ func TestBrowser(t *testing.T) {
 		checkCharts(t, ctx, planCharts...)
 		screenshot(t, ctx, "report.png")
 		selectRow(t, ctx, 1)
+		if loc := eval[string](t, ctx, `location.search`); !strings.Contains(loc, "sel=1") {
+			t.Errorf("report URL %q does not hold the selected row", loc)
+		}
+
+		// The report reads its URL: the row to select, and a view it does
+		// not hold is named rather than silently replaced by the Plan.
+		ctx = tab(t, bctx)
+		do(t, ctx, chromedp.Navigate("file://"+path+"?view=validate&sel=2"))
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("report plan state %s", s)
+		}
+		if sel := eval[string](t, ctx, `document.querySelector('#plan-table tbody tr.selected').dataset.i`); sel != "2" {
+			t.Errorf("report selected row %s, want 2 from ?sel=2", sel)
+		}
+		if st := eval[string](t, ctx, `document.getElementById('plan-status').innerText`); !strings.Contains(st, "Validate view needs flopcast serve") {
+			t.Errorf("report status %q does not say the Validate view is not in the report", st)
+		}
 	})
 }
 

@@ -1,7 +1,7 @@
 // Package web is flopcast's HTTP server and browser UI (flopcast serve).
 //
 // The API takes the run.yaml structure as JSON and answers with the JSON of
-// the CLI (DESIGN.md §3): POST /api/estimate, POST /api/search, GET
+// the CLI (docs/output.md): POST /api/estimate, POST /api/search, GET
 // /api/catalog/chips and /api/catalog/models, plus POST /api/sweep (Compare),
 // POST /api/capex and GET /api/validate for the other views. The UI is a
 // single page in static/, embedded in the binary, drawn with a vendored

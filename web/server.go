@@ -5,10 +5,12 @@ import (
 	"errors"
 	"io/fs"
 	"log"
+	"mime"
 	"net"
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -87,6 +89,9 @@ func (s *server) handler() http.Handler {
 	routes := map[string]string{} // path → method, for 405 answers
 	handle := func(method, path string, h http.HandlerFunc) {
 		routes[path] = method
+		if method == http.MethodPost {
+			h = requireJSON(h)
+		}
 		mux.HandleFunc(method+" "+path, h)
 	}
 	handle("POST", "/api/estimate", s.estimate)
@@ -216,6 +221,26 @@ func loopbackHost(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		http.Error(w, "flopcast serves this machine only: the Host header must be localhost or a loopback address", http.StatusForbidden)
+		writeJSON(w, http.StatusForbidden, errorBody{Error: "flopcast serves this machine only: the Host header must be localhost or a loopback address, not " + strconv.Quote(r.Host)})
 	})
+}
+
+// requireJSON answers 415 to a POST whose body is not declared JSON. A web
+// page on another origin can send text/plain or form bodies without asking
+// the browser's permission (no CORS preflight), but not application/json;
+// so this keeps other sites from making a local server run searches.
+func requireJSON(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ct := r.Header.Get("Content-Type")
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			if ct == "" {
+				ct = "(none)"
+			}
+			w.Header().Set("Accept-Post", "application/json")
+			writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "request Content-Type is " + ct + "; send the body as application/json", Field: "Content-Type"})
+			return
+		}
+		h(w, r)
+	}
 }

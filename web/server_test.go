@@ -1,11 +1,14 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -55,6 +58,9 @@ func serveCtx(t *testing.T, ctx context.Context, h http.Handler, method, path, r
 		rd = strings.NewReader(reqBody)
 	}
 	req := httptest.NewRequestWithContext(ctx, method, path, rd)
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return response{rec.Code, rec.Header(), rec.Body.Bytes()}
@@ -79,7 +85,7 @@ func hasKeys(t *testing.T, m map[string]any, keys ...string) {
 	}
 }
 
-// estimateKeys are the keys DESIGN.md §3 promises in an estimate object.
+// estimateKeys are the keys docs/output.md promises in an estimate object.
 var estimateKeys = []string{
 	"parallel.tp", "parallel.pp", "parallel.dp", "parallel.cp", "parallel.ep", "parallel.vpp", "parallel.micro_batch",
 	"parallel.zero", "parallel.recompute", "parallel.sequence_parallel",
@@ -498,5 +504,102 @@ func TestLoopbackOnly(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
 		}
+	}
+}
+
+// Every refusal of the loopback check is JSON like every other error.
+func TestLoopbackOnlyAnswersJSON(t *testing.T) {
+	h := Handler(Options{LoopbackOnly: true})
+	req := httptest.NewRequest("POST", "/api/estimate", strings.NewReader(body("", "")))
+	req.Host = "evil.example"
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("403 Content-Type %q, want application/json", ct)
+	}
+	m := response{rec.Code, rec.Header(), rec.Body.Bytes()}.json(t)
+	if msg, _ := m["error"].(string); !strings.Contains(msg, "evil.example") {
+		t.Errorf("error %q does not name the refused host", msg)
+	}
+}
+
+// A web page on another origin can POST text/plain or form bodies without
+// a CORS preflight; the API serves only bodies declared JSON.
+func TestPostNeedsJSONContentType(t *testing.T) {
+	h := Handler(Options{})
+	for _, path := range []string{"/api/estimate", "/api/search", "/api/sweep", "/api/capex"} {
+		for _, ct := range []string{"", "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"} {
+			req := httptest.NewRequest("POST", path, strings.NewReader(body("", "")))
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusUnsupportedMediaType {
+				t.Errorf("%s with Content-Type %q: %d, want 415", path, ct, rec.Code)
+				continue
+			}
+			m := response{rec.Code, rec.Header(), rec.Body.Bytes()}.json(t)
+			if msg, _ := m["error"].(string); !strings.Contains(msg, "application/json") {
+				t.Errorf("%s: error %q does not say what to send", path, msg)
+			}
+		}
+	}
+	req := httptest.NewRequest("POST", "/api/estimate", strings.NewReader(body("", "")))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("application/json; charset=utf-8: %d, want 200: %s", rec.Code, rec.Body)
+	}
+}
+
+// A body that is JSON but not an object names what the API expected, in
+// the words of run.yaml, never a Go type.
+func TestNotAnObject(t *testing.T) {
+	h := Handler(Options{})
+	for _, b := range []string{`[]`, `[{"model": "llama3-70b"}]`, `"llama3-70b"`, `42`, `null`,
+		strings.Replace(body("", ""), `{"chip": "h100-sxm", "chips": 1024}`, `["h100-sxm"]`, 1)} {
+		resp := serve(t, h, "POST", "/api/estimate", b)
+		if resp.Status != http.StatusBadRequest {
+			t.Errorf("%.40s: status %d, want 400", b, resp.Status)
+		}
+		m := resp.json(t)
+		msg, _ := m["error"].(string)
+		if regexp.MustCompile(`spec\.|model\.Config|\*?[a-z]+\.[A-Z]\w+`).MatchString(msg) {
+			t.Errorf("%.40s: error names a Go type: %q", b, msg)
+		}
+		if !strings.Contains(msg, "object") && !strings.Contains(msg, "mapping") {
+			t.Errorf("%.40s: error %q does not say an object was expected", b, msg)
+		}
+	}
+}
+
+// A client that stops sending its body gets 408 Request Timeout once the
+// server's read timeout passes, as HTTP servers usually answer.
+func TestSlowUpload(t *testing.T) {
+	ts := httptest.NewUnstartedServer(Handler(Options{}))
+	ts.Config.ReadTimeout = 200 * time.Millisecond
+	ts.Start()
+	defer ts.Close()
+	c, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /api/estimate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\": ")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status %d, want 408: %s", resp.StatusCode, b)
+	}
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("Content-Type %q, want JSON: %s", resp.Header.Get("Content-Type"), b)
 	}
 }

@@ -66,7 +66,7 @@ parameter. --scenario plans a built-in set of budgets side by side.`,
 	fs.Float64Var(&o.mfu, "mfu", 0, "MFU to assume, a fraction of the BF16 peak (default: predicted by a layout search)")
 	fs.Float64Var(&o.chipUSD, "chip-usd", 0, "purchase price per chip in US dollars (default: the chip catalog)")
 	fs.StringVar(&o.scenario, "scenario", "", "a built-in scenario instead of --budget and --chip: "+strings.Join(scenarioNames(), ", "))
-	fs.BoolVar(&o.json, "json", false, "print JSON (DESIGN.md §3)")
+	fs.BoolVar(&o.json, "json", false, "print JSON (keys in docs/output.md)")
 	return cmd
 }
 

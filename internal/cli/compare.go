@@ -14,7 +14,7 @@ import (
 func init() { register(newCompareCmd) }
 
 // compareRun is one run of compare --json: the estimate object of
-// DESIGN.md §3 with the file it came from.
+// docs/output.md with the file it came from.
 type compareRun struct {
 	File string `json:"file"`
 	*estimateOutput

@@ -15,7 +15,7 @@ import (
 
 func init() { register(newEstimateCmd) }
 
-// estimateOutput is the JSON of `estimate --json`: DESIGN.md §3's object
+// estimateOutput is the JSON of `estimate --json`: the object of docs/output.md
 // with the whole-run block and warnings added.
 type estimateOutput struct {
 	Model  string `json:"model"`
@@ -53,7 +53,7 @@ func newEstimateCmd(io *IO) *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (DESIGN.md §3)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (keys in docs/output.md)")
 	return cmd
 }
 

@@ -27,7 +27,7 @@ func TestEstimateGolden(t *testing.T) {
 	}
 }
 
-// The JSON keys of DESIGN.md §3 are a contract for other tools.
+// The JSON keys of docs/output.md are a contract for other tools.
 func TestEstimateJSONContract(t *testing.T) {
 	code, out, errs := flopcast(t, "estimate", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--seq", "8192", "--global-batch", "64", "--tokens", "1e11", "--json")
 	if code != 0 {

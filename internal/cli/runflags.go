@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// runFlags are the flags that fill run.yaml fields (DESIGN.md §3b). Flags
+// runFlags are the flags that fill run.yaml fields (docs/conventions.md). Flags
 // override the file's fields of the same meaning.
 type runFlags struct {
 	file                       string

@@ -17,14 +17,14 @@ import (
 
 func init() { register(newSearchCmd) }
 
-// searchResult is one result in `search --json`: DESIGN.md §3's estimate
+// searchResult is one result in `search --json`: docs/output.md's estimate
 // object, with the whole-run block when training.tokens is given.
 type searchResult struct {
 	estimate.Result
 	Run *economics.Run `json:"run,omitempty"`
 }
 
-// searchOutput is `search --json`: DESIGN.md §3's keys (results, pareto,
+// searchOutput is `search --json`: docs/output.md's keys (results, pareto,
 // evaluated, feasible, elapsed_s) and more.
 type searchOutput struct {
 	Model       string            `json:"model"`
@@ -77,7 +77,7 @@ wins. Knobs given by flags or run.yaml keep their value.`,
 	fs.IntVar(&o.top, "top", 10, "number of layouts to print")
 	fs.StringVar(&o.objective, "objective", "time", "rank by time (step time), cost ($ per token) or energy (J per token)")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: all cores)")
-	fs.BoolVar(&o.asJSON, "json", false, "print JSON (DESIGN.md §3)")
+	fs.BoolVar(&o.asJSON, "json", false, "print JSON (keys in docs/output.md)")
 	fs.StringVar(&o.html, "html", "", "also write the plan as a self-contained HTML report to this file")
 	return cmd
 }

@@ -30,7 +30,9 @@ func newServeCmd(io *IO) *cobra.Command {
 		Long: `serve runs the web UI: plan a run with charts of the search, compare
 chips and cluster sizes, turn a capex budget into a cluster, and look at the
 validation corpus. The same HTTP API (POST /api/estimate, POST /api/search,
-GET /api/catalog/chips, GET /api/catalog/models) serves scripts.
+GET /api/catalog/chips, GET /api/catalog/models) serves scripts; POST
+bodies are run.yaml as JSON, sent as Content-Type: application/json.
+The API is described in docs/output.md.
 
 It listens on 127.0.0.1:8080, this machine only. Listening on another
 address needs --public: the server has no authentication.`,

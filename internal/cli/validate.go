@@ -38,7 +38,7 @@ func newValidateCmd(io *IO) *cobra.Command {
 			return writeValidate(io.Out, rep, fillIn)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (DESIGN.md §3)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (keys in docs/output.md)")
 	cmd.Flags().BoolVar(&fillIn, "fill-in", false, "under each row, how the knobs its source did not publish were filled in")
 	cmd.Flags().StringVar(&measured, "measured", "", "a tools/gpu/measure.py file: compare its whole training steps with predictions from the default curve and from the profile fitted to it")
 	cmd.Flags().StringVar(&chip, "chip", "", "catalog chip of --measured (default: inferred from the device name)")

@@ -24,7 +24,7 @@ func TestValidateFillIn(t *testing.T) {
 	t.Fatal("row narayanan21-gpt-1.7b not printed")
 }
 
-// validate --json keeps DESIGN.md §3's keys and adds §7's groups.
+// validate --json keeps the keys and groups of docs/output.md.
 func TestValidateJSONContract(t *testing.T) {
 	code, out, errs := flopcast(t, "validate", "--json")
 	if code != 0 {

@@ -23,7 +23,7 @@ minutes (about one with --quick), and writes one JSON file:
                recipe,precision,recompute,step_s,peak_alloc_gib,params}
 
 The env, gemm and attention sections have the schema of
-shared/reference/h100-microbench.json. Times are CUDA-event times, the
+calibrate/testdata/h100-microbench.json. Times are CUDA-event times, the
 median of repeats after warm-up, on random data (not zeros, which some
 GPUs run faster and cooler).
 

@@ -48,7 +48,14 @@
     else history.replaceState(null, '', url);
   }
 
-  let state = REPORT ? Object.assign({}, DEFAULTS, { view: 'plan' }) : readURL();
+  // A report holds the Plan view of one search: of the URL it reads the
+  // view and the selected row.
+  let state = REPORT ? Object.assign({}, DEFAULTS, reportURL()) : readURL();
+
+  function reportURL() {
+    const q = new URLSearchParams(location.search);
+    return { view: q.get('view') || 'plan', sel: q.get('sel') || '0' };
+  }
 
   // ---- formatting ---------------------------------------------------------
 
@@ -364,7 +371,8 @@
       return;
     }
     state.sel = String(i);
-    if (user && !REPORT) writeURL(state, false);
+    if (user && REPORT) writeReportURL();
+    else if (user) writeURL(state, false);
     $$('#plan-table tbody tr').forEach((tr) => tr.classList.toggle('selected', tr.dataset.i === String(i)));
     const r = rep.results[i];
     drawCards(r, rep);
@@ -471,17 +479,30 @@
       };
     }
     const top = Math.max(rep.hbm_gib || 0, ...rep.results.map((r) => r.memory.peak_gib));
+    // A top that is a whole number of ticks: an odd top such as 85 above
+    // a tick at 80 would print two labels on top of each other.
+    const [max, interval] = niceAxis(top * 1.08);
     c.setOption({
       animation: false,
       grid: Object.assign({}, baseGrid, { top: 48 }),
       legend: legend(),
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: gib },
       xAxis: { type: 'category', data: categories(rep) },
-      yAxis: { type: 'value', name: 'GiB', max: Math.ceil(top * 1.08) },
+      yAxis: { type: 'value', name: 'GiB', min: 0, max, interval },
       series,
     }, true);
     c.off('click');
     c.on('click', (p) => select(p.dataIndex, true));
+  }
+
+  // niceAxis returns a top of at least hi and a tick interval of 1, 2 or 5
+  // times a power of ten that divides it, for about five ticks.
+  function niceAxis(hi) {
+    if (!(hi > 0)) return [1, 0.2];
+    const raw = hi / 5;
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 5, 10].map((k) => k * p).find((s) => s >= raw);
+    return [Math.ceil(hi / step - 1e-9) * step, step];
   }
 
   function highlight(i) {
@@ -730,7 +751,11 @@
       animation: false,
       tooltip: { trigger: 'item', formatter: (p) => `${esc(p.name)}: ${fmtUSD(p.value)} (${p.percent}%)` },
       legend: legend({ top: undefined, bottom: 0 }),
-      series: [{ type: 'pie', radius: ['30%', '55%'], center: ['50%', '46%'], label: { formatter: (p) => `${p.name}\n${fmtUSD(p.value)} (${p.percent.toFixed(0)}%)`, lineHeight: 15, overflow: 'none' },
+      // Labels sit against the chart's edges (alignTo 'edge'), never past
+      // them; a long name breaks onto a second line rather than being cut.
+      series: [{ type: 'pie', radius: ['30%', '52%'], center: ['50%', '46%'], minShowLabelAngle: 0,
+        label: { formatter: (p) => `${p.name}\n${fmtUSD(p.value)} (${p.percent.toFixed(0)}%)`, lineHeight: 15, alignTo: 'edge', edgeDistance: 8, overflow: 'break', width: 110 },
+        labelLine: { length: 12, length2: 0, maxSurfaceAngle: 80 },
         data: Object.entries(split).map(([k, value]) => ({ name: SPLIT_NAMES[k] || k.replace(/_/g, ' '), value })) }],
     }, true);
     if (multi) {
@@ -796,8 +821,8 @@
     const rows = all.map((r, j) => Object.assign({ j }, r)).filter((r) => metric === 'all' || r.metric === metric);
     const mean = rows.reduce((s, r) => s + r.abs_err, 0) / (rows.length || 1);
     $('#validate-status').className = 'status';
-    $('#validate-status').textContent = `${all.length} published runs: mean error ${pct(rep.mean_abs_err)}, worst ${pct(rep.worst_abs_err)}` +
-      (metric === 'all' ? '.' : `; ${rows.length} of ${metric}: mean ${pct(mean)}.`);
+    $('#validate-status').textContent = validateSummary(rep) +
+      (metric === 'all' ? '' : ` Shown: the ${rows.length} ${metric} rows, mean error ${pct(mean)}.`);
     const log = metric === 'all';
     const vals = rows.flatMap((r) => [r.measured, r.predicted]).filter((v) => v > 0);
     const [a, b] = niceRange(Math.min(...vals), Math.max(...vals), log);
@@ -823,9 +848,41 @@
         data: rows.filter((r) => (log ? r.metric : r.group || r.metric) === g).map((r) => [r.measured, r.predicted, r.j]),
       }))),
     }, true);
-    const head = ['#', 'run', 'metric', 'measured', 'predicted', 'error', 'source'];
+    const head = ['#', 'run', 'metric', 'measured', 'predicted', '<span title="(predicted − measured) / measured: negative when flopcast predicts less">error</span>', 'source'];
     $('#validate-table thead').innerHTML = '<tr>' + head.map((h, i) => `<th${i === 1 || i === 6 ? ' class="l"' : ''}>${h}</th>`).join('') + '</tr>';
-    $('#validate-table tbody').innerHTML = rows.map((r) => `<tr><td>${r.j + 1}</td><td class="l">${esc(r.name)}</td><td>${esc(r.metric)}</td><td>${num(r.measured, 3)}</td><td>${num(r.predicted, 3)}</td><td class="${r.abs_err > 0.1 ? 'bad' : ''}">${pct(r.abs_err)}</td><td class="l wrap">${esc(r.source)}</td></tr>`).join('');
+    $('#validate-table tbody').innerHTML = rows.map((r) => `<tr><td>${r.j + 1}</td><td class="l">${esc(r.name)}</td><td>${esc(r.metric)}</td><td>${num(r.measured, 3)}</td><td>${num(r.predicted, 3)}</td><td class="err${r.abs_err > 0.1 ? ' bad' : ''}">${signedPct(r.err)}</td><td class="l wrap">${esc(r.source)}</td></tr>`).join('');
+  }
+
+  // signedPct writes a signed fraction as +8.9% or −3.7%.
+  function signedPct(x) {
+    if (!fin(x)) return '–';
+    const s = (Math.abs(x) * 100).toFixed(1);
+    return (s === '0.0' ? '' : x < 0 ? '−' : '+') + s + '%';
+  }
+
+  // validateSummary says what each mean is over: the training step time
+  // and throughput rows, the whole-run rows, the memory rows and the
+  // serving rows are reported apart, as flopcast validate does.
+  function validateSummary(rep) {
+    const all = rep.rows || [];
+    const step = (rep.trusted_rows || 0) + (rep.recalled_rows || 0);
+    const parts = [`${all.length} rows. Training step time and throughput: mean error ${pct(rep.mean_abs_err)} over ${step} rows, worst ${pct(rep.worst_abs_err)}`];
+    if (rep.recalled_rows) parts.push(`${pct(rep.trusted_mean_abs_err)} over the ${rep.trusted_rows} confirmed and secondary`);
+    if (rep.whole_run_rows) parts.push(`whole runs: mean ${pct(rep.whole_run_mean_abs_err)} over ${rep.whole_run_rows} rows`);
+    if (rep.memory && rep.memory.rows) parts.push(`memory: mean ${pct(rep.memory.mean_abs_err)} over ${rep.memory.rows} rows`);
+    // Serving groups, pooled.
+    let n = 0, sum = 0;
+    for (const [g, s] of Object.entries(rep.groups || {})) if (g.startsWith('serving')) { n += s.rows; sum += s.mean_abs_err * s.rows; }
+    if (n) parts.push(`serving: mean ${pct(sum / n)} over ${n} rows`);
+    return parts.join('; ') + '.';
+  }
+
+  // writeReportURL keeps a report's selected row in its URL, so that a
+  // link to the file can point at one layout.
+  function writeReportURL() {
+    const q = new URLSearchParams(location.search);
+    q.set('sel', state.sel);
+    try { history.replaceState(null, '', '?' + q.toString()); } catch (e) { /* some browsers refuse it on file: URLs */ }
   }
 
   // ---- start --------------------------------------------------------------
@@ -851,9 +908,20 @@
       const note = $('#report-note');
       note.hidden = false;
       note.textContent = REPORT.title || 'flopcast search report';
+      const asked = state.view;
       showView('plan');
       plan = REPORT.search;
-      drawPlan(0);
+      let sel = parseInt(state.sel, 10);
+      if (!(sel >= 0 && sel < plan.results.length)) sel = 0;
+      drawPlan(sel);
+      if (asked !== 'plan') {
+        // Compare, Capex and Validate ask the server: say so rather than
+        // show the Plan as if it were the view asked for.
+        const name = VIEWS.includes(asked) ? asked[0].toUpperCase() + asked.slice(1) + ' view' : `view "${asked}"`;
+        const st = $('#plan-status');
+        st.className = 'status err';
+        st.textContent = `This report holds only the Plan view of one search; the ${name} needs flopcast serve. ` + st.textContent;
+      }
       document.body.dataset.plan = 'ready';
       return;
     }
