@@ -51,7 +51,7 @@ func (e *Estimator) attentionProjections(c *layerCost, s *shape) {
 // attentionSaved keeps what the attention block saves for backward.
 func (e *Estimator) attentionSaved(c *layerCost, s *shape) {
 	T, normT, hidden, heads := s.tokens, s.normTokens, e.hidden, s.headsPerRank(e)
-	keep(c, s, normT*bf16Bytes*hidden, 0)                             // the input norm's input (the residual stream)
+	keep(c, s, normT*bf16Bytes*hidden, 0)                                // the input norm's input (the residual stream)
 	keep(c, s, normT*e.gemmInputBytes()*hidden, spec.RecomputeLayerNorm) // its output, the QKV GEMM's input
 	if e.mla {
 		// The down-projections' outputs (inputs of the q and kv norms and

@@ -40,10 +40,13 @@ func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines
 
 // optimizerTime is the optimizer step of pd dense and px expert
 // parameters, sharded by ZeRO-1 and above.
-func (e *Estimator) optimizerTime(zero int, pd, px, dpg, edpg float64) float64 {
+func (e *Estimator) optimizerTime(l *spec.Layout, pd, px, dpg, edpg float64) float64 {
 	n := pd + px
-	if zero >= 1 {
+	if l.ZeRO >= 1 {
 		n = pd/dpg + px/edpg
+	}
+	if e.offloads(l, spec.OffloadOptimizer) {
+		return e.optimizerOffloadTime(n)
 	}
 	if e.eager {
 		return e.dev.Mem(eagerOptimizerStepBytes * n)

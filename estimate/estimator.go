@@ -55,6 +55,7 @@ type Estimator struct {
 	domain int             // chips in the scale-up domain
 
 	capacity float64 // usable bytes per device
+	hostBW   float64 // achieved bytes/s per direction to host memory; 0 unknown
 
 	// The model's dimensions, as floats.
 	layers, hidden, heads, kvHeads float64
@@ -111,6 +112,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.fab = hardware.NewFabric(c.Fabric)
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
+	e.hostBW = c.HostLinkGBps * 1e9
 
 	m := &r.Model
 	e.layers, e.hidden, e.heads, e.kvHeads = float64(m.Layers), float64(m.Hidden), float64(m.Heads), float64(m.KVHeads)

@@ -92,6 +92,7 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 type stepSums struct {
 	slowest                   float64 // the slowest rank's time per micro-batch
 	time, compute, tp, cp, ep float64 // sums over ranks, per micro-batch
+	offload                   float64
 	optimizer, dp             float64 // the worst rank's
 	peak                      Memory  // the rank with the highest peak
 }
@@ -113,6 +114,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		ExposedTPCommS:  m * sums.tp / p,
 		ExposedCPCommS:  m * sums.cp / p,
 		ExposedEPCommS:  m * sums.ep / p,
+		OffloadS:        m * sums.offload / p,
 		PipelineBubbleS: bubble,
 		ExposedPPCommS:  hops,
 		ExposedDPCommS:  sums.dp,
@@ -135,6 +137,9 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		out.Warn |= WarnDoesNotFit
 	}
 	out.Memory = peak
+	if l.Offload != spec.OffloadNone && e.hostBW == 0 {
+		out.Warn |= WarnNoHostLink
+	}
 	e.flag(&l, &c.s, m, out)
 }
 
@@ -151,7 +156,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		rl := e.rank(&sp, r)
 		same := r > 0 && rl == prev && r < l.PP-1
 		if !same {
-			prev, prevTime = rl, e.rankTime(rl, c)
+			prev, prevTime = rl, e.rankTime(l, rl, c)
 		}
 		rt := &prevTime
 		sums.time += rt.total()
@@ -159,6 +164,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		sums.tp += rt.tp
 		sums.cp += rt.cp
 		sums.ep += rt.ep
+		sums.offload += rt.offload
 		if same {
 			// The same load as the rank before: the same time per
 			// micro-batch, and the earlier rank dominates memory (more
@@ -170,7 +176,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		if mem := e.rankMemory(l, c, r, rl, pd, px, emb, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
 			sums.peak = mem
 		}
-		sums.optimizer = max(sums.optimizer, e.optimizerTime(l.ZeRO, pd, px, dpg, edpg))
+		sums.optimizer = max(sums.optimizer, e.optimizerTime(l, pd, px, dpg, edpg))
 		sums.dp = max(sums.dp, e.dpExposed(l, &c.lines, r, pd, px, rl, c, m))
 	}
 	return sums

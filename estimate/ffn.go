@@ -83,7 +83,7 @@ func (e *Estimator) mlp(c *layerCost, s *shape) ffnSaved {
 	recomputes(c, s, f, spec.RecomputeMLP)
 	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)
 	c.params = e.attentionParams(s) + e.denseFFNParams/s.tp
-	keep(c, s, normT*bf16Bytes*hidden, 0)                             // the pre-FFN norm's input
+	keep(c, s, normT*bf16Bytes*hidden, 0)                                // the pre-FFN norm's input
 	keep(c, s, normT*e.gemmInputBytes()*hidden, spec.RecomputeLayerNorm) // its output, FC1's input
 	keep(c, s, T*e.ffnInputBytes()*inner, spec.RecomputeMLP)
 	keep(c, s, T*e.ffnOutputBytes()*inner, spec.RecomputeMLP)

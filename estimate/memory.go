@@ -100,6 +100,9 @@ func (e *Estimator) rankParams(rl rankLoad, c *layerCache, pp int) (dense, exper
 // them.
 func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad, pd, px, emb, m, dpg, edpg float64) Memory {
 	mem := e.stateMemory(l.ZeRO, pd, px, emb, dpg, edpg)
+	if e.offloads(l, spec.OffloadOptimizer) {
+		mem.OptimizerGiB = 0 // in host memory
+	}
 	act := e.rankActivations(l, c, r, rl, m)
 	mem.ActivationsGiB = act / gib
 	var buffers float64
@@ -134,7 +137,11 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 		perLayer = (rl.dense*c.dense.saved + rl.moe*c.moe.saved) / layers
 	}
 	chunks := inFlight(l.PP, l.VPP, r, int(m)) // micro-batch chunks held at the peak
-	act := chunks * layers / float64(l.VPP) * perLayer
+	held := chunks * layers / float64(l.VPP)   // layers' worth of saved activations
+	if e.offloads(l, spec.OffloadActivations) {
+		held = min(held, offloadedLayers)
+	}
+	act := held * perLayer
 	if s.recompute == spec.RecomputeFull && layers > 0 {
 		// The layer being recomputed holds its full working set.
 		act += max(c.dense.working, c.moe.working*boolf(rl.moe > 0))

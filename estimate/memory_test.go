@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"testing"
@@ -218,3 +219,44 @@ parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Offload: activations to the host keep two layers on the device and cost
+// what the host link cannot hide; optimizer states leave the device and
+// the step runs over the link. A chip without a host-link figure refuses
+// with a warning instead of pretending.
+func TestOffload(t *testing.T) {
+	const run = `
+model: llama3-70b
+cluster: {chip: %s, chips: 64}
+training: {seq_len: 8192, global_batch: 64}
+parallel: {tp: 8, pp: 1, dp: 8, micro_batch: 1, zero: 1, offload: %s}
+`
+	eval := func(chip, offload string) Result {
+		r, e := resolveRun(t, fmt.Sprintf(run, chip, offload))
+		return e.Estimate(r.Layout)
+	}
+	base := eval("h100-sxm", "none")
+	act := eval("h100-sxm", "activations")
+	if act.Memory.ActivationsGiB >= base.Memory.ActivationsGiB/10 {
+		t.Errorf("activation offload keeps %.1f of %.1f GiB", act.Memory.ActivationsGiB, base.Memory.ActivationsGiB)
+	}
+	if act.StepTimeS < base.StepTimeS || act.Breakdown.OffloadS < 0 {
+		t.Errorf("activation offload is free: %v vs %v s", act.StepTimeS, base.StepTimeS)
+	}
+	opt := eval("h100-sxm", "optimizer")
+	if opt.Memory.OptimizerGiB != 0 || opt.Breakdown.OptimizerS <= base.Breakdown.OptimizerS {
+		t.Errorf("optimizer offload: %v GiB on the device, step %v s vs %v s", opt.Memory.OptimizerGiB, opt.Breakdown.OptimizerS, base.Breakdown.OptimizerS)
+	}
+	// 70B/8 parameters' fp32 gradients over PCIe Gen5 at 55 GB/s, sharded
+	// over dp 8.
+	if want := 4 * 70.6e9 / 8 / 8 / 55e9; math.Abs(opt.Breakdown.OptimizerS-want) > 0.05*want {
+		t.Errorf("optimizer offload step %v s, want about %v s", opt.Breakdown.OptimizerS, want)
+	}
+	// Grace's C2C link is eight times PCIe's: cheaper.
+	if gb := eval("gb200", "optimizer"); gb.Breakdown.OptimizerS >= opt.Breakdown.OptimizerS/5 {
+		t.Errorf("gb200 optimizer offload %v s, h100 %v s", gb.Breakdown.OptimizerS, opt.Breakdown.OptimizerS)
+	}
+	if tpu := eval("tpu-v5p", "activations"); tpu.Warn&WarnNoHostLink == 0 || tpu.Breakdown.OffloadS != 0 {
+		t.Errorf("tpu-v5p without a host link: warn %v offload %v", tpu.Warn, tpu.Breakdown.OffloadS)
+	}
+}

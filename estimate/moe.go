@@ -67,7 +67,7 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 		recomputes(c, s, shared, spec.RecomputeSharedExperts)
 		recomputes(c, s, e.dev.Mem(routed*inner*activationFwdBytes), spec.RecomputeMoEAct)
 	}
-	keep(c, s, normT*bf16Bytes*hidden, 0)                             // the pre-FFN norm's input
+	keep(c, s, normT*bf16Bytes*hidden, 0)                                // the pre-FFN norm's input
 	keep(c, s, normT*e.gemmInputBytes()*hidden, spec.RecomputeLayerNorm) // its output: router and shared experts' input
 	keep(c, s, T*routerProbBytes*e.experts, spec.RecomputeMoE)
 	// Per routed token: the dispatched input (the experts' FC1 input)

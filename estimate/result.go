@@ -41,18 +41,21 @@ type Memory struct {
 	// to it, except that a gradient not yet allocated at the activations'
 	// peak (pytorch-amp, one micro-batch) is left out of it.
 	AllocatedGiB float64 `json:"allocated_gib"`
-	CapacityGiB      float64 `json:"capacity_gib"` // usable device memory
-	OverflowGiB      float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
-	Fits             bool    `json:"fits"`
-	Stage            int     `json:"stage"` // the pipeline stage with the peak
+	CapacityGiB  float64 `json:"capacity_gib"` // usable device memory
+	OverflowGiB  float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
+	Fits         bool    `json:"fits"`
+	Stage        int     `json:"stage"` // the pipeline stage with the peak
 }
 
 // Breakdown splits the step time. The fields add up to the step time.
 type Breakdown struct {
-	ComputeS        float64 `json:"compute_s"`
-	ExposedTPCommS  float64 `json:"exposed_tp_comm_s"`
-	ExposedCPCommS  float64 `json:"exposed_cp_comm_s"`
-	ExposedEPCommS  float64 `json:"exposed_ep_comm_s"`
+	ComputeS       float64 `json:"compute_s"`
+	ExposedTPCommS float64 `json:"exposed_tp_comm_s"`
+	ExposedCPCommS float64 `json:"exposed_cp_comm_s"`
+	ExposedEPCommS float64 `json:"exposed_ep_comm_s"`
+	// OffloadS is the activation offload to host memory that compute does
+	// not hide (0 without offload).
+	OffloadS        float64 `json:"offload_s"`
 	ExposedPPCommS  float64 `json:"exposed_pp_comm_s"`
 	PipelineBubbleS float64 `json:"pipeline_bubble_s"`
 	ExposedDPCommS  float64 `json:"exposed_dp_comm_s"`
@@ -72,4 +75,5 @@ const (
 	WarnFewMicroBatches
 	WarnUnevenStages
 	WarnSPOff
+	WarnNoHostLink
 )

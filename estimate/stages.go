@@ -62,7 +62,7 @@ type rankLoad struct {
 	dense, moe float64
 	mtp        float64 // multi-token-prediction modules (last rank only)
 	first      bool    // holds the embedding
-	last       bool // holds the final norm, logits and loss
+	last       bool    // holds the final norm, logits and loss
 }
 
 // rank is the load of pipeline rank r, which holds virtual stages r, r+p,

@@ -34,10 +34,10 @@ func (e *Estimator) Schedule(l spec.Layout) Schedule {
 	v := float64(l.VPP)
 	sp := e.stageSplit(&l)
 	for r := 0; r < l.PP; r++ {
-		rt := e.rankTime(e.rank(&sp, r), &c)
+		rt := e.rankTime(&l, e.rank(&sp, r), &c)
 		// Exposed communication goes with each pass by its share of
 		// compute.
-		comm, fwd, bwd := rt.tp+rt.cp+rt.ep, rt.fwd, rt.bwd
+		comm, fwd, bwd := rt.tp+rt.cp+rt.ep+rt.offload, rt.fwd, rt.bwd
 		if fwd+bwd > 0 {
 			fwd += comm * rt.fwd / (rt.fwd + rt.bwd)
 			bwd += comm * rt.bwd / (rt.fwd + rt.bwd)

@@ -157,6 +157,7 @@
     ['exposed_cp_comm_s', 'CP comm', '#d46fa8'], ['exposed_ep_comm_s', 'EP comm', '#8e6bbf'],
     ['exposed_pp_comm_s', 'PP comm', '#b8860b'], ['pipeline_bubble_s', 'pipeline bubble', '#c0392b'],
     ['exposed_dp_comm_s', 'DP comm', '#3aa17e'], ['optimizer_s', 'optimizer', '#6b7a8f'],
+    ['offload_s', 'offload', '#9aa0a6'],
   ];
   const MEMORY = [
     ['weights_gib', 'weights', '#2f6fde'], ['grads_gib', 'gradients', '#5ab0d6'],
