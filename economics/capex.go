@@ -120,7 +120,7 @@ func RepresentativeRun(chip hardware.Chip, chips int64) (*spec.Resolved, error) 
 	return &spec.Resolved{
 		Model: m, Chip: chip, Chips: n,
 		Training: spec.ResolvedTraining{SeqLen: repSeq, GlobalBatch: repGlobalBatch, Tokens: 0,
-			Precision: "bf16", Recipe: "megatron", Optimizer: "adamw", FlashAttention: true, DPCommOverlap: true},
+			Precision: spec.PrecisionBF16, Recipe: spec.RecipeMegatron, Optimizer: "adamw", FlashAttention: true, DPCommOverlap: true},
 		Layout: spec.Layout{TP: 1, PP: 1, DP: n, CP: 1, EP: 1, ETP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1},
 	}, nil
 }

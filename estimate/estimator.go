@@ -80,7 +80,8 @@ type Estimator struct {
 	dpOverlap      bool
 	epOverlap      bool
 
-	seqLen, globalBatch float64
+	seqLen        float64
+	tokensPerStep float64 // spec.Resolved.TokensPerStep
 
 	// Parameter counts (full, not sharded).
 	denseFFNParams, expertParams, sharedParams, routerParams float64 // per layer; expertParams over all experts
@@ -106,7 +107,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		return nil, fmt.Errorf("estimate: %w", err)
 	}
 	e.dev = dev
-	e.fp8 = r.Training.Precision == "fp8"
+	e.fp8 = r.Training.Precision == spec.PrecisionFP8
 	e.lowp = newLowPrecision(r.Training.Precision, c)
 	e.fp8Params = r.Training.FP8Params
 	e.fab = hardware.NewFabric(c.Fabric)
@@ -133,13 +134,14 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		e.sharedExperts, e.expertFFN = float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
 		e.denseLayers = float64(m.MoE.DenseLayers)
 	}
-	e.eager = r.Training.Recipe == "pytorch-amp"
+	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
 	e.flash = r.Training.FlashAttention
 	e.dropout = r.Training.Dropout
 	e.tpOverlap = r.Training.TPCommOverlap
 	e.dpOverlap = r.Training.DPCommOverlap
 	e.epOverlap = r.Training.EPCommOverlap
-	e.seqLen, e.globalBatch = float64(r.Training.SeqLen), float64(r.Training.GlobalBatch)
+	e.seqLen = float64(r.Training.SeqLen)
+	e.tokensPerStep = r.TokensPerStep()
 
 	// Parameter counts from the model package; attentionParams shards
 	// attention by layout.

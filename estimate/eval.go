@@ -121,7 +121,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		OptimizerS:      sums.optimizer,
 	}
 
-	tokens := e.globalBatch * e.seqLen
+	tokens := e.tokensPerStep
 	chips := float64(e.r.Chips)
 	out.TokensPerS = tokens / step
 	modelFlops := e.modelFlopsPerToken * tokens

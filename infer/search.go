@@ -104,6 +104,7 @@ type searcher struct {
 	haveClosest bool
 	// Best aggregated and disaggregated results, for the explanation.
 	bestMode map[string]Result
+	last     Result // the point considered last (refine reads it)
 }
 
 // layouts lists the instance layouts a fixed block p allows.
@@ -237,21 +238,75 @@ func (sr *searcher) run() {
 	}
 	var bs []float64
 	var res Result
+	// price evaluates layout c at b requests per replica in one mode and
+	// considers the point; ok is false when the mode does not apply.
+	price := func(c *candidate, b float64, m string) (ok bool) {
+		if m == ModeAggregated {
+			if c.l.DP < 1 {
+				return false
+			}
+			x.aggregated(c.l, &c.s, b, &res)
+			sr.consider(&res)
+			return true
+		}
+		for j := range pools {
+			if c.l.chips()+pools[j].l.chips() <= r.HW.Chips && x.disaggregated(c.l, &c.s, b, &pools[j], r.HW.Chips, &res) {
+				sr.consider(&res)
+				ok = true
+			}
+		}
+		return ok
+	}
 	for i := range decode {
 		c := &decode[i]
 		sr.minWeights = math.Min(sr.minWeights, c.s.weights)
-		for _, b := range sr.batches(c, bs) {
-			if mode != DisaggOn && c.l.DP >= 1 {
-				x.aggregated(c.l, &c.s, b, &res)
-				sr.consider(&res)
+		bs = sr.batches(c, bs)
+		for _, b := range bs {
+			if mode != DisaggOn {
+				price(c, b, ModeAggregated)
 			}
-			for j := range pools {
-				if c.l.chips()+pools[j].l.chips() > r.HW.Chips {
-					continue
-				}
-				if x.disaggregated(c.l, &c.s, b, &pools[j], r.HW.Chips, &res) {
-					sr.consider(&res)
-				}
+			if len(pools) > 0 {
+				price(c, b, ModeDisaggregated)
+			}
+		}
+	}
+	sr.refine(decode, price)
+}
+
+// refine bisects the concurrency of the best layouts between the last
+// power of two that met the latency targets and the next, which did not:
+// the grid alone leaves up to half the throughput of a tight TPOT target
+// on the table.
+func (sr *searcher) refine(decode []candidate, price func(*candidate, float64, string) bool) {
+	r := sr.r
+	if r.Serving.Concurrency != nil || (r.TPOT <= 0 && r.TTFT <= 0) {
+		return
+	}
+	meets := func() bool {
+		w := &sr.last
+		return w.Memory.Fits && (r.TPOT <= 0 || w.TPOTS <= r.TPOT) && (r.TTFT <= 0 || w.TTFTS <= r.TTFT)
+	}
+	for _, w := range slices.Clone(sr.best) {
+		i := slices.IndexFunc(decode, func(c candidate) bool {
+			l := c.l
+			return l.TP == w.Parallel.TP && l.EP == w.Parallel.EP && l.PP == w.Parallel.PP && l.AttentionDP == w.Parallel.AttentionDP &&
+				(w.Mode == ModeDisaggregated || l.DP == w.Parallel.DP)
+		})
+		if i < 0 {
+			continue
+		}
+		c := &decode[i]
+		lo := float64(w.Concurrency) / c.s.adp
+		hi := math.Min(2*lo, c.s.replicaMaxBatch+1)
+		for k := 0; k < 12 && hi-lo > math.Max(1, lo/128); k++ {
+			mid := math.Floor((lo + hi) / 2)
+			if !price(c, mid, w.Mode) {
+				break
+			}
+			if meets() {
+				lo = mid
+			} else {
+				hi = mid
 			}
 		}
 	}
@@ -261,6 +316,7 @@ func (sr *searcher) run() {
 // ranks, or if it is the nearest miss so far.
 func (sr *searcher) consider(res *Result) {
 	sr.rep.Evaluated++
+	sr.last = *res
 	if !res.Memory.Fits {
 		return
 	}
@@ -282,7 +338,11 @@ func (sr *searcher) consider(res *Result) {
 	if b, ok := sr.bestMode[res.Mode]; !ok || sr.rank(res, &b) < 0 {
 		sr.bestMode[res.Mode] = *res
 	}
-	// Top list.
+	// Top list; a point priced twice (the grid and the bisection can
+	// meet) is kept once.
+	if slices.ContainsFunc(sr.best, func(b Result) bool { return samePoint(&b, res) }) {
+		return
+	}
 	if len(sr.best) < sr.top || sr.rank(res, &sr.best[len(sr.best)-1]) < 0 {
 		i, _ := slices.BinarySearchFunc(sr.best, res, func(a Result, b *Result) int { return sr.rank(&a, b) })
 		sr.best = slices.Insert(sr.best, i, *res)
@@ -322,6 +382,15 @@ func (sr *searcher) rank(a, b *Result) int {
 		return c
 	}
 	return cmp.Compare(a.Parallel.String()+a.Mode, b.Parallel.String()+b.Mode)
+}
+
+// samePoint reports whether two results price the same layout, mode and
+// concurrency.
+func samePoint(a, b *Result) bool {
+	if a.Mode != b.Mode || a.Parallel != b.Parallel || a.Concurrency != b.Concurrency || (a.PrefillParallel == nil) != (b.PrefillParallel == nil) {
+		return false
+	}
+	return a.PrefillParallel == nil || *a.PrefillParallel == *b.PrefillParallel
 }
 
 // NoLayoutError says why no serving layout is feasible: nothing fits in

@@ -157,7 +157,7 @@ func (c *Config) ActiveParams() float64 {
 }
 
 // TrainFLOPsPerToken is the model FLOPs of one trained token as docs/output.md
-// §3 defines them: 6 × active non-embedding parameters, the logits layer
+// defines them: 6 × active non-embedding parameters, the logits layer
 // (6·d·V), and attention with the causal half counted (12·L·s·d_attn × ½,
 // with MLA's query-key and value widths kept apart). Recompute is not
 // counted.

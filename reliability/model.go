@@ -58,7 +58,7 @@ func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 
 	recipe := r.Training.Recipe
 	if recipe == "" {
-		recipe = "megatron"
+		recipe = spec.RecipeMegatron
 	}
 	bpp, ok := d.CheckpointBytesPerParam[string(recipe)]
 	if !ok {

@@ -80,8 +80,8 @@ func explain(s *searcher, rep *Report) []string {
 		hidden = win.MFU * step / b.ComputeS
 	}
 	gemms := r.Chip.Name + " GEMMs reach"
-	if r.Training.Precision == "fp8" {
-		gemms = r.Chip.Name + " FP8 GEMMs reach (MFU counts against the BF16 peak)"
+	if r.Training.Precision.LowPrecision() {
+		gemms = r.Chip.Name + " " + strings.ToUpper(string(r.Training.Precision)) + " GEMMs reach (MFU counts against the BF16 peak)"
 	}
 	out = append(out, fmt.Sprintf("roofline: MFU %.1f%% is %.0f%% of the %.0f%% that %s at best; with every exposed communication, bubble and optimizer term hidden it would be %.1f%%",
 		100*win.MFU, 100*win.MFU/ceil, 100*ceil, gemms, 100*hidden))

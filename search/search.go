@@ -21,6 +21,7 @@ import (
 	"github.com/flopcast/flopcast"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,17 @@ const (
 
 // Objectives lists the valid objectives.
 var Objectives = []Objective{ObjectiveTime, ObjectiveCost, ObjectiveEnergy}
+
+// ParseObjective reads an objective name; "" is ObjectiveTime.
+func ParseObjective(s string) (Objective, error) {
+	if s == "" {
+		return ObjectiveTime, nil
+	}
+	if o := Objective(s); slices.Contains(Objectives, o) {
+		return o, nil
+	}
+	return "", &flopcast.FieldError{Field: "objective", Value: strconv.Quote(s), Allowed: "time, cost, energy"}
+}
 
 // Options tune a search. DefaultOptions gives the defaults.
 type Options struct {
@@ -118,7 +130,7 @@ func ChipPowerW(r *spec.Resolved) float64 {
 // tokens per step are the same for every layout of a run, so all three
 // objectives rank alike; they differ in the number shown.
 func scoreFactor(r *spec.Resolved, obj Objective) float64 {
-	tokens := float64(r.Training.GlobalBatch) * float64(r.Training.SeqLen)
+	tokens := r.TokensPerStep()
 	switch obj {
 	case ObjectiveCost:
 		return float64(r.Chips) * PricePerChipHour(r) / 3600 / tokens
@@ -186,12 +198,11 @@ func Run(ctx context.Context, r *spec.Resolved, opt Options) (*Report, error) {
 	if opt.Top <= 0 {
 		opt.Top = DefaultOptions.Top
 	}
-	if opt.Objective == "" {
-		opt.Objective = ObjectiveTime
+	obj, err := ParseObjective(string(opt.Objective))
+	if err != nil {
+		return nil, err
 	}
-	if !slices.Contains(Objectives, opt.Objective) {
-		return nil, &flopcast.FieldError{Field: "objective", Value: string(opt.Objective), Allowed: "time, cost, energy"}
-	}
+	opt.Objective = obj
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}

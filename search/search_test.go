@@ -577,3 +577,20 @@ func TestCancelMidway(t *testing.T) {
 		t.Fatal("search did not stop")
 	}
 }
+
+func TestParseObjective(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Objective
+		err  bool
+	}{{"", ObjectiveTime, false}, {"time", ObjectiveTime, false}, {"cost", ObjectiveCost, false}, {"energy", ObjectiveEnergy, false},
+		{"speed", "", true}, {"Time", "", true}} {
+		got, err := ParseObjective(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseObjective(%q) = %q, %v", tc.in, got, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), `objective: "`+tc.in+`" is not allowed (allowed: time, cost, energy)`) {
+			t.Errorf("error %q", err)
+		}
+	}
+}

@@ -21,8 +21,12 @@ const (
 	maxMB  = 8  // values of micro_batch per dp
 
 	// mbLimit is the largest micro-batch tried: beyond 16 sequences the
-	// GEMMs are long saturated and only memory grows.
-	mbLimit = 16
+	// GEMMs are long saturated and only memory grows. What saturates a GEMM
+	// is its token count (the M dimension), so short sequences may go up to
+	// mbTokens tokens, 16 sequences of 4,096: llm.c trains GPT-2 124M at
+	// seq 1024 with 64 sequences per GPU (modded-nanogpt README, record 1).
+	mbLimit  = 16
+	mbTokens = 16 * 4096
 	// cpLimit bounds context parallelism, and cpMinChunk keeps each rank's
 	// share of the sequence long enough for attention to stay efficient.
 	cpLimit    = 64
@@ -216,7 +220,7 @@ func newSpace(r *spec.Resolved) *space {
 					if t.dp <= 0 || gb%t.dp != 0 {
 						return []int{1} // invalid; Violation says why
 					}
-					return divisorsUpTo(gb/t.dp, mbLimit, maxMB)
+					return divisorsUpTo(gb/t.dp, max(mbLimit, mbTokens/max(r.Training.SeqLen, 1)), maxMB)
 				})
 				if len(t.ep) == 0 {
 					t.ep = []int{1}

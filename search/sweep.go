@@ -77,10 +77,10 @@ type SweepReport struct {
 func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, error) {
 	start := time.Now()
 	if len(opt.Chips) == 0 {
-		return nil, &flopcast.FieldError{Field: "--chip", Value: "(none)", Allowed: "one or more catalog chip names"}
+		return nil, &flopcast.FieldError{Field: "chips", Value: "(none)", Allowed: "one or more catalog chip names"}
 	}
 	if len(opt.Counts) == 0 {
-		return nil, &flopcast.FieldError{Field: "--chips", Value: "(none)", Allowed: "one or more positive chip counts"}
+		return nil, &flopcast.FieldError{Field: "counts", Value: "(none)", Allowed: "one or more positive chip counts"}
 	}
 	for _, c := range opt.Chips {
 		if _, ok := hardware.LookupChip(c); !ok {
@@ -92,12 +92,14 @@ func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, 
 	counts = slices.Compact(counts)
 	for _, n := range counts {
 		if n <= 0 {
-			return nil, &flopcast.FieldError{Field: "--chips", Value: n, Allowed: "positive chip counts"}
+			return nil, &flopcast.FieldError{Field: "counts", Value: n, Allowed: "positive chip counts"}
 		}
 	}
-	if opt.Objective == "" {
-		opt.Objective = ObjectiveTime
+	obj, err := ParseObjective(string(opt.Objective))
+	if err != nil {
+		return nil, err
 	}
+	opt.Objective = obj
 	baseGB := base.Training.GlobalBatch
 	if baseGB <= 0 {
 		return nil, &flopcast.FieldError{Field: "training.global_batch", Value: baseGB, Allowed: "a positive integer (sequences per optimizer step)"}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -156,6 +157,9 @@ func Parse(b []byte) (*Run, error) {
 	if len(probe.Content) == 0 || probe.Content[0].Kind != yaml.MappingNode {
 		return nil, &FieldError{Field: "run.yaml", Value: "(not a mapping)", Reason: "must be a mapping", Allowed: "keys model, cluster, training, parallel, economics, reliability"}
 	}
+	if err := checkYAMLIntegers(probe.Content[0], reflect.TypeFor[Run](), ""); err != nil {
+		return nil, err
+	}
 	var r Run
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -197,6 +201,21 @@ func ParseFile(path string) (*Run, error) {
 func ParseJSON(b []byte) (*Run, error) {
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
 		return nil, &FieldError{Field: "body", Value: "a JSON " + jsonKind(t[0]), Reason: "is not a run", Allowed: "a JSON object with keys " + yamlAllowed["spec.Run"]}
+	}
+	// Integer fields given in exponent form (1e9) become plain integers;
+	// fractions are refused by name. Malformed JSON is left to the strict
+	// decoder below, which explains it.
+	dec0 := json.NewDecoder(bytes.NewReader(b))
+	dec0.UseNumber()
+	var raw any
+	if err := dec0.Decode(&raw); err == nil {
+		v, err := wholeJSON(raw, reflect.TypeFor[Run](), "")
+		if err != nil {
+			return nil, err
+		}
+		if nb, err := json.Marshal(v); err == nil {
+			b = nb
+		}
 	}
 	var r Run
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -26,12 +26,12 @@ func MeasuredRows(m *calibrate.Measurement, chip, profile string) ([]Row, error)
 		mc := model.Config{Name: p.Name, Layers: p.Model.Layers, Hidden: p.Model.Hidden, Heads: p.Model.Heads,
 			KVHeads: p.Model.KVHeads, HeadDim: p.Model.HeadDim, FFN: p.Model.FFN, FFNKind: p.Model.FFNKind,
 			Vocab: p.Model.Vocab, TiedEmbeddings: p.Model.TiedEmbeddings}
-		recipe, precision := p.Recipe, p.Precision
+		recipe, precision := spec.Recipe(p.Recipe), spec.Precision(p.Precision)
 		if recipe == "" {
-			recipe = "pytorch-amp"
+			recipe = spec.RecipePyTorchAMP
 		}
 		if precision == "" {
-			precision = "bf16"
+			precision = spec.PrecisionBF16
 		}
 		one, zero := 1, 0
 		rcName := p.Recompute
@@ -45,7 +45,7 @@ func MeasuredRows(m *calibrate.Measurement, chip, profile string) ([]Row, error)
 		run := spec.Run{
 			Model:    spec.ModelRef{Inline: &mc},
 			Cluster:  spec.Cluster{Chip: chip, Chips: 1, Profile: profile},
-			Training: spec.Training{SeqLen: p.SeqLen, GlobalBatch: p.MicroBatch, Precision: spec.Precision(precision), Recipe: spec.Recipe(recipe)},
+			Training: spec.Training{SeqLen: p.SeqLen, GlobalBatch: p.MicroBatch, Precision: precision, Recipe: recipe},
 			Parallel: spec.Parallel{TP: &one, PP: &one, DP: &one, MicroBatch: &p.MicroBatch, ZeRO: &zero, Recompute: &rc},
 		}
 		src := fmt.Sprintf("measured, PyTorch eager: %s (%s, %s)", m.Source, m.Env.GPU, m.Measured)

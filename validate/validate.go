@@ -253,7 +253,7 @@ func GroupOf(metric string, r *spec.Resolved) string {
 		return GroupSingleGPU
 	case r.Model.MoE != nil:
 		return GroupMoE
-	case r.Training.Precision != "" && r.Training.Precision != "bf16":
+	case r.Training.Precision != "" && r.Training.Precision != spec.PrecisionBF16:
 		return GroupDenseFP8
 	}
 	return GroupDenseBF16
@@ -399,7 +399,7 @@ func Predict(row *Row) (Result, error) {
 	res := e.Estimate(r.Layout)
 	out.Layout = r.Layout.String()
 	chips := float64(r.Chips)
-	tokens := float64(r.Training.GlobalBatch) * float64(r.Training.SeqLen)
+	tokens := r.TokensPerStep()
 	flops := func() (float64, error) {
 		m := &r.Model
 		B, s, l, h, V := float64(r.Training.GlobalBatch), float64(r.Training.SeqLen), float64(m.Layers), float64(m.Hidden), float64(m.Vocab)

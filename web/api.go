@@ -255,13 +255,12 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 		opt.Top = n
 	}
 	if v := q.Get("objective"); v != "" {
-		switch o := search.Objective(v); o {
-		case search.ObjectiveTime, search.ObjectiveCost, search.ObjectiveEnergy:
-			opt.Objective = o
-		default:
-			s.writeError(w, r, &flopcast.FieldError{Field: "objective", Value: v, Allowed: "time, cost, energy"})
+		o, err := search.ParseObjective(v)
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
+		opt.Objective = o
 	}
 	rs, err := resolveJSON(b)
 	if err != nil {

@@ -88,6 +88,8 @@ func reportPage(data []byte, title string) ([]byte, error) {
 		{`<link rel="stylesheet" href="style.css">`, "<style>\n" + css + "</style>"},
 		{`<script src="echarts.min.js"></script>`, "<script>\n" + ec + "\n</script>"},
 		{`<script src="app.js"></script>`, "<script>\nwindow.FLOPCAST_REPORT = " + string(data) + ";\n</script>\n<script>\n" + app + "\n</script>"},
+		// A report shows the Plan view alone; the Serve view's script stays out.
+		{`<script src="serve.js"></script>`, ""},
 	} {
 		if !strings.Contains(page, rep.old) {
 			return nil, fmt.Errorf("web: static/index.html lacks %s", rep.old)

@@ -98,6 +98,7 @@ func (s *server) handler() http.Handler {
 	handle("POST", "/api/search", s.search)
 	handle("POST", "/api/sweep", s.sweep)
 	handle("POST", "/api/capex", s.capex)
+	handle("POST", "/api/infer", s.infer)
 	handle("GET", "/api/capex/scenarios", s.capexScenarios)
 	handle("GET", "/api/validate", s.validate)
 	handle("GET", "/api/catalog/chips", s.catalogChips)

@@ -79,3 +79,15 @@ func TestZeroHelpHasNoSentinel(t *testing.T) {
 		}
 	}
 }
+
+func TestWholeNumberFlags(t *testing.T) {
+	base := []string{"estimate", "--model", "llama3-8b", "--chip", "h100-sxm", "--seq", "1024", "--global-batch", "8", "--json"}
+	code, out, errs := flopcast(t, append(base, "--chips", "8e0", "--tp", "2.0")...)
+	if code != 0 || !strings.Contains(out, `"tp": 2`) {
+		t.Fatalf("exact exponent form: exit %d %s", code, errs)
+	}
+	code, _, errs = flopcast(t, append(base, "--chips", "8.5")...)
+	if code != exitConfig || !strings.Contains(errs, "--chips: 8.5 is not a whole number") {
+		t.Errorf("fraction: exit %d %q", code, errs)
+	}
+}

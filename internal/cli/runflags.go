@@ -22,28 +22,62 @@ type runFlags struct {
 	vpp, mb, zero              int
 	sp, offload, schedule      string
 	fp8Params                  bool
+	ints                       []*wholeFlag
+}
+
+// wholeFlag is an integer flag that also takes an exact number in
+// exponent form (--chips 1e9); a fraction is reported by run as a field
+// error naming the flag.
+type wholeFlag struct {
+	name string
+	v    *int
+	bad  error
+}
+
+func (w *wholeFlag) Set(s string) error {
+	n, err := spec.ParseWhole("--"+w.name, s)
+	w.bad = err
+	if err == nil {
+		*w.v = n
+	}
+	return nil
+}
+
+func (w *wholeFlag) String() string {
+	if w.v == nil || *w.v == 0 {
+		return "0"
+	}
+	return fmt.Sprint(*w.v)
+}
+
+func (w *wholeFlag) Type() string { return "int" }
+
+func (f *runFlags) intVar(fs *pflag.FlagSet, v *int, name, usage string) {
+	w := &wholeFlag{name: name, v: v}
+	f.ints = append(f.ints, w)
+	fs.Var(w, name, usage)
 }
 
 func (f *runFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.file, "file", "f", "", "run.yaml file")
 	fs.StringVar(&f.model, "model", "", "catalog model name (flopcast catalog models)")
 	fs.StringVar(&f.chip, "chip", "", "catalog chip name (flopcast catalog chips)")
-	fs.IntVar(&f.chips, "chips", 0, "number of chips")
-	fs.IntVar(&f.seq, "seq", 0, "sequence length (training.seq_len)")
-	fs.IntVar(&f.gbs, "global-batch", 0, "sequences per optimizer step (training.global_batch)")
+	f.intVar(fs, &f.chips, "chips", "number of chips")
+	f.intVar(fs, &f.seq, "seq", "sequence length (training.seq_len)")
+	f.intVar(fs, &f.gbs, "global-batch", "sequences per optimizer step (training.global_batch)")
 	fs.Float64Var(&f.tokens, "tokens", 0, "tokens in the whole run (training.tokens)")
 	fs.StringVar(&f.precision, "precision", "", "bf16 | fp8 | mxfp8 | nvfp4 (mxfp8 and nvfp4 on Blackwell)")
 	fs.StringVar(&f.recipe, "recipe", "", "megatron | pytorch-amp")
 	fs.StringVar(&f.profile, "profile", "", "chip profile file from flopcast calibrate, or \"default\" for the catalog curve")
-	fs.IntVar(&f.tp, "tp", 0, "tensor parallel size")
-	fs.IntVar(&f.pp, "pp", 0, "pipeline parallel size")
-	fs.IntVar(&f.dp, "dp", 0, "data parallel size")
-	fs.IntVar(&f.cp, "cp", 0, "context parallel size")
-	fs.IntVar(&f.ep, "ep", 0, "expert parallel size")
-	fs.IntVar(&f.etp, "etp", 0, "expert tensor parallel size (default: tp; ep×etp must divide tp×cp×dp)")
-	fs.IntVar(&f.vpp, "vpp", 0, "virtual pipeline stages per rank (interleaved 1F1B)")
-	fs.IntVar(&f.mb, "micro-batch", 0, "micro-batch size")
-	fs.IntVar(&f.zero, "zero", 0, "ZeRO stage 0-3 (3 = FSDP full shard; default 1)")
+	f.intVar(fs, &f.tp, "tp", "tensor parallel size")
+	f.intVar(fs, &f.pp, "pp", "pipeline parallel size")
+	f.intVar(fs, &f.dp, "dp", "data parallel size")
+	f.intVar(fs, &f.cp, "cp", "context parallel size")
+	f.intVar(fs, &f.ep, "ep", "expert parallel size")
+	f.intVar(fs, &f.etp, "etp", "expert tensor parallel size (default: tp; ep×etp must divide tp×cp×dp)")
+	f.intVar(fs, &f.vpp, "vpp", "virtual pipeline stages per rank (interleaved 1F1B)")
+	f.intVar(fs, &f.mb, "micro-batch", "micro-batch size")
+	f.intVar(fs, &f.zero, "zero", "ZeRO stage 0-3 (3 = FSDP full shard; default 1)")
 	fs.StringVar(&f.recompute, "recompute", "", "none | selective | full | a comma list of core_attn,layernorm,mla_up_proj,mlp,moe_act,moe,shared_experts")
 	fs.StringVar(&f.offload, "offload", "", "none | activations | optimizer | activations,optimizer (to host memory)")
 	fs.StringVar(&f.schedule, "pp-schedule", "", "1f1b | interleaved | dualpipe (default: interleaved when vpp > 1, else 1f1b)")
@@ -53,6 +87,11 @@ func (f *runFlags) add(fs *pflag.FlagSet) {
 
 // run builds the run from the file (if any) and the flags.
 func (f *runFlags) run(cmd *cobra.Command) (*spec.Run, error) {
+	for _, w := range f.ints {
+		if w.bad != nil {
+			return nil, w.bad
+		}
+	}
 	run := &spec.Run{}
 	if f.file != "" {
 		r, err := spec.ParseFile(f.file)

@@ -86,9 +86,9 @@ func runSearch(cmd *cobra.Command, o *searchOptions) error {
 	if o.top < 1 {
 		return &fieldError{Field: "--top", Value: o.top, Allowed: "a positive integer"}
 	}
-	obj := search.Objective(o.objective)
-	if !isObjective(obj) {
-		return &fieldError{Field: "--objective", Value: o.objective, Allowed: "time, cost, energy"}
+	obj, err := search.ParseObjective(o.objective)
+	if err != nil {
+		return asFlag(err, "--objective")
 	}
 	r, err := o.flags.resolve(cmd, o.io)
 	if err != nil {
@@ -122,15 +122,6 @@ func runSearch(cmd *cobra.Command, o *searchOptions) error {
 		fmt.Fprintf(o.io.Out, "report written to %s\n", o.html)
 	}
 	return nil
-}
-
-func isObjective(o search.Objective) bool {
-	for _, x := range search.Objectives {
-		if o == x {
-			return true
-		}
-	}
-	return false
 }
 
 func writeHTMLReport(path string, r *spec.Resolved, rep *search.Report) error {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,9 +82,9 @@ func runSweep(cmd *cobra.Command, o *sweepOptions) error {
 	if len(counts) == 0 && o.flags.file == "" {
 		return &fieldError{Field: "--chips", Value: "(missing)", Reason: "is required", Allowed: "positive chip counts, comma-separated (256,1024,4096)"}
 	}
-	obj := search.Objective(o.objective)
-	if !isObjective(obj) {
-		return &fieldError{Field: "--objective", Value: o.objective, Allowed: "time, cost, energy"}
+	obj, err := search.ParseObjective(o.objective)
+	if err != nil {
+		return asFlag(err, "--objective")
 	}
 	// runFlags checks --chip and --chips as single values; give it the
 	// first of each, the sweep replaces them per cell.
@@ -112,6 +113,10 @@ func runSweep(cmd *cobra.Command, o *sweepOptions) error {
 	}
 	rep, err := search.Sweep(cmd.Context(), *base, opt)
 	bar.clear()
+	var fe *fieldError
+	if errors.As(err, &fe) && (fe.Field == "chips" || fe.Field == "counts") {
+		return asFlag(err, map[string]string{"chips": "--chip", "counts": "--chips"}[fe.Field])
+	}
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@
     cchips: 'h100-sxm,b200,mi300x,trainium2,tpu-v5p', counts: '256,1024,4096',
     budget: '10e9', cchip: 'h100-sxm',
   };
-  const VIEWS = ['plan', 'compare', 'capex', 'validate'];
+  const VIEWS = ['plan', 'compare', 'capex', 'validate', 'serve'];
   const EXTRA_FIELDS = ['sel', 'cchips', 'counts', 'budget', 'cchip', 'cmodel', 'ctokens', 'scenario', 'vmetric'];
 
   function readURL() {
@@ -181,6 +181,7 @@
     if (v === 'compare' && !compareLoaded) runCompare(false);
     if (v === 'capex' && !capexLoaded) runCapex(false, state.scenario);
     if (v === 'validate' && !validateLoaded) runValidate();
+    if (v === 'serve' && window.flopcastServe) window.flopcastServe.show(); // serve.js
   }
 
   // ---- Plan ---------------------------------------------------------------

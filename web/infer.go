@@ -1,0 +1,67 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/flopcast/flopcast/infer"
+	"github.com/flopcast/flopcast/spec"
+)
+
+// inferNoLayout is the 422 answer of /api/infer when no serving layout is
+// feasible: why, the nearest miss and what would admit one.
+type inferNoLayout struct {
+	Error   string        `json:"error"`
+	Hints   []string      `json:"hints,omitempty"`
+	Closest *infer.Result `json:"closest,omitempty"`
+}
+
+// infer answers POST /api/infer: the serve.yaml structure as JSON in, the
+// `flopcast infer --json` report out (docs/serving.md). ?top=N bounds the
+// ranked list.
+func (s *server) infer(w http.ResponseWriter, r *http.Request) {
+	b, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !json.Valid(b) {
+		s.writeError(w, r, badInput{jsonSyntaxError(b)})
+		return
+	}
+	sv, err := infer.ParseJSON(b)
+	if err != nil {
+		s.writeError(w, r, badInput{err})
+		return
+	}
+	rs, err := infer.Resolve(sv)
+	if err != nil {
+		s.writeError(w, r, badInput{err})
+		return
+	}
+	top := 10
+	if q := r.URL.Query().Get("top"); q != "" {
+		if top, err = strconv.Atoi(q); err != nil || top < 1 || top > 1000 {
+			s.writeError(w, r, &spec.FieldError{Field: "top", Value: q, Allowed: "1..1000"})
+			return
+		}
+	}
+	release, err := s.acquire(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	rep, err := infer.Infer(rs, infer.Options{Top: top})
+	var nl *infer.NoLayoutError
+	switch {
+	case errors.As(err, &nl):
+		writeJSON(w, http.StatusUnprocessableEntity, inferNoLayout{Error: err.Error(), Hints: nl.Hints, Closest: nl.Closest})
+	case err != nil:
+		s.writeError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, rep)
+	}
+}
