@@ -55,7 +55,7 @@ type Breakdown struct {
 	ExposedEPCommS float64 `json:"exposed_ep_comm_s"`
 	// OffloadS is the activation offload to host memory that compute does
 	// not hide (0 without offload).
-	OffloadS        float64 `json:"offload_s"`
+	OffloadS        float64 `json:"offload_s,omitempty"`
 	ExposedPPCommS  float64 `json:"exposed_pp_comm_s"`
 	PipelineBubbleS float64 `json:"pipeline_bubble_s"`
 	ExposedDPCommS  float64 `json:"exposed_dp_comm_s"`
