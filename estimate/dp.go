@@ -27,15 +27,23 @@ const (
 )
 
 // dpLines prices the data-parallel collectives of a layout once: the dense
-// weights' group (dp×cp chips, tp apart) and the experts' (dp×cp/ep, tp×ep
-// apart).
+// weights' group (dp×cp chips, tp apart) and the experts'
+// (tp·cp·dp/(etp·ep) chips, etp·ep apart: expertDP).
 type dpLines struct{ dense, expert hardware.Line }
 
 func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines {
 	return dpLines{
 		dense:  e.fab.ReduceScatterLine(dpg, float64(l.TP)),
-		expert: e.fab.ReduceScatterLine(edpg, float64(l.TP)*s.ep),
+		expert: e.fab.ReduceScatterLine(edpg, s.etp*s.ep),
 	}
+}
+
+// expertDP is the expert-data-parallel group: the ranks of one pipeline
+// stage, tp·cp·dp, over the experts' grid etp·ep (Megatron-Core's
+// decoupled grids, parallel_state.py); the experts' gradients are reduced
+// over it.
+func expertDP(l *spec.Layout, s *shape) float64 {
+	return max(float64(l.TP*l.CP*l.DP)/(s.etp*s.ep), 1)
 }
 
 // optimizerTime is the optimizer step of pd dense and px expert

@@ -53,6 +53,14 @@ type Estimator struct {
 	dev    hardware.Device // kernel costs on this chip at the run precision
 	fab    hardware.Fabric // collective costs over its fabric
 	domain int             // chips in the scale-up domain
+	// slowest is the fraction by which the job's slowest chip is slower
+	// than the average: a synchronous step runs at its pace.
+	slowest float64
+	// MoE dispatch: the scale-up domains one token may reach (0: any),
+	// and whether tokens cross once per destination domain (flex
+	// dispatchers: DeepEP, HybridEP).
+	maxGroups float64
+	perDomain bool
 
 	capacity float64 // usable bytes per device
 	hostBW   float64 // achieved bytes/s per direction to host memory; 0 unknown
@@ -71,8 +79,8 @@ type Estimator struct {
 	mtpDepth                       float64 // multi-token-prediction modules on the last stage
 
 	// The recipe.
-	eager          bool // pytorch-amp: eager PyTorch under autocast
-	fp8            bool
+	eager          bool         // pytorch-amp: eager PyTorch under autocast
+	fp8            bool         // GEMMs in a low precision (fp8, mxfp8, nvfp4) with quantised operands
 	lowp           lowPrecision // storage of quantised tensors (zero at bf16)
 	fp8Params      bool         // primary weights kept quantised
 	flash, dropout bool
@@ -107,10 +115,15 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		return nil, fmt.Errorf("estimate: %w", err)
 	}
 	e.dev = dev
-	e.fp8 = r.Training.Precision == spec.PrecisionFP8
+	// Every low precision the chip runs natively quantises its GEMM
+	// operands (fp8, mxfp8, nvfp4).
+	e.fp8 = dev.Quantizes()
 	e.lowp = newLowPrecision(r.Training.Precision, c)
 	e.fp8Params = r.Training.FP8Params
-	e.fab = hardware.NewFabric(c.Fabric)
+	// Groups are placed as launchers place them for a job of this size.
+	e.fab = hardware.NewFabric(c.Fabric).ForJob(r.Chips)
+	e.slowest = hardware.SlowestOf(r.Chips)
+	e.perDomain = r.Training.PerNodeDispatch()
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
 	e.hostBW = c.HostLinkGBps * 1e9
@@ -133,6 +146,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		e.experts, e.topK = float64(m.MoE.Experts), float64(m.MoE.TopK)
 		e.sharedExperts, e.expertFFN = float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
 		e.denseLayers = float64(m.MoE.DenseLayers)
+		e.maxGroups = float64(m.MoE.MaxGroupsPerToken)
 	}
 	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
 	e.flash = r.Training.FlashAttention

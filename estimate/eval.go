@@ -41,7 +41,7 @@ func (v *Evaluator) Eval(l spec.Layout, out *Result) {
 // layerCache holds the per-layer costs of the last shape evaluated.
 type layerCache struct {
 	valid          bool
-	key            [7]int
+	key            [9]int
 	s              shape
 	dense, moe     layerCost
 	denseTP, moeTP float64 // exposed TP time per layer
@@ -53,9 +53,10 @@ type layerCache struct {
 	// hop's message depends on the layer key too, so a layer-key change
 	// clears them).
 	dpValid bool
-	dpKey   [3]int
+	dpKey   [4]int
 	lines   dpLines
-	hop     float64
+	hop     float64 // one pipeline transfer
+	hopLat  float64 // its fixed part
 }
 
 // fill computes the layer costs of l's shape unless the cache has them.
@@ -67,7 +68,7 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 	if l.ZeRO == 3 {
 		z3 = 1 // FSDP changes eager layers' casts and saved tensors
 	}
-	key := [7]int{l.TP, l.CP, l.EP, l.MicroBatch, sp, int(l.Recompute), z3}
+	key := [9]int{l.TP, l.CP, l.EP, expertTP(l), l.MicroBatch, sp, int(l.Recompute), z3, int(l.Schedule)}
 	if !c.valid || c.key != key {
 		c.s = e.newShape(l)
 		c.dense = e.layer(&c.s, false)
@@ -80,10 +81,10 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 		c.dpValid = false
 		c.key, c.valid = key, true
 	}
-	if k := [3]int{l.TP, l.DP * l.CP, l.EP}; !c.dpValid || c.dpKey != k {
+	if k := [4]int{l.TP, l.DP * l.CP, l.EP, expertTP(l)}; !c.dpValid || c.dpKey != k {
 		dpg := float64(l.DP * l.CP)
-		c.lines = e.dpLines(l, &c.s, dpg, max(dpg/c.s.ep, 1))
-		c.hop = e.hopTime(l, &c.s)
+		c.lines = e.dpLines(l, &c.s, dpg, expertDP(l, &c.s))
+		c.hop, c.hopLat = e.hopTime(l, &c.s)
 		c.dpKey, c.dpValid = k, true
 	}
 }
@@ -91,6 +92,7 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 // stepSums gathers the per-rank figures a step is made of.
 type stepSums struct {
 	slowest                   float64 // the slowest rank's time per micro-batch
+	slowestRank               rankTiming
 	time, compute, tp, cp, ep float64 // sums over ranks, per micro-batch
 	offload                   float64
 	optimizer, dp             float64 // the worst rank's
@@ -106,8 +108,14 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	p, v := float64(l.PP), float64(l.VPP)
 	mean := sums.time / p
 	pipelined, bubble := pipelineTime(p, v, m, sums.slowest, mean)
-	hops := exposedHops(&l, c.hop, m, mean)
-	step := pipelined + hops + sums.dp + sums.optimizer
+	hops := exposedHops(&l, c.hop, c.hopLat, m, mean)
+	if c.s.dualPipe {
+		pipelined, bubble = dualPipeTime(p, m, sums.slowest, mean, &sums.slowestRank)
+		hops = dualPipeHops(p, c.hop)
+	}
+	// The slowest chip sets the pace of the synchronous part of the step.
+	sync := e.slowest * pipelined
+	step := pipelined + hops + sums.dp + sums.optimizer + sync
 	out.StepTimeS = step
 	out.Breakdown = Breakdown{
 		ComputeS:        m * sums.compute / p,
@@ -119,6 +127,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		ExposedPPCommS:  hops,
 		ExposedDPCommS:  sums.dp,
 		OptimizerS:      sums.optimizer,
+		SyncS:           sync,
 	}
 
 	tokens := e.tokensPerStep
@@ -148,7 +157,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 	var sums stepSums
 	dpg := float64(l.DP * l.CP)
-	edpg := max(dpg/c.s.ep, 1)
+	edpg := expertDP(l, &c.s)
 	sp := e.stageSplit(l)
 	var prev rankLoad
 	var prevTime rankTiming
@@ -171,7 +180,9 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 			// micro-batches in flight) and DP exposure (less slack).
 			continue
 		}
-		sums.slowest = max(sums.slowest, rt.total())
+		if rt.total() > sums.slowest {
+			sums.slowest, sums.slowestRank = rt.total(), *rt
+		}
 		pd, px, emb := e.rankParams(rl, c, l.PP)
 		if mem := e.rankMemory(l, c, r, rl, pd, px, emb, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
 			sums.peak = mem

@@ -8,6 +8,7 @@ type layerCost struct {
 	fwd, bwd   float64 // compute time; bwd excludes recompute
 	recompute  float64 // compute added to backward by activation recompute
 	gemm       float64 // GEMM time of forward plus backward (the TP overlap window)
+	wgrad      float64 // weight-gradient GEMM time, part of bwd (the W of zero-bubble schedules)
 	tpFwd      float64 // TP collective time in forward (raw, before overlap)
 	tpBwd      float64 // and in backward
 	cpExposed  float64 // exposed CP (ring attention) time, forward + backward
@@ -23,6 +24,7 @@ type layerCost struct {
 // shape is what every layer of one layout shares.
 type shape struct {
 	tp, cp, ep     float64
+	etp            float64 // expert tensor parallel: the experts' own grid is etp×ep
 	microBatch     float64
 	tokens         float64 // tokens of a micro-batch on a device (after CP)
 	normTokens     float64 // tokens per device for norms and residuals (tokens/tp under SP)
@@ -31,10 +33,11 @@ type shape struct {
 	zero3          bool
 	tpOverlap      bool
 	recompute      spec.Recompute
+	dualPipe       bool // DeepSeek's DualPipe schedule
 }
 
 func (e *Estimator) newShape(l *spec.Layout) shape {
-	s := shape{tp: float64(l.TP), cp: float64(l.CP), ep: float64(l.EP), microBatch: float64(l.MicroBatch), recompute: l.Recompute}
+	s := shape{tp: float64(l.TP), cp: float64(l.CP), ep: float64(l.EP), etp: float64(expertTP(l)), microBatch: float64(l.MicroBatch), recompute: l.Recompute}
 	s.tokens = s.microBatch * e.seqLen / s.cp
 	s.sp = l.SequenceParallel && l.TP > 1
 	s.normTokens = s.tokens
@@ -43,6 +46,7 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 	}
 	s.kvHeadsPerRank = max(e.kvHeads/s.tp, 1)
 	s.zero3 = l.ZeRO == 3
+	s.dualPipe = l.Schedule == spec.ScheduleDualPipe
 	if e.tpOverlap != nil {
 		s.tpOverlap = *e.tpOverlap && l.TP > 1
 	} else {
@@ -70,7 +74,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 		ffn = e.mlp(&c, s)
 	}
 	e.elementwise(&c, s, ffn)
-	e.tpCollectives(&c, s)
+	e.tpCollectives(&c, s, moe && e.sharedExperts == 0)
 	e.eagerSaved(&c, s)
 	e.fullRecompute(&c, s)
 	return c
@@ -83,28 +87,30 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 // waves.
 func (e *Estimator) linear(c *layerCost, count, tokens, out, in float64) (fwd float64) {
 	f := e.dev.BatchedGEMM(count, tokens, out, in)
-	b := e.dev.BatchedGEMM(count, tokens, in, out) + e.dev.BatchedGEMM(count, in, out, tokens)
+	w := e.dev.BatchedGEMM(count, in, out, tokens)
+	if !e.eager {
+		// Megatron-Core accumulates weight gradients straight into the
+		// fp32 main_grad buffer (gradient_accumulation_fusion).
+		w = e.dev.BatchedGEMMAccum(count, in, out, tokens)
+	}
+	b := e.dev.BatchedGEMM(count, tokens, in, out) + w
 	c.fwd += f
 	c.bwd += b
 	c.gemm += f + b
+	c.wgrad += w
 	c.kernelsFwd++
 	c.kernelsBwd += 2
 	if e.fp8 {
-		// FP8 GEMMs need their inputs quantised (read bf16, write fp8)
-		// plus a transposed fp8 copy for the other pass: 4 bytes per
-		// element of the activation in forward and of its gradient in
-		// backward (Transformer Engine's cast-transpose kernels).
-		q := e.dev.Mem(count * fp8CastTransposeBytes * tokens * in)
+		// Low-precision GEMMs need the activation (forward) and its
+		// gradient (backward) quantised, row- and column-wise, in the
+		// precision's format (hardware.Device.Quantize: 4 B an element
+		// for fp8's cast-transpose, more with block scales).
+		q := e.dev.Quantize(count * tokens * in)
 		f += q
 		c.fwd += q
-		c.bwd += e.dev.Mem(count * fp8CastTransposeBytes * tokens * out)
+		c.bwd += e.dev.Quantize(count * tokens * out)
 		c.kernelsFwd++
 		c.kernelsBwd++
 	}
 	return f
 }
-
-// fp8CastTransposeBytes: Transformer Engine's cast-transpose reads a bf16
-// element (2 B) and writes its fp8 value twice, row- and column-wise on
-// Hopper (1 B + 1 B); TE docs, low_precision_training/introduction.
-const fp8CastTransposeBytes = 4

@@ -69,6 +69,11 @@ func (e *Estimator) stateMemory(zero int, pd, px, emb, dpg, edpg float64) Memory
 func (e *Estimator) rankParams(rl rankLoad, c *layerCache, pp int) (dense, expert, emb float64) {
 	dense = rl.dense*c.dense.params + rl.moe*c.moe.params
 	expert = rl.moe * c.moe.expParams
+	if c.s.dualPipe {
+		// DualPipe: every rank holds its stage of both directions,
+		// twice the parameters (DeepSeek-V3 report, Table 2).
+		dense, expert = 2*dense, 2*expert
+	}
 	if rl.mtp > 0 {
 		// Multi-token prediction modules: a layer each (MoE where the
 		// model is), the projection of [hidden; embedding] to hidden, and
@@ -137,7 +142,10 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 		perLayer = (rl.dense*c.dense.saved + rl.moe*c.moe.saved) / layers
 	}
 	chunks := inFlight(l.PP, l.VPP, r, int(m)) // micro-batch chunks held at the peak
-	held := chunks * layers / float64(l.VPP)   // layers' worth of saved activations
+	if s.dualPipe {
+		chunks = min(float64(l.PP+1), m) // PP+1 micro-batches (DeepSeek-V3 report, Table 2)
+	}
+	held := chunks * layers / float64(l.VPP) // layers' worth of saved activations
 	if e.offloads(l, spec.OffloadActivations) {
 		held = min(held, offloadedLayers)
 	}

@@ -23,20 +23,39 @@ const (
 	moeKernels = 6
 )
 
+// expertTP is the layout's expert tensor-parallel size (tp when unset).
+func expertTP(l *spec.Layout) int {
+	if l.ETP > 0 {
+		return l.ETP
+	}
+	return l.TP
+}
+
 // moeBlock adds an MoE layer's router, experts and dispatch, keeps what
 // it saves, and returns its activation and routing traffic.
+//
+// MoE parallel folding (Megatron-Core, moe/README.md): the experts run on
+// their own grid of etp×ep ranks laid over the dense layers' tp×cp×dp.
+// Each rank brings its tokens/tp of the micro-batch; dispatch sends them to
+// the ep ranks of their experts, an expert-TP group all-gathers what its
+// members received, and each rank runs its experts/ep experts at
+// expert_ffn/etp wide.
 func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	T, normT, hidden := s.tokens, s.normTokens, e.hidden
 	fwd0 := c.fwd
 	e.linear(c, 1, T, e.experts, hidden) // router
 	localExperts := e.experts / s.ep
-	tokensPerExpert := T * e.topK * s.ep / e.experts // balanced routing
-	inner := e.expertFFN / s.tp
+	tokensIn := T / s.tp
+	tokensPerExpert := tokensIn * s.etp * s.ep * e.topK / e.experts // balanced routing
+	inner := e.expertFFN / s.etp
 	e.ffnGEMMs(c, localExperts, tokensPerExpert, inner)
-	routed := T * e.topK // routed token copies on this device
+	// Routed copies this rank holds, per token of the micro-batch's
+	// tokens (topK when etp = tp), and in all.
+	perToken := e.topK * s.etp / s.tp
+	routed := T * perToken
 	traffic := ffnSaved{
-		bytes: e.topK * (e.ffnTraffic()*inner + moeRoutedSavedBytes*hidden),
-		width: e.topK * inner,
+		bytes: perToken * (e.ffnTraffic()*inner + moeRoutedSavedBytes*hidden),
+		width: perToken * inner,
 	}
 	var shared float64 // the shared experts' forward
 	if e.sharedExperts > 0 {
@@ -47,13 +66,19 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 		keep(c, s, T*(e.ffnInputBytes()+e.ffnOutputBytes())*sharedInner, spec.RecomputeSharedExperts|spec.RecomputeMoE)
 	}
 	traffic.bytes += routerProbBytes * e.experts
-	perm := permuteBytes * T * e.topK * hidden
+	perm := permuteBytes * routed * hidden
 	c.fwd += e.dev.Mem(perm)
 	c.bwd += e.dev.Mem(perm)
 	c.kernelsFwd += moeKernels
 	c.kernelsBwd += moeKernels
 	c.params = e.attentionParams(s) + e.sharedParams/s.tp + e.routerParams
-	c.expParams = e.expertParams / (s.tp * s.ep)
+	c.expParams = e.expertParams / (s.etp * s.ep)
+	if e.fp8 {
+		// Low-precision expert weights are quantised again for every
+		// micro-batch, both usages: the cost grows with the local experts.
+		c.fwd += e.dev.Quantize(c.expParams)
+		c.kernelsFwd++
+	}
 	c.epComm = e.expertAllToAll(s)
 
 	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)
@@ -88,30 +113,40 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	return traffic
 }
 
-// expertAllToAll is the raw time of the EP all-to-alls of one layer,
-// forward and backward: dispatch in the GEMM precision (FP8 runs quantise
-// before dispatch), combine in bf16, each once per pass.
+// expertAllToAll is the raw time of one layer's expert exchange, forward
+// and backward: dispatch in the GEMM precision (low-precision runs quantise
+// before dispatch), combine in bf16, each once per pass, over the ep ranks
+// etp apart (hardware.Fabric.Dispatch); then, with etp > 1, the expert-TP
+// group's all-gather of the dispatched tokens and reduce-scatter of the
+// experts' outputs.
 func (e *Estimator) expertAllToAll(s *shape) float64 {
-	if s.ep <= 1 {
-		return 0
+	var t float64
+	if s.ep > 1 {
+		dispatch := float64(bf16Bytes)
+		if e.fp8 {
+			dispatch = 1
+		}
+		tokens := s.tokens
+		if s.sp {
+			tokens /= s.tp
+		}
+		h := e.hidden
+		t = 2 * (e.fab.Dispatch(tokens, dispatch*h, e.topK, s.ep, s.etp, e.maxGroups, e.perDomain) +
+			e.fab.Dispatch(tokens, bf16Bytes*h, e.topK, s.ep, s.etp, e.maxGroups, e.perDomain))
 	}
-	dispatch := float64(bf16Bytes)
-	if e.fp8 {
-		dispatch = 1
+	if s.etp > 1 {
+		gathered := s.tokens / s.tp * e.topK * s.etp * e.hidden * bf16Bytes
+		t += 2 * (e.fab.AllGather(gathered, s.etp, 1) + e.fab.ReduceScatter(gathered, s.etp, 1))
 	}
-	elems := s.tokens * e.topK * e.hidden
-	if s.sp {
-		elems /= s.tp
-	}
-	return 2 * (e.fab.AllToAll(dispatch*elems, s.ep, s.tp) + e.fab.AllToAll(bf16Bytes*elems, s.ep, s.tp))
+	return t
 }
 
 // exposedEP is the expert all-to-all left on the critical path. Overlapped
 // (two micro-batches in flight, one communicating while the other
 // computes), only what outlasts the layer's compute stays exposed, and the
 // hidden part takes its share of the SMs.
-func (e *Estimator) exposedEP(c *layerCost) float64 {
-	if !e.epOverlap {
+func (e *Estimator) exposedEP(c *layerCost, overlap bool) float64 {
+	if !overlap {
 		return c.epComm
 	}
 	comp := c.fwd + c.bwd + c.recompute

@@ -37,25 +37,53 @@ func pipelineTime(p, v, m, slowest, mean float64) (pipelined, bubble float64) {
 	return pipelined, pipelined - m*mean
 }
 
+// dualPipeTime is the pipelined part of a step under DualPipe (DeepSeek-V3
+// report, arXiv 2412.19437 §3.2.1 and Table 2; deepseek-ai/DualPipe):
+// micro-batches enter from both ends, each rank holds two chunks (its
+// stage of either direction), and a forward chunk runs beside a backward
+// chunk so that each hides the other's communication. The bubble is
+// (PP/2−1)(F&B + B − 3W) in chunk times, F&B being an overlapped
+// forward-and-backward pair, B a backward and W its weight-gradient part;
+// a chunk is half a rank's layers. It does not grow with m.
+func dualPipeTime(p, m, slowest, mean float64, rt *rankTiming) (pipelined, bubble float64) {
+	F, B, W := rt.fwd/2, rt.bwd/2, rt.wgrad/2
+	pipelined = m*slowest + max(0, (p/2-1)*((F+B)+B-3*W))
+	return pipelined, pipelined - m*mean
+}
+
+// dualPipeHops: DualPipe hides the pipeline's transfers behind the paired
+// chunks; filling the pipeline still waits on them.
+func dualPipeHops(p, hop float64) float64 {
+	return 2 * hop * (p - 1)
+}
+
 // hopTime is one point-to-point transfer of a micro-batch's activations
-// between adjacent stages, which sit tp·cp·dp chips apart.
-func (e *Estimator) hopTime(l *spec.Layout, s *shape) float64 {
+// between adjacent stages, which sit tp·cp·dp chips apart, and the part of
+// it that does not depend on its size: the link's latency and the launch of
+// the send and receive kernels.
+func (e *Estimator) hopTime(l *spec.Layout, s *shape) (hop, fixed float64) {
 	if l.PP <= 1 {
-		return 0
+		return 0, 0
 	}
 	msg := s.tokens * e.hidden * bf16Bytes
 	if s.sp {
 		msg /= s.tp
 	}
-	return e.fab.SendRecv(msg, float64(l.TP*l.CP*l.DP))
+	stride := float64(l.TP * l.CP * l.DP)
+	return e.fab.SendRecv(msg, stride), e.fab.SendRecvLatency(stride) + e.dev.LaunchOverhead()
 }
 
 // exposedHops is the pipeline's point-to-point time left on the critical
 // path. Filling and draining the pipeline waits on every hop. In steady
-// 1F1B each micro-batch waits for the round trip to the next stage;
-// interleaved, each chunk's transfer overlaps the next chunk's compute and
-// only what outlasts it is exposed.
-func exposedHops(l *spec.Layout, hop, m, mean float64) float64 {
+// 1F1B each micro-batch waits for the round trip to the next stage.
+// Interleaved, each chunk's transfer overlaps the next chunk's compute
+// (Megatron-Core's overlap_p2p_comm) and only what outlasts it is exposed;
+// but every chunk boundary of every micro-batch is still a send/receive
+// pair that the receiving chunk waits for: its fixed cost stays on the
+// critical path, and the hidden transfer holds SMs while it runs
+// (commContention). These per-chunk costs grow with v while the bubble
+// shrinks as 1/v, so one layer per chunk is no longer free.
+func exposedHops(l *spec.Layout, hop, fixed, m, mean float64) float64 {
 	if l.PP <= 1 {
 		return 0
 	}
@@ -65,5 +93,5 @@ func exposedHops(l *spec.Layout, hop, m, mean float64) float64 {
 		return exposed + 2*hop*m
 	}
 	chunk := mean / (2 * v) // one chunk's forward or backward, roughly
-	return exposed + 2*m*v*max(0, hop-chunk)
+	return exposed + 2*m*v*(max(0, hop-chunk)+fixed+commContention*min(hop, chunk))
 }

@@ -8,6 +8,7 @@ type rankTiming struct {
 	fwd, bwd   float64 // compute, embedding and logits included; bwd holds recompute
 	tp, cp, ep float64
 	offload    float64 // exposed activation offload
+	wgrad      float64 // weight-gradient part of bwd
 }
 
 // total is the rank's time per micro-batch.
@@ -42,7 +43,10 @@ func (e *Estimator) rankTime(l *spec.Layout, rl rankLoad, c *layerCache) rankTim
 	}
 	rt.tp = rl.dense*c.denseTP + rl.moe*c.moeTP
 	rt.cp = rl.dense*dl.cpExposed + rl.moe*ml.cpExposed
-	rt.ep = rl.moe * e.exposedEP(ml)
+	// DualPipe runs one micro-batch's forward chunk beside another's
+	// backward chunk, each hiding the other's all-to-all.
+	rt.ep = rl.moe * e.exposedEP(ml, e.epOverlap || c.s.dualPipe)
+	rt.wgrad = rl.dense*dl.wgrad + rl.moe*ml.wgrad
 	// The embedding and the logits and loss: a third forward, two thirds
 	// backward, like the GEMMs they are made of.
 	if rl.first {

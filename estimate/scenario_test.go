@@ -64,10 +64,10 @@ func TestInvariants(t *testing.T) {
 
 			// The breakdown adds up to the step time.
 			b := base.Breakdown
-			sum := b.ComputeS + b.ExposedTPCommS + b.ExposedCPCommS + b.ExposedEPCommS + b.ExposedPPCommS + b.PipelineBubbleS + b.ExposedDPCommS + b.OptimizerS
+			sum := b.ComputeS + b.ExposedTPCommS + b.ExposedCPCommS + b.ExposedEPCommS + b.ExposedPPCommS + b.PipelineBubbleS + b.ExposedDPCommS + b.OptimizerS + b.SyncS
 			assertInEpsilon(t, "breakdown sum", sum, base.StepTimeS, 1e-9)
 			for name, v := range map[string]float64{"compute": b.ComputeS, "tp": b.ExposedTPCommS, "cp": b.ExposedCPCommS, "ep": b.ExposedEPCommS,
-				"pp": b.ExposedPPCommS, "bubble": b.PipelineBubbleS, "dp": b.ExposedDPCommS, "optimizer": b.OptimizerS} {
+				"pp": b.ExposedPPCommS, "bubble": b.PipelineBubbleS, "dp": b.ExposedDPCommS, "optimizer": b.OptimizerS, "sync": b.SyncS} {
 				if v < 0 || math.IsNaN(v) {
 					t.Errorf("breakdown %s = %v", name, v)
 				}

@@ -10,23 +10,29 @@ const tpKernelsFwd, tpKernelsBwd = 4, 6
 
 // tpCollectives adds a layer's TP traffic: with SP two all-gathers and two
 // reduce-scatters of the hidden state per pass, without it two
-// all-reduces.
-func (e *Estimator) tpCollectives(c *layerCost, s *shape) {
+// all-reduces; one pair for attention and one for the MLP. A block of
+// routed experts only (routedOnly) exchanges its tokens over the experts'
+// own grid instead (expertAllToAll), so it keeps attention's pair alone.
+func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	if s.tp <= 1 {
 		return
+	}
+	pairs := 2.0
+	if routedOnly {
+		pairs = 1
 	}
 	msg := s.tokens * e.hidden * bf16Bytes
 	var pass float64
 	if s.sp {
-		pass = 2 * (e.fab.AllGather(msg, s.tp, 1) + e.fab.ReduceScatter(msg, s.tp, 1))
+		pass = pairs * (e.fab.AllGather(msg, s.tp, 1) + e.fab.ReduceScatter(msg, s.tp, 1))
 	} else {
-		pass = 2 * e.fab.AllReduce(msg, s.tp, 1)
+		pass = pairs * e.fab.AllReduce(msg, s.tp, 1)
 	}
 	c.tpFwd, c.tpBwd = pass, pass
 	if s.sp {
-		// Backward re-gathers the two sharded norm outputs that the
+		// Backward re-gathers the sharded norm outputs that the
 		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
-		c.tpBwd += 2 * e.fab.AllGather(msg, s.tp, 1)
+		c.tpBwd += pairs * e.fab.AllGather(msg, s.tp, 1)
 	}
 	c.kernelsFwd += tpKernelsFwd
 	c.kernelsBwd += tpKernelsBwd

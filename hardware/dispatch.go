@@ -7,24 +7,28 @@ import "math"
 // chip holds tokens tokens and sends each to topk experts spread evenly over
 // the group, bytes per copy.
 //
-// Inside one domain of the group's innermost level every (token, expert)
-// copy goes straight to its chip (Megatron-Core's alltoall dispatcher;
-// DeepEP's intranode kernels). A group that spans several such domains is
-// served as DeepEP's normal kernels and HybridEP do it: a token crosses the
-// outer links once per destination domain, to the chip with the same local
-// index, which forwards it over the inner links to the chips that hold its
-// experts; the combine reduces a token's partial sums inside the domain
-// before they cross back (deepseek-ai/DeepEP csrc/kernels/legacy/
-// internode.cu; DeepSeek-V3 report, arXiv 2412.19437 §3.2.2). maxGroups > 0
-// caps the domains one token may reach (node-limited routing; DeepSeek-V3
-// routes a token to at most 4 nodes); 0 leaves routing unlimited. The outer
-// and inner links work at once, so the slower of them sets the time.
-func (f *Fabric) Dispatch(tokens, bytes, topk, n, stride, maxGroups float64) float64 {
+// Without perDomain every (token, expert) copy goes straight to its chip,
+// as Megatron-Core's alltoall dispatcher sends it (one NCCL all-to-all;
+// AllToAll). With perDomain, a group that spans several domains of its
+// innermost level is served as DeepEP's normal kernels and HybridEP serve it
+// (Megatron-Core's flex dispatcher): a token crosses the outer links once
+// per destination domain, to the chip with the same local index, which
+// forwards it over the inner links to the chips that hold its experts; the
+// combine reduces a token's partial sums inside the domain before they
+// cross back (deepseek-ai/DeepEP csrc/kernels/legacy/internode.cu;
+// DeepSeek-V3 report, arXiv 2412.19437 §3.2.2). maxGroups > 0 caps the
+// domains one token may reach (node-limited routing; DeepSeek-V3 routes a
+// token to at most 4 nodes); 0 leaves routing unlimited. The outer and inner
+// links work at once, so the slower of them sets the time.
+func (f *Fabric) Dispatch(tokens, bytes, topk, n, stride, maxGroups float64, perDomain bool) float64 {
 	if n <= 1 || tokens <= 0 || bytes <= 0 || topk <= 0 {
 		return 0
 	}
-	k, bw, alpha, cnt := f.levels(n, stride)
 	copies := tokens * topk * bytes
+	if !perDomain {
+		return f.AllToAll(copies, n, stride)
+	}
+	k, bw, alpha, cnt := f.levels(n, stride)
 	if cnt <= 1 {
 		return copies*(n-1)/n/bw[0] + alpha[0]
 	}

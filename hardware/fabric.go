@@ -140,6 +140,20 @@ func (f *Fabric) SendRecv(bytes, stride float64) float64 {
 	return bytes/f.bw[f.n-1] + f.alpha[f.n-1]
 }
 
+// SendRecvLatency is the fixed part of SendRecv between chips stride apart:
+// the latency of the innermost tier whose domain holds both.
+func (f *Fabric) SendRecvLatency(stride float64) float64 {
+	for i := 0; i < f.n; i++ {
+		if stride < f.size[i] {
+			return f.alpha[i]
+		}
+	}
+	if f.n == 0 {
+		return 0
+	}
+	return f.alpha[f.n-1]
+}
+
 // Line is a collective's time as a function of its size, A + B·bytes: ring
 // collectives are linear in the bytes they move, so a caller can price a
 // group once and every buffer after.

@@ -124,7 +124,7 @@ func TestFabricForJob(t *testing.T) {
 	}
 	// EP32 inside the rack is all NVLink: 31/32 of the copies at 900 GB/s.
 	f := nvl72.ForJob(256)
-	if got, want := f.Dispatch(1000, 1e6, 8, 32, 1, 0), 1000*8*1e6*31.0/32/900e9; !near(got, want) {
+	if got, want := f.Dispatch(1000, 1e6, 8, 32, 1, 0, true), 1000*8*1e6*31.0/32/900e9; !near(got, want) {
 		t.Errorf("EP32 dispatch in a rack: %g, want %g", got, want)
 	}
 	// An 8-GPU server is a power of two: unchanged for a large job.
@@ -140,25 +140,29 @@ func TestFabricDispatch(t *testing.T) {
 	const nv, ib = 450e9, 50e9
 	const tok, B, k = 1000.0, 1e4, 8.0
 	// Inside a server: every copy but the chip's own share over NVLink.
-	if got, want := twoTier.Dispatch(tok, B, k, 8, 1, 0), tok*k*B*7/8/nv; !near(got, want) {
+	if got, want := twoTier.Dispatch(tok, B, k, 8, 1, 0, true), tok*k*B*7/8/nv; !near(got, want) {
 		t.Errorf("EP8 in a server: %g, want %g", got, want)
 	}
 	// EP64 over 8 servers (DeepSeek-V3 on H800): a token's 8 experts sit in
 	// 8(1-(7/8)^8) = 5.25 servers on average, 4 with node-limited routing;
 	// 7/8 of those are remote. The network is the bottleneck.
 	reach := 8 * (1 - math.Pow(7.0/8, 8))
-	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 0), tok*reach*7/8*B/ib; !near(got, want) {
+	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 0, true), tok*reach*7/8*B/ib; !near(got, want) {
 		t.Errorf("EP64 unlimited: %g, want %g", got, want)
 	}
-	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 4), tok*4*7.0/8*B/ib; !near(got, want) {
+	if got, want := twoTier.Dispatch(tok, B, k, 64, 1, 4, true), tok*4*7.0/8*B/ib; !near(got, want) {
 		t.Errorf("EP64 at most 4 nodes: %g, want %g", got, want)
 	}
 	// Deduplication never sends more over the network than one copy per
-	// (token, expert) would (AllToAll).
-	if d, a := twoTier.Dispatch(tok, B, k, 64, 1, 0), twoTier.AllToAll(tok*k*B, 64, 1); d >= a {
+	// (token, expert), Megatron's alltoall dispatcher, does.
+	d, a := twoTier.Dispatch(tok, B, k, 64, 1, 0, true), twoTier.Dispatch(tok, B, k, 64, 1, 0, false)
+	if d >= a {
 		t.Errorf("deduplicated dispatch %g not below all-to-all %g", d, a)
 	}
-	if twoTier.Dispatch(tok, B, k, 1, 1, 0) != 0 || twoTier.Dispatch(0, B, k, 8, 1, 0) != 0 {
+	if want := twoTier.AllToAll(tok*k*B, 64, 1); a != want {
+		t.Errorf("alltoall dispatch %g, want AllToAll's %g", a, want)
+	}
+	if twoTier.Dispatch(tok, B, k, 1, 1, 0, true) != 0 || twoTier.Dispatch(0, B, k, 8, 1, 0, true) != 0 {
 		t.Error("a group of one or no tokens costs time")
 	}
 }

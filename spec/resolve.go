@@ -45,7 +45,21 @@ type ResolvedTraining struct {
 	TPCommOverlap *bool
 	DPCommOverlap bool
 	EPCommOverlap bool
+	MoEDispatcher string // alltoall, deepep or hybridep
 	Dropout       bool
+}
+
+// MoE token dispatchers (training.moe_dispatcher).
+const (
+	DispatcherAllToAll = "alltoall"
+	DispatcherDeepEP   = "deepep"
+	DispatcherHybridEP = "hybridep"
+)
+
+// PerNodeDispatch reports whether the dispatcher sends a token once per
+// destination node (DeepEP, HybridEP) rather than once per expert.
+func (t *ResolvedTraining) PerNodeDispatch() bool {
+	return t.MoEDispatcher == DispatcherDeepEP || t.MoEDispatcher == DispatcherHybridEP
 }
 
 // TokensPerStep is the tokens of one optimizer step at the run's global

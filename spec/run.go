@@ -65,6 +65,12 @@ type Training struct {
 	// overlap). Default false: dispatch and combine sit on the critical
 	// path.
 	EPCommOverlap bool `yaml:"ep_comm_overlap,omitempty" json:"ep_comm_overlap,omitempty"`
+	// MoEDispatcher is how tokens reach their experts across expert
+	// parallelism (Megatron-Core --moe-token-dispatcher-type): alltoall
+	// (default) sends one message per (token, expert); deepep and hybridep
+	// (the flex dispatcher's backends) send a token once per destination
+	// node and forward it inside the node.
+	MoEDispatcher string `yaml:"moe_dispatcher,omitempty" json:"moe_dispatcher,omitempty"`
 	// Dropout: the run stores dropout masks (GPT-3-era models). Default false.
 	Dropout bool `yaml:"dropout,omitempty" json:"dropout,omitempty"`
 }

@@ -206,7 +206,15 @@ func (r *Resolved) resolveTraining(t Training) error {
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
 		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
-		EPCommOverlap: t.EPCommOverlap, Dropout: t.Dropout}
+		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, Dropout: t.Dropout}
+	switch rt.MoEDispatcher {
+	case "":
+		rt.MoEDispatcher = DispatcherAllToAll
+	case DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP:
+	default:
+		return &FieldError{Field: "training.moe_dispatcher", Value: strconv.Quote(rt.MoEDispatcher),
+			Allowed: strings.Join([]string{DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP}, ", ")}
+	}
 	if rt.Precision == "" {
 		rt.Precision = PrecisionBF16
 	}

@@ -23,8 +23,10 @@ type estimateOutput struct {
 	Chips  int    `json:"chips"`
 	Recipe string `json:"recipe"`
 	estimate.Result
-	Run      *economics.Run `json:"run,omitempty"`
-	Warnings []string       `json:"warnings"`
+	// Placement says where each parallel group's members sit.
+	Placement []estimate.Group `json:"placement"`
+	Run       *economics.Run   `json:"run,omitempty"`
+	Warnings  []string         `json:"warnings"`
 }
 
 func newEstimateCmd(io *IO) *cobra.Command {
@@ -68,7 +70,7 @@ func estimateRun(r *spec.Resolved) (*estimateOutput, error) {
 		return nil, err
 	}
 	res := e.Estimate(r.Layout)
-	out := &estimateOutput{Model: r.Model.Name, Chip: r.Chip.Name, Chips: r.Chips, Recipe: string(r.Training.Recipe), Result: res,
+	out := &estimateOutput{Model: r.Model.Name, Chip: r.Chip.Name, Chips: r.Chips, Recipe: string(r.Training.Recipe), Result: res, Placement: e.Placement(r.Layout),
 		Warnings: append(append([]string{}, r.Warnings...), e.Warnings(&res)...)}
 	if !res.Memory.Fits {
 		out.Warnings = append(out.Warnings, whatWouldFit(r, e, &res))
@@ -128,13 +130,23 @@ func writeEstimate(w io.Writer, r *spec.Resolved, o *estimateOutput) {
 		v    float64
 	}{{"compute", b.ComputeS}, {"exposed TP comm", b.ExposedTPCommS}, {"exposed CP comm", b.ExposedCPCommS},
 		{"exposed EP comm", b.ExposedEPCommS}, {"pipeline bubble", b.PipelineBubbleS}, {"exposed PP comm", b.ExposedPPCommS},
-		{"exposed DP comm", b.ExposedDPCommS}, {"optimizer", b.OptimizerS}, {"activation offload", b.OffloadS}} {
+		{"exposed DP comm", b.ExposedDPCommS}, {"optimizer", b.OptimizerS}, {"slowest chip", b.SyncS},
+		{"activation offload", b.OffloadS}} {
 		if row.v == 0 && row.name == "activation offload" {
 			continue // only runs that offload have it
 		}
 		fmt.Fprintf(tw, "  %s\t%8.3f s\t%5.1f%%\n", row.name, row.v, pct(row.v, res.StepTimeS))
 	}
 	tw.Flush()
+
+	if len(o.Placement) > 0 {
+		fmt.Fprintf(w, "\nwhere the groups live\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, g := range o.Placement {
+			fmt.Fprintf(tw, "  %s %d\t%s\n", g.Name, g.Size, g.Where)
+		}
+		tw.Flush()
+	}
 
 	m := &res.Memory
 	fmt.Fprintf(w, "\nmemory per device (pipeline stage %d, the fullest)\n", m.Stage)
