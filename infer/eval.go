@@ -142,16 +142,13 @@ func (x *Model) aggregated(l Layout, s *shape, b float64, out *Result) {
 	// Prefill work per step: each step finishes b/out requests per
 	// replica, whose uncached prompts must be prefilled (chunked prefill
 	// mixes them into the step at the chunk's efficiency).
-	stage, _ := x.prefillPoint(s, chunkTokens)
-	perToken := stage / chunkTokens * s.pp
+	perToken := s.chunkStage / chunkTokens * s.pp
 	pre := b / x.out * x.inNew * perToken
 	tpot := tpot0 + pre
 	// TTFT: the prompt's chunks, each riding on one step of the others'
 	// decode.
 	nc := math.Ceil(x.inNew / chunkTokens)
-	seg := math.Min(x.inNew, chunkTokens)
-	cst := x.prefillChunk(s, seg, seg, x.in-x.inNew).total()
-	ttft := (nc + s.pp - 1) * (cst + tpot0/s.pp)
+	ttft := (nc + s.pp - 1) * (s.promptChunk + tpot0/s.pp)
 	B := b * s.adp
 	*out = Result{Parallel: l, Mode: ModeAggregated, PrefillChips: int(n), DecodeChips: int(n), Chips: int(n),
 		Concurrency: int(B), PrefillTokens: chunkTokens, TTFTS: ttft, TPOTS: tpot, TokensPerSPerUser: 1 / tpot}

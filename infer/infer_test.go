@@ -2,12 +2,12 @@ package infer
 
 import (
 	"errors"
+	"github.com/flopcast/flopcast"
 	"math"
 	"strings"
 	"testing"
 
 	"github.com/flopcast/flopcast/model"
-	"github.com/flopcast/flopcast/spec"
 )
 
 func resolve(t testing.TB, y string) *Resolved {
@@ -67,7 +67,7 @@ func TestResolveErrors(t *testing.T) {
 			if err == nil {
 				_, err = Resolve(s)
 			}
-			var fe *spec.FieldError
+			var fe *flopcast.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.field {
 				t.Fatalf("error %v, want a FieldError on %s", err, tt.field)
 			}
@@ -82,7 +82,7 @@ func TestParseStrict(t *testing.T) {
 		"model: llama3-8b\ncluster: {chip: h100-sxm, chips: 8}\nserving: {input_tokens: 1, output_tokens: 1, disaggregated: maybe}",
 	} {
 		_, err := Parse([]byte(y))
-		var fe *spec.FieldError
+		var fe *flopcast.FieldError
 		if !errors.As(err, &fe) {
 			t.Errorf("%q: %v, want a FieldError", y, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"io"
 	"math"
 	"os"
@@ -79,7 +80,7 @@ func (d *Disagg) set(v string) error {
 	case "auto", "":
 		*d = DisaggAuto
 	default:
-		return &spec.FieldError{Field: "serving.disaggregated", Value: v, Allowed: "true, false, auto"}
+		return &flopcast.FieldError{Field: "serving.disaggregated", Value: v, Allowed: "true, false, auto"}
 	}
 	return nil
 }
@@ -124,7 +125,7 @@ type Resolved struct {
 // Resolve validates s and looks its names up in the catalog.
 func Resolve(s *Serve) (*Resolved, error) {
 	if s == nil {
-		return nil, &spec.FieldError{Field: "serve", Value: "(nil)", Reason: "is missing"}
+		return nil, &flopcast.FieldError{Field: "serve", Value: "(nil)", Reason: "is missing"}
 	}
 	hw, err := spec.ResolveHardware(s.Model, s.Cluster)
 	if err != nil {
@@ -133,14 +134,14 @@ func Resolve(s *Serve) (*Resolved, error) {
 	r := &Resolved{HW: hw, Serving: s.Serving, Parallel: s.Parallel, PrefillParallel: s.PrefillParallel, Warnings: hw.Warnings}
 	v := &r.Serving
 	if v.InputTokens <= 0 || v.InputTokens > maxTokens {
-		return nil, &spec.FieldError{Field: "serving.input_tokens", Value: v.InputTokens, Allowed: fmt.Sprintf("a positive integer up to %d", maxTokens)}
+		return nil, &flopcast.FieldError{Field: "serving.input_tokens", Value: v.InputTokens, Allowed: fmt.Sprintf("a positive integer up to %d", maxTokens)}
 	}
 	if v.OutputTokens <= 0 || v.OutputTokens > maxTokens {
-		return nil, &spec.FieldError{Field: "serving.output_tokens", Value: v.OutputTokens, Reason: "is not a positive number of tokens",
+		return nil, &flopcast.FieldError{Field: "serving.output_tokens", Value: v.OutputTokens, Reason: "is not a positive number of tokens",
 			Allowed: fmt.Sprintf("1 to %d (a request generates at least one token)", maxTokens)}
 	}
 	if c := v.Concurrency; c != nil && (*c <= 0 || *c > maxConcurrency) {
-		return nil, &spec.FieldError{Field: "serving.concurrency", Value: *c, Allowed: fmt.Sprintf("a positive integer up to %d (requests in flight per instance)", maxConcurrency)}
+		return nil, &flopcast.FieldError{Field: "serving.concurrency", Value: *c, Allowed: fmt.Sprintf("a positive integer up to %d (requests in flight per instance)", maxConcurrency)}
 	}
 	for _, t := range []struct {
 		f   string
@@ -151,12 +152,12 @@ func Resolve(s *Serve) (*Resolved, error) {
 			continue
 		}
 		if !(*t.v > 0) || math.IsInf(*t.v, 0) {
-			return nil, &spec.FieldError{Field: t.f, Value: *t.v, Allowed: "a positive number of milliseconds"}
+			return nil, &flopcast.FieldError{Field: t.f, Value: *t.v, Allowed: "a positive number of milliseconds"}
 		}
 		*t.dst = *t.v / 1e3
 	}
 	if !(v.CacheHitRate >= 0 && v.CacheHitRate < 1) {
-		return nil, &spec.FieldError{Field: "serving.cache_hit_rate", Value: v.CacheHitRate, Allowed: "0 <= cache_hit_rate < 1 (the share of input tokens found in the prefix cache)"}
+		return nil, &flopcast.FieldError{Field: "serving.cache_hit_rate", Value: v.CacheHitRate, Allowed: "0 <= cache_hit_rate < 1 (the share of input tokens found in the prefix cache)"}
 	}
 	chip := &hw.Chip
 	for _, p := range []struct {
@@ -170,7 +171,7 @@ func Resolve(s *Serve) (*Resolved, error) {
 		case "bf16":
 		case "fp8":
 			if chip.FP8TFLOPS <= 0 {
-				return nil, &spec.FieldError{Field: p.f, Value: "fp8", Reason: "is not supported by " + chip.Name, Allowed: "bf16"}
+				return nil, &flopcast.FieldError{Field: p.f, Value: "fp8", Reason: "is not supported by " + chip.Name, Allowed: "bf16"}
 			}
 		case "fp4":
 			if chip.FP4TFLOPS <= 0 {
@@ -178,10 +179,10 @@ func Resolve(s *Serve) (*Resolved, error) {
 				if chip.FP8TFLOPS > 0 {
 					allowed += ", fp8"
 				}
-				return nil, &spec.FieldError{Field: p.f, Value: "fp4", Reason: "is not supported by " + chip.Name, Allowed: allowed}
+				return nil, &flopcast.FieldError{Field: p.f, Value: "fp4", Reason: "is not supported by " + chip.Name, Allowed: allowed}
 			}
 		default:
-			return nil, &spec.FieldError{Field: p.f, Value: strconv.Quote(*p.dst), Allowed: "bf16, fp8, fp4"}
+			return nil, &flopcast.FieldError{Field: p.f, Value: strconv.Quote(*p.dst), Allowed: "bf16, fp8, fp4"}
 		}
 	}
 	if v.Disaggregated == "" {
@@ -205,7 +206,7 @@ func Resolve(s *Serve) (*Resolved, error) {
 // Parse strictly decodes a serve.yaml document: unknown fields are errors.
 func Parse(b []byte) (*Serve, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, &spec.FieldError{Field: "serve.yaml", Value: "(empty)", Reason: "is empty", Allowed: "a mapping with model, cluster, serving"}
+		return nil, &flopcast.FieldError{Field: "serve.yaml", Value: "(empty)", Reason: "is empty", Allowed: "a mapping with model, cluster, serving"}
 	}
 	var s Serve
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -232,23 +233,27 @@ func ParseFile(path string) (*Serve, error) {
 // ParseJSON strictly decodes the serve.yaml structure given as JSON (the
 // HTTP API).
 func ParseJSON(b []byte) (*Serve, error) {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+		return nil, &flopcast.FieldError{Field: "body", Value: "a JSON " + spec.JSONKind(t[0]),
+			Reason: "is not a serving run", Allowed: "a JSON object with keys " + sections["infer.Serve"]}
+	}
 	var s Serve
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &spec.FieldError{Field: "body", Value: "(empty)", Reason: "is empty", Allowed: "a JSON object with model, cluster, serving"}
+			return nil, &flopcast.FieldError{Field: "body", Value: "(empty)", Reason: "is empty", Allowed: "a JSON object with model, cluster, serving"}
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, &spec.FieldError{Field: te.Field, Value: te.Value, Reason: "has the wrong type", Allowed: "a value of type " + te.Type.String()}
+			return nil, &flopcast.FieldError{Field: te.Field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: spec.JSONTypeWords(te.Type)}
 		}
-		var fe *spec.FieldError
+		var fe *flopcast.FieldError
 		if errors.As(err, &fe) {
 			return nil, fe
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return nil, &spec.FieldError{Field: strings.Trim(f, `"`), Value: "(unknown)", Reason: "is not a known field of serve", Allowed: sections["infer.Serve"]}
+			return nil, &flopcast.FieldError{Field: strings.Trim(f, `"`), Value: "(unknown)", Reason: "is not a known field of serve", Allowed: sections["infer.Serve"]}
 		}
 		return nil, fmt.Errorf("serve: %w", err)
 	}
@@ -275,16 +280,16 @@ var prefixes = map[string]string{"infer.Serve": "", "infer.Serving": "serving.",
 
 // yamlError turns yaml.v3's first error into a FieldError naming the field.
 func yamlError(err error) error {
-	var fe *spec.FieldError
+	var fe *flopcast.FieldError
 	if errors.As(err, &fe) {
 		return fe
 	}
 	msg := err.Error()
 	if m := reUnknown.FindStringSubmatch(msg); m != nil {
-		return &spec.FieldError{Field: prefixes[m[2]] + m[1], Value: "(unknown)", Reason: "is not a known field", Allowed: sections[m[2]]}
+		return &flopcast.FieldError{Field: prefixes[m[2]] + m[1], Value: "(unknown)", Reason: "is not a known field", Allowed: sections[m[2]]}
 	}
 	if m := reType.FindStringSubmatch(msg); m != nil {
-		return &spec.FieldError{Field: "serve.yaml", Value: m[2], Reason: "has the wrong type (" + m[1] + ")", Allowed: "a value of type " + m[3]}
+		return &flopcast.FieldError{Field: "serve.yaml", Value: m[2], Reason: "has the wrong type (" + m[1] + ")", Allowed: "a value of type " + m[3]}
 	}
 	return fmt.Errorf("serve.yaml: %s", strings.TrimPrefix(msg, "yaml: "))
 }
@@ -299,7 +304,7 @@ func checkParallel(section string, pp Parallel, hw *spec.Resolved) error {
 			return nil
 		}
 		if *p <= 0 || *p > n || !ok(*p) {
-			return &spec.FieldError{Field: section + "." + f, Value: *p, Allowed: allowed}
+			return &flopcast.FieldError{Field: section + "." + f, Value: *p, Allowed: allowed}
 		}
 		return nil
 	}
@@ -330,17 +335,17 @@ func checkParallel(section string, pp Parallel, hw *spec.Resolved) error {
 			p *int
 		}{{"ep", pp.EP}, {"attention_dp", pp.AttentionDP}} {
 			if k.p != nil && tp%*k.p != 0 {
-				return &spec.FieldError{Field: section + "." + k.f, Value: *k.p, Reason: fmt.Sprintf("does not divide %s.tp=%d", section, tp),
+				return &flopcast.FieldError{Field: section + "." + k.f, Value: *k.p, Reason: fmt.Sprintf("does not divide %s.tp=%d", section, tp),
 					Allowed: "a divisor of tp (ep and attention_dp split one instance's tp ranks)"}
 			}
 		}
 		if a := pp.AttentionDP; a != nil && m.Heads%(tp / *a) != 0 {
-			return &spec.FieldError{Field: section + ".attention_dp", Value: *a, Reason: fmt.Sprintf("leaves attention tensor parallelism tp/attention_dp=%d, which does not divide model.heads=%d", tp / *a, m.Heads),
+			return &flopcast.FieldError{Field: section + ".attention_dp", Value: *a, Reason: fmt.Sprintf("leaves attention tensor parallelism tp/attention_dp=%d, which does not divide model.heads=%d", tp / *a, m.Heads),
 				Allowed: "attention_dp with (tp/attention_dp) dividing heads"}
 		}
 	}
 	if pp.TP != nil && pp.PP != nil && tp**pp.PP > n {
-		return &spec.FieldError{Field: section + ".tp", Value: tp, Reason: fmt.Sprintf("× pp=%d needs %d chips, more than cluster.chips=%d", *pp.PP, tp**pp.PP, n),
+		return &flopcast.FieldError{Field: section + ".tp", Value: tp, Reason: fmt.Sprintf("× pp=%d needs %d chips, more than cluster.chips=%d", *pp.PP, tp**pp.PP, n),
 			Allowed: fmt.Sprintf("tp·pp <= %d", n)}
 	}
 	return nil

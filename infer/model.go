@@ -84,15 +84,19 @@ type Model struct {
 	attnParams, ffnParams       float64
 	expertParams, routerParams  float64
 
-	wb       float64 // bytes per weight element
-	kvToken  float64 // KV bytes per token per layer, whole model (no TP split)
-	kvFP8    bool
-	in, out  float64
-	inNew    float64 // uncached input tokens per request
-	ctxMean  float64 // mean KV length of a decoding request
-	price    float64 // USD per chip-hour; 0: unknown
-	power    power
-	priceSrc string
+	wb      float64 // bytes per weight element
+	kvToken float64 // KV bytes per token per layer, whole model (no TP split)
+	// kvSpeedup is the decode attention's compute speed-up from a
+	// low-precision KV cache: FlashAttention-3 quantises the queries to
+	// FP8 too and runs the FP8 tensor cores (an FP4 cache is dequantised
+	// to FP8); 1 for a bf16 cache.
+	kvSpeedup float64
+	in, out   float64
+	inNew     float64 // uncached input tokens per request
+	ctxMean   float64 // mean KV length of a decoding request
+	price     float64 // USD per chip-hour; 0: unknown
+	power     power
+	priceSrc  string
 }
 
 // NewModel prepares the serving model of a resolved run.
@@ -126,7 +130,10 @@ func NewModel(r *Resolved) (*Model, error) {
 	}
 	x.wb = formatBytes[s.Precision]
 	x.kvToken = KVBytesPerTokenLayer(m, s.KVPrecision)
-	x.kvFP8 = s.KVPrecision != "bf16"
+	x.kvSpeedup = 1
+	if c := &hw.Chip; s.KVPrecision != "bf16" && c.FP8TFLOPS > 0 {
+		x.kvSpeedup = c.FP8TFLOPS / c.BF16TFLOPS
+	}
 	x.in, x.out = float64(s.InputTokens), float64(s.OutputTokens)
 	x.inNew = math.Max(1, math.Round(x.in*(1-s.CacheHitRate)))
 	// A decoding request holds its prompt and, on average over its
@@ -174,6 +181,10 @@ type shape struct {
 	workspace        float64
 	memFits          bool
 	kvCapacityTokens float64 // KV tokens per attention replica
+	// Aggregated serving's prefill, which does not depend on the batch:
+	// a full chunk's stage time, and the stage time of one prompt's
+	// chunk (its TTFT).
+	chunkStage, promptChunk float64
 }
 
 func (x *Model) shape(l Layout) shape {
@@ -219,6 +230,9 @@ func (x *Model) shape(l Layout) shape {
 		s.replicaMaxBatch = math.Floor(free / perReq)
 		s.kvCapacityTokens = free / (s.kvChipToken * s.stageLayers)
 	}
+	s.chunkStage, _ = x.prefillPoint(&s, chunkTokens)
+	seg := math.Min(x.inNew, chunkTokens)
+	s.promptChunk = x.prefillChunk(&s, seg, seg, x.in-x.inNew).total()
 	return s
 }
 
@@ -301,8 +315,8 @@ func (x *Model) pass(s *shape, tok, keys, kvRead, seq float64, prefill bool) par
 	}
 	flops := 2 * tok * keys * hl * (qk + v)
 	c, _ := x.dev.Attention(flops, seq)
-	if x.kvFP8 && !prefill {
-		c /= x.dev.Peak() / x.dev.PeakBF16() // FP8 KV: FlashAttention-3 quantises the queries too
+	if !prefill {
+		c /= x.kvSpeedup
 	}
 	mem := x.dev.Mem(kvRead)
 	if c >= mem {

@@ -3,12 +3,11 @@ package infer
 import (
 	"cmp"
 	"fmt"
+	"github.com/flopcast/flopcast"
 	"math"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/flopcast/flopcast/spec"
 )
 
 // Report is the answer of a serving search. Its JSON is the contract of
@@ -71,7 +70,7 @@ func Infer(r *Resolved, o Options) (*Report, error) {
 	case ObjectivePrefill:
 		key = func(r *Result) float64 { return r.PrefillInputTokensPerSPerChip }
 	default:
-		return nil, &spec.FieldError{Field: "objective", Value: o.Objective, Allowed: strings.Join(Objectives, ", ")}
+		return nil, &flopcast.FieldError{Field: "objective", Value: o.Objective, Allowed: strings.Join(Objectives, ", ")}
 	}
 	rep := &Report{Warnings: r.Warnings}
 	srch := searcher{x: x, r: r, top: o.Top, rep: rep, key: key}

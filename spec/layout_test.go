@@ -102,7 +102,7 @@ func resolveLayout(t *testing.T, src string) (*spec.Resolved, error) {
 	return r, r.CheckLayout(r.Layout)
 }
 
-// The parallel knobs of DESIGN §7: what is accepted, what is refused and
+// The parallel knobs of docs/run-yaml.md: what is accepted, what is refused and
 // with which field.
 func TestParallelKnobs(t *testing.T) {
 	for _, tc := range []struct {

@@ -138,8 +138,7 @@ func prefixJSONError(prefix string, err error) error {
 			field = prefix
 		}
 		// Say what is expected in the document's words, not Go's.
-		allowed := strings.Replace(typeWords(strings.TrimPrefix(te.Type.String(), "*")), "a mapping", "an object", 1)
-		return &FieldError{Field: field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: allowed}
+		return &FieldError{Field: field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: JSONTypeWords(te.Type)}
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }
@@ -200,7 +199,7 @@ func ParseFile(path string) (*Run, error) {
 // HTTP API).
 func ParseJSON(b []byte) (*Run, error) {
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
-		return nil, &FieldError{Field: "body", Value: "a JSON " + jsonKind(t[0]), Reason: "is not a run", Allowed: "a JSON object with keys " + yamlAllowed["spec.Run"]}
+		return nil, &FieldError{Field: "body", Value: "a JSON " + JSONKind(t[0]), Reason: "is not a run", Allowed: "a JSON object with keys " + yamlAllowed["spec.Run"]}
 	}
 	// Integer fields given in exponent form (1e9) become plain integers;
 	// fractions are refused by name. Malformed JSON is left to the strict
@@ -229,8 +228,9 @@ func ParseJSON(b []byte) (*Run, error) {
 	return &r, nil
 }
 
-// jsonKind names the JSON value that starts with c.
-func jsonKind(c byte) string {
+// JSONKind names the JSON value that starts with c: array, string,
+// boolean, null or number.
+func JSONKind(c byte) string {
 	switch c {
 	case '[':
 		return "array"
@@ -278,20 +278,36 @@ func fieldAtLine(n *yaml.Node, prefix string, line int, value string) string {
 	return ""
 }
 
-// typeWords says in words what a Go type accepts.
+// typeWords says in words what a Go type accepts, never naming the Go
+// type: a message is read by someone writing YAML or JSON.
 func typeWords(t string) string {
+	t = strings.TrimPrefix(t, "*")
 	switch t {
-	case "int":
+	case "int", "int64", "int32", "uint", "uint64", "uint32":
 		return "an integer"
-	case "float64":
+	case "float64", "float32":
 		return "a number"
 	case "string":
 		return "a string"
 	case "bool":
 		return "true or false"
 	}
+	if elem, ok := strings.CutPrefix(t, "[]"); ok {
+		w := typeWords(elem)
+		w = strings.TrimPrefix(strings.TrimPrefix(w, "an "), "a ")
+		if k, rest, ok := strings.Cut(w, " with "); ok {
+			return "a list of " + k + "s with " + rest
+		}
+		return "a list of " + w + "s"
+	}
 	if keys, ok := yamlAllowed[t]; ok {
 		return "a mapping with keys " + keys
 	}
-	return "a value of type " + t
+	return "a mapping"
+}
+
+// JSONTypeWords says in words what JSON a Go type accepts, for the HTTP
+// API's error messages.
+func JSONTypeWords(t reflect.Type) string {
+	return strings.ReplaceAll(strings.ReplaceAll(typeWords(t.String()), "a mapping", "an object"), "mapping", "object")
 }

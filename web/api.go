@@ -11,7 +11,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
@@ -378,11 +380,47 @@ func (s *server) decodeRequest(w http.ResponseWriter, r *http.Request, what stri
 		s.writeError(w, r, err)
 		return false
 	}
+	if !json.Valid(b) {
+		s.writeError(w, r, badInput{jsonSyntaxError(b)})
+		return false
+	}
+	keys := jsonKeys(reflect.TypeOf(v).Elem())
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+		s.writeError(w, r, &flopcast.FieldError{Field: "body", Value: "a JSON " + spec.JSONKind(t[0]), Reason: "is not a " + what,
+			Allowed: "a JSON object with keys " + strings.Join(keys, ", ")})
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		s.writeError(w, r, badInput{fmt.Errorf("%s: %v", what, err)})
+		s.writeError(w, r, requestError(what, keys, err))
 		return false
 	}
 	return true
+}
+
+// requestError says in the request's own words, never Go's, what is wrong
+// with a body that decodes as JSON but not as the request.
+func requestError(what string, keys []string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &flopcast.FieldError{Field: te.Field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: spec.JSONTypeWords(te.Type)}
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return &flopcast.FieldError{Field: strings.Trim(f, `"`), Value: "(unknown)", Reason: "is not a field of a " + what,
+			Allowed: strings.Join(keys, ", ")}
+	}
+	return badInput{fmt.Errorf("%s: %v", what, err)}
+}
+
+// jsonKeys lists the JSON keys of a struct type.
+func jsonKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
 }

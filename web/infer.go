@@ -3,11 +3,11 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"github.com/flopcast/flopcast"
 	"net/http"
 	"strconv"
 
 	"github.com/flopcast/flopcast/infer"
-	"github.com/flopcast/flopcast/spec"
 )
 
 // inferNoLayout is the 422 answer of /api/infer when no serving layout is
@@ -44,7 +44,7 @@ func (s *server) infer(w http.ResponseWriter, r *http.Request) {
 	top := 10
 	if q := r.URL.Query().Get("top"); q != "" {
 		if top, err = strconv.Atoi(q); err != nil || top < 1 || top > 1000 {
-			s.writeError(w, r, &spec.FieldError{Field: "top", Value: q, Allowed: "1..1000"})
+			s.writeError(w, r, &flopcast.FieldError{Field: "top", Value: q, Allowed: "1..1000"})
 			return
 		}
 	}

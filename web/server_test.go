@@ -574,6 +574,29 @@ func TestNotAnObject(t *testing.T) {
 			t.Errorf("%.40s: error %q does not say an object was expected", b, msg)
 		}
 	}
+	// The other POST routes answer the same way, in their own keys.
+	for _, tc := range []struct{ path, body, field, want string }{
+		{"/api/infer", `[]`, "body", "a JSON object with keys model, cluster, serving"},
+		{"/api/infer", `{"model": "llama3-8b", "cluster": ["h100-sxm"]}`, "cluster", "an object with keys chip, chips"},
+		{"/api/infer", `{"model": "llama3-8b", "cluster": {"chip": "h100-sxm", "chips": 8}, "serving": {"input_tokens": "many"}}`, "serving.input_tokens", "an integer"},
+		{"/api/estimate", strings.Replace(body("", ""), `"global_batch": 1024`, `"global_batch": 1024, "batch_ramp": {"tokens": 1}`, 1), "training.batch_ramp", "a list of objects with keys tokens, global_batch"},
+		{"/api/sweep", `[]`, "body", "a JSON object with keys run, chips, counts"},
+		{"/api/capex", `[{"budget_usd": 1e9}]`, "body", "a JSON object with keys budget_usd"},
+		{"/api/sweep", `{"run": ` + body("", "") + `, "chips": "h100-sxm", "counts": [8]}`, "chips", "a list of strings"},
+		{"/api/sweep", `{"run": ` + body("", "") + `, "chips": ["h100-sxm"], "counts": [8.5]}`, "counts", "an integer"},
+		{"/api/capex", `{"budget_usd": "lots", "chip": "h100-sxm"}`, "budget_usd", "a number"},
+		{"/api/capex", `{"budget": 1e9, "chip": "h100-sxm"}`, "budget", "budget_usd"},
+	} {
+		resp := serve(t, h, "POST", tc.path, tc.body)
+		m := resp.json(t)
+		msg, _ := m["error"].(string)
+		if resp.Status != http.StatusBadRequest || m["field"] != tc.field || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s %.40s: %d field %v %q; want 400, field %s, %q", tc.path, tc.body, resp.Status, m["field"], msg, tc.field, tc.want)
+		}
+		if regexp.MustCompile(`web\.|infer\.|spec\.|Go |\[\]string|float64|value of type`).MatchString(msg) {
+			t.Errorf("%s %.40s: error names a Go type: %q", tc.path, tc.body, msg)
+		}
+	}
 }
 
 // A client that stops sending its body gets 408 Request Timeout once the

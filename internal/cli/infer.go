@@ -58,7 +58,6 @@ flags override it.`,
 	fs.Float64Var(&f.ttft, "ttft-ms", 0, "target time to first token, ms")
 	fs.Float64Var(&f.hit, "cache-hit-rate", 0, "share of input tokens found in the prefix cache, 0 to <1")
 	fs.StringVar(&f.disagg, "disaggregated", "", "true | false | auto (prefill and decode on separate pools; default auto)")
-	fs.Lookup("disaggregated").NoOptDefVal = "true"
 	fs.IntVar(&f.tp, "tp", 0, "tensor parallel size of an instance")
 	fs.IntVar(&f.ep, "ep", 0, "expert parallel size (divides tp)")
 	fs.IntVar(&f.pp, "pp", 0, "pipeline parallel size")
@@ -123,7 +122,7 @@ func (f *inferFlags) serve(cmd *cobra.Command) (*infer.Serve, error) {
 		case "true", "false", "auto":
 			v.Disaggregated = infer.Disagg(f.disagg)
 		default:
-			return nil, &spec.FieldError{Field: "--disaggregated", Value: f.disagg, Allowed: "true, false, auto"}
+			return nil, &fieldError{Field: "--disaggregated", Value: f.disagg, Allowed: "true, false, auto"}
 		}
 	}
 	for _, k := range []struct {
@@ -141,22 +140,22 @@ func (f *inferFlags) serve(cmd *cobra.Command) (*infer.Serve, error) {
 
 func runInfer(cmd *cobra.Command, io *IO, f *inferFlags) error {
 	if f.top < 1 {
-		return &spec.FieldError{Field: "--top", Value: f.top, Allowed: "a positive integer"}
+		return &fieldError{Field: "--top", Value: f.top, Allowed: "a positive integer"}
 	}
 	s, err := f.serve(cmd)
 	if err != nil {
 		return err
 	}
 	if f.file == "" && s.Model.Name == "" && s.Model.Inline == nil {
-		return &spec.FieldError{Field: "--model", Value: "(missing)", Reason: "is required", Hint: "flopcast infer --model llama3-70b --chip h100-sxm --chips 2 --input-tokens 1000 --output-tokens 1000, or -f serve.yaml"}
+		return &fieldError{Field: "--model", Value: "(missing)", Reason: "is required", Hint: "flopcast infer --model llama3-70b --chip h100-sxm --chips 2 --input-tokens 1000 --output-tokens 1000, or -f serve.yaml"}
 	}
 	r, err := infer.Resolve(s)
 	if err != nil {
-		return flagNames(err)
+		return withFlagMap(cmd, err, inferFlagOf)
 	}
 	rep, err := infer.Infer(r, infer.Options{Top: f.top, Objective: f.objective})
 	if err != nil {
-		var fe *spec.FieldError
+		var fe *fieldError
 		if errors.As(err, &fe) && fe.Field == "objective" {
 			c := *fe
 			c.Field = "--objective"
@@ -171,23 +170,13 @@ func runInfer(cmd *cobra.Command, io *IO, f *inferFlags) error {
 	return nil
 }
 
-// flagNames adds the flag spelling to a serving field error.
-func flagNames(err error) error {
-	fe, ok := err.(*spec.FieldError)
-	if !ok {
-		return err
-	}
-	flags := map[string]string{"serving.input_tokens": "--input-tokens", "serving.output_tokens": "--output-tokens",
-		"serving.precision": "--precision", "serving.kv_precision": "--kv-precision", "serving.concurrency": "--concurrency",
-		"serving.tpot_ms": "--tpot-ms", "serving.ttft_ms": "--ttft-ms", "serving.cache_hit_rate": "--cache-hit-rate",
-		"parallel.tp": "--tp", "parallel.ep": "--ep", "parallel.pp": "--pp", "parallel.dp": "--dp",
-		"parallel.attention_dp": "--attention-dp", "cluster.chips": "--chips", "cluster.chip": "--chip", "model": "--model"}
-	if fl, ok := flags[fe.Field]; ok {
-		c := *fe
-		c.Field = fe.Field + " (" + fl + ")"
-		return &c
-	}
-	return err
+// inferFlagOf is the flag that sets each serve.yaml field.
+var inferFlagOf = map[string]string{
+	"model": "--model", "cluster.chip": "--chip", "cluster.chips": "--chips", "cluster.profile": "--profile",
+	"serving.input_tokens": "--input-tokens", "serving.output_tokens": "--output-tokens",
+	"serving.precision": "--precision", "serving.kv_precision": "--kv-precision", "serving.concurrency": "--concurrency",
+	"serving.tpot_ms": "--tpot-ms", "serving.ttft_ms": "--ttft-ms", "serving.cache_hit_rate": "--cache-hit-rate",
+	"parallel.tp": "--tp", "parallel.ep": "--ep", "parallel.pp": "--pp", "parallel.dp": "--dp", "parallel.attention_dp": "--attention-dp",
 }
 
 // paretoShownInfer is the most Pareto points the text output lists.

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The knobs of DESIGN §7 work from flags; their errors name the flag.
+// The knobs of docs/run-yaml.md work from flags; their errors name the flag.
 func TestParallelKnobFlags(t *testing.T) {
 	qwen := []string{"estimate", "--model", "qwen3-235b-a22b", "--chip", "h100-sxm", "--chips", "256", "--seq", "4096", "--global-batch", "1024",
 		"--tp", "2", "--ep", "32", "--pp", "8"}

@@ -33,4 +33,12 @@ func TestReadmeCommands(t *testing.T) {
 	if code != exitConfig || !strings.Contains(string(b), strings.TrimSpace(errs)) {
 		t.Errorf("README's error example is out of date: flopcast now prints %q (exit %d)", errs, code)
 	}
+	// docs/conventions.md shows the same error.
+	conv, err := os.ReadFile("../../docs/conventions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(conv), strings.TrimSpace(errs)) {
+		t.Errorf("docs/conventions.md's error example is out of date: flopcast now prints %q", errs)
+	}
 }

@@ -219,7 +219,10 @@ var flagOf = map[string]string{
 
 // withFlags adds the flag spelling to a field error whose value came from
 // a flag: "parallel.tp (--tp)".
-func withFlags(cmd *cobra.Command, err error) error {
+func withFlags(cmd *cobra.Command, err error) error { return withFlagMap(cmd, err, flagOf) }
+
+// withFlagMap is withFlags with the field-to-flag map of a command.
+func withFlagMap(cmd *cobra.Command, err error, flagOf map[string]string) error {
 	var fe *fieldError
 	if !errors.As(err, &fe) {
 		return err

@@ -548,7 +548,7 @@
     // A row per stage that stays readable from 1 to 64 stages.
     const height = Math.min(900, Math.max(260, 110 + p * 26)) + 'px';
     if (c.getDom().style.height !== height) { c.getDom().style.height = height; c.resize(); }
-    let note = `#${i + 1}: ${p} stage${p > 1 ? 's' : ''}, ${tl.micro_batches} micro-batches` + (tl.vpp > 1 ? `, ${tl.vpp} chunks per stage (interleaved 1F1B)` : ', 1F1B') +
+    let note = `#${i + 1}: ${p} stage${p > 1 ? 's' : ''}, ${tl.micro_batches} micro-batches` + (tl.schedule === 'dualpipe' ? ', DualPipe (passes drawn in 1F1B order)' : tl.vpp > 1 ? `, ${tl.vpp} chunks per stage (interleaved 1F1B)` : ', 1F1B') +
       `; bubble ${pct(tl.bubble_fraction)} of the step`;
     if (tl.truncated) note += ' (too many passes to draw)';
     $('#timeline-note').textContent = note;
