@@ -1,6 +1,7 @@
 // Package economics follows a training run from its step time to the whole
-// run's wall time, cost, energy and carbon, and connects a capex budget to
-// the chips, power and training runs it buys.
+// run's wall time, cost, energy and carbon. It is the one home of a chip's
+// rent and power, of a run's failure-free span, and of the Chinchilla run
+// length; the layout search and capex planning use them from here.
 //
 // Whole run (WholeRun):
 //
@@ -13,16 +14,15 @@
 //	         + chip-h · facility $/MW · (TDP + host) / (facility life · 8766 h)
 //	         + energy · electricity price
 //	P_busy   = idle + (TDP − idle) · u,  u = compute_s / step_time_s
-//	energy   = chips · PUE · [(P_busy + host) · (U + lost) + (idle + host) · (checkpoints + restarts)]
-//	CO2      = energy · grid kg/kWh (location-based); market-based when given
+//	chips    = chips · [P_busy · (U + lost) + idle · (checkpoints + restarts)]   energy_chips_mwh
+//	IT       = chips energy + chips · host · wall                                energy_it_mwh
+//	facility = IT · PUE                                                          energy_mwh
+//	CO2      = facility · grid kg/kWh (location-based); co2_chips_t on the chips' energy
 //
-// Capex (Capex):
-//
-//	all-in per chip = chip + server/network + facility $/MW · (TDP + host)
-//	chips           = ⌊budget / all-in⌋
-//	power           = chips · (TDP + host) · PUE
-//	annual FLOP     = chips · BF16 peak · MFU · 8766 h · 3600 s
-//	days per run    = model FLOPs / (chips · BF16 peak · MFU)
+// The range of days, chip-hours, cost and energy is the same run with the
+// step time moved by the step-time model's error (an input: validation
+// lives above this package) and the failure rate at the lowest and highest
+// published site (package reliability).
 //
 // Defaults come from catalog/economics.yaml, each with its source and date.
 package economics

@@ -1,13 +1,13 @@
 package economics
 
 import (
-	"context"
 	"errors"
 	"github.com/flopcast/flopcast"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/flopcast/flopcast/catalog"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/model"
@@ -172,6 +172,85 @@ func TestEnergyBounds(t *testing.T) {
 	}
 }
 
+// The three energy conventions nest: chips alone, plus hosts (IT), times
+// PUE (facility). BLOOM's 433 MWh is GPU-hours × 400 W (Luccioni et al.
+// 2022): with the chips drawing TDP throughout and no host, the chips'
+// convention reproduces that arithmetic.
+func TestEnergyConventions(t *testing.T) {
+	r := testRun(1024)
+	r.Economics = spec.Economics{PUE: ptr(1.3), GridKgCO2PerKWh: ptr(0.057)}
+	run, err := WholeRun(r, testResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(run.EnergyChipsMWh < run.EnergyITMWh && run.EnergyITMWh < run.EnergyMWh) {
+		t.Errorf("chips %.1f, IT %.1f, facility %.1f MWh: want chips < IT < facility", run.EnergyChipsMWh, run.EnergyITMWh, run.EnergyMWh)
+	}
+	near(t, "facility / IT", run.EnergyMWh/run.EnergyITMWh, 1.3, 1e-12)
+	near(t, "hosts", run.EnergyITMWh-run.EnergyChipsMWh, 1024*testChip().HostW*run.Days*24/1e6, 1e-9)
+	near(t, "chips' carbon", run.CO2ChipsT, run.EnergyChipsMWh*0.057, 1e-12)
+
+	// BLOOM's convention: 1,082,990 GPU-hours at 400 W = 433.2 MWh.
+	r.Economics = spec.Economics{ChipPowerW: ptr(400.0), HostPowerW: ptr(0.0)}
+	r.Chip.IdleW = 400 // the card's convention has no idle draw either
+	run, err = WholeRun(r, testResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "chips at 400 W", run.EnergyChipsMWh, run.ChipHours*0.4/1e3, 1e-9)
+	near(t, "IT with no host", run.EnergyITMWh, run.EnergyChipsMWh, 1e-12)
+	near(t, "BLOOM arithmetic", 1_082_990*0.4/1e3, 433.2, 1e-3)
+}
+
+// The range brackets the point: the low end at the lowest published
+// failure rate and the step time less its error, the high end the other
+// way; with no error it still spans the failure-rate spread.
+func TestRange(t *testing.T) {
+	for _, e := range []float64{0, 0.1} {
+		run, err := WholeRunOpts(testRun(16384), testResult(), Options{StepTimeErr: e, StepTimeErrFrom: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rg := run.Range
+		if rg == nil {
+			t.Fatal("no range")
+		}
+		for _, f := range []struct {
+			name   string
+			point  float64
+			lo, hi float64
+		}{
+			{"days", run.Days, rg.Days[0], rg.Days[1]},
+			{"chip-hours", run.ChipHours, rg.ChipHours[0], rg.ChipHours[1]},
+			{"cost", run.CostUSD, rg.CostUSD[0], rg.CostUSD[1]},
+			{"energy", run.EnergyMWh, rg.EnergyMWh[0], rg.EnergyMWh[1]},
+		} {
+			if !(f.lo < f.point && f.point < f.hi) {
+				t.Errorf("err %v: %s %.4g not inside (%.4g, %.4g)", e, f.name, f.point, f.lo, f.hi)
+			}
+		}
+		if e > 0 && !(rg.Days[1]/rg.Days[0] > 1.2) {
+			t.Errorf("a 10%% step-time error gives days %.2f–%.2f, want at least ±10%% apart", rg.Days[0], rg.Days[1])
+		}
+		if len(rg.Sites) != 2 || rg.Sites[0] != "llama3" || rg.Sites[1] != "rsc" {
+			t.Errorf("range sites %v", rg.Sites)
+		}
+	}
+	// A run that gives its own failure rate, or names its site, has no
+	// site spread.
+	for _, rel := range []spec.Reliability{{FailuresPerChipHour: ptr(2e-5)}, {Site: "rsc"}} {
+		r := testRun(16384)
+		r.Reliability = rel
+		run, err := WholeRun(r, testResult())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Range == nil || run.Range.Days[0] != run.Days || run.Range.Days[1] != run.Days {
+			t.Errorf("%+v, no step error: range %+v, want the point at both ends", rel, run.Range)
+		}
+	}
+}
+
 func TestMarketCarbon(t *testing.T) {
 	r := testRun(64)
 	r.Economics = spec.Economics{GridKgCO2PerKWh: ptr(0.5), MarketKgCO2PerKWh: ptr(0.05)}
@@ -295,172 +374,13 @@ func TestNoCost(t *testing.T) {
 	}
 }
 
-func TestCapexBudget(t *testing.T) {
-	for _, budget := range []float64{1e6, 1e9, 100e9} {
-		rep, err := Capex(budget, testChip(), CapexOptions{MFU: 0.4, Models: []model.Config{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		all := rep.PerChipUSD.AllIn
-		spent := float64(rep.Chips) * all
-		if spent > budget || budget-spent >= all {
-			t.Errorf("budget %.3g: %d chips × $%.0f = %.6g, want within one chip below the budget", budget, rep.Chips, all, spent)
-		}
-		near(t, "all-in", all, 30000*1.5+20e6*(700+300)/1e6, 1e-12)
-		s := rep.CapexSplit
-		near(t, "split", s.Chips+s.ServerNetwork+s.PowerCooling+s.LandSite, 1, 1e-12)
-		near(t, "power", rep.PowerMW, float64(rep.Chips)*1000*1.2/1e6, 1e-12)
-		near(t, "annual FLOP", rep.AnnualBF16FLOP, float64(rep.Chips)*1000e12*0.4*8766*3600, 1e-12)
-	}
-}
-
-func TestCapexTrainable(t *testing.T) {
-	m := llama8b()
-	rep, err := Capex(1e9, testChip(), CapexOptions{MFU: 0.5, Models: []model.Config{m}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Trainable) != 1 {
-		t.Fatalf("trainable %+v", rep.Trainable)
-	}
-	tr := rep.Trainable[0]
-	near(t, "Chinchilla tokens", tr.Tokens, 20*8.03e9, 0.01)
-	// 6N dominates: days ≈ 6·N·D / (chips · 1e15 · 0.5) / 86400.
-	approx := 6 * 8.03e9 * tr.Tokens / (float64(rep.Chips) * 1e15 * 0.5) / 86400
-	if tr.Days < approx || tr.Days > 1.5*approx {
-		t.Errorf("days %.4g, want a bit above 6ND's %.4g", tr.Days, approx)
-	}
-	near(t, "runs per year", tr.RunsPerYear*tr.Days, 365.25, 1e-12)
-
-	rep, err = Capex(1e9, testChip(), CapexOptions{MFU: 0.5, Models: []model.Config{m}, Tokens: 15e12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	near(t, "given tokens", rep.Trainable[0].Tokens, 15e12, 0)
-}
-
-func TestCapexMFU(t *testing.T) {
-	// No predictor: the catalog fallback, with a warning.
-	rep, err := Capex(1e9, testChip(), CapexOptions{Models: []model.Config{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.MFUSource != "fallback" || rep.MFU != CatalogDefaults().FallbackMFU.Value || len(rep.Warnings) == 0 {
-		t.Errorf("MFU %v from %s, warnings %q; want the fallback with a warning", rep.MFU, rep.MFUSource, rep.Warnings)
-	}
-	// A predictor that fails: the same.
-	rep, err = Capex(1e9, testChip(), CapexOptions{Models: []model.Config{},
-		PredictMFU: func(context.Context, *spec.Resolved) (float64, error) { return 0, errors.New("search failed") }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.MFUSource != "fallback" || !strings.Contains(strings.Join(rep.Warnings, " "), "search failed") &&
-		!strings.Contains(strings.Join(rep.Warnings, " "), "not in the catalog") {
-		t.Errorf("MFU from %s, warnings %q", rep.MFUSource, rep.Warnings)
-	}
-}
-
-func TestRepresentativeRun(t *testing.T) {
-	if _, ok := model.Lookup(repModel); !ok {
-		t.Fatalf("%s is not in the model catalog", repModel)
-	}
-	for _, tc := range []struct {
-		chips int64
-		want  int
-	}{{5, 4}, {1000, 512}, {8192, 8192}, {1e6, 8192}} {
-		r, err := RepresentativeRun(testChip(), tc.chips)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Chips != tc.want || r.Training.SeqLen != 8192 || r.Training.GlobalBatch != 1024 {
-			t.Errorf("chips %d: run on %d chips, seq %d, batch %d", tc.chips, r.Chips, r.Training.SeqLen, r.Training.GlobalBatch)
-		}
-	}
-}
-
-func TestCapexBadInput(t *testing.T) {
-	for _, tc := range []struct {
-		field  string
-		budget float64
-		chip   hardware.Chip
-		opts   CapexOptions
-	}{
-		{"budget", 0, testChip(), CapexOptions{}},
-		{"budget", -5e9, testChip(), CapexOptions{}},
-		{"budget", math.NaN(), testChip(), CapexOptions{}},
-		{"budget", 1000, testChip(), CapexOptions{}}, // buys no chip
-		{"pue", 1e9, testChip(), CapexOptions{PUE: 0.8}},
-		{"mfu", 1e9, testChip(), CapexOptions{MFU: 1.5}},
-		{"chip", 1e9, hardware.Chip{Name: "nopeak"}, CapexOptions{}},
-		{"chip", 1e9, hardware.Chip{Name: "noprice", BF16TFLOPS: 100}, CapexOptions{}},
-	} {
-		t.Run(tc.field, func(t *testing.T) {
-			_, err := Capex(tc.budget, tc.chip, tc.opts)
-			var fe *flopcast.FieldError
-			if !errors.As(err, &fe) || fe.Field != tc.field {
-				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
-			}
-		})
-	}
-}
-
-func TestScenario(t *testing.T) {
-	s, ok := LookupScenario("hyperscalers-2025")
-	if !ok {
-		t.Fatal("scenario hyperscalers-2025 missing")
-	}
-	want := map[string]float64{"Amazon": 100e9, "Microsoft": 80e9, "Alphabet": 75e9, "Meta": 62.5e9}
-	if len(s.Entries) != len(want) {
-		t.Fatalf("entries %d, want 4", len(s.Entries))
-	}
-	for _, e := range s.Entries {
-		if want[e.Company] != e.BudgetUSD {
-			t.Errorf("%s: budget %v, want %v", e.Company, e.BudgetUSD, want[e.Company])
-		}
-	}
-	// With stand-in chips, so the test does not depend on the chip catalog.
-	lookup := func(name string) (hardware.Chip, bool) {
-		c := testChip()
-		c.Name = name
-		return c, true
-	}
-	reps, err := runScenario(s, CapexOptions{MFU: 0.4, Models: []model.Config{}}, lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, rep := range reps {
-		if rep.Company != s.Entries[i].Company || rep.Chip != s.Entries[i].Chip || rep.Source == "" || rep.ChipReason == "" {
-			t.Errorf("entry %d: %+v", i, rep)
-		}
-	}
-	if !(reps[0].Chips > reps[3].Chips) {
-		t.Errorf("Amazon's $100B bought %d chips, not more than Meta's $62.5B %d", reps[0].Chips, reps[3].Chips)
-	}
-}
-
-func TestScenarioCatalogChips(t *testing.T) {
-	s, _ := LookupScenario("hyperscalers-2025")
-	for _, e := range s.Entries {
-		if _, ok := hardware.LookupChip(e.Chip); !ok {
-			t.Fatalf("scenario chip %s is not in the chip catalog", e.Chip)
-		}
-	}
-	reps, err := RunScenario(s, CapexOptions{MFU: 0.4, Models: []model.Config{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range reps {
-		t.Logf("%-9s %-9s $%.3g: %d chips at $%.0f all-in, %.0f MW, %.3g FLOP/yr", r.Company, r.Chip, r.BudgetUSD, r.Chips, r.PerChipUSD.AllIn, r.PowerMW, r.AnnualBF16FLOP)
-	}
-}
-
 // Every catalog default names its source and date.
 func TestCatalogProvenance(t *testing.T) {
 	d := CatalogDefaults()
-	for name, f := range map[string]Figure{
+	for name, f := range map[string]catalog.Figure{
 		"pue": d.PUE, "electricity": d.ElectricityUSDPerMWh, "grid": d.GridKgCO2PerKWh, "depreciation": d.DepreciationYears,
 		"facility life": d.FacilityLifeYears, "facility": d.FacilityUSDPerMW, "server network": d.ServerNetworkFraction,
-		"idle": d.IdleFractionOfTDP, "host": d.HostFractionOfTDP, "fallback mfu": d.FallbackMFU,
+		"idle": d.IdleFractionOfTDP, "host": d.HostFractionOfTDP,
 	} {
 		if f.Source == "" || f.Date == "" || f.Unit == "" {
 			t.Errorf("%s: %+v lacks source, date or unit", name, f)

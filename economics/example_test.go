@@ -43,30 +43,3 @@ func ExampleWholeRun() {
 	// restarts                    0.2 h   0.3%
 	// lost work                   0.6 h   0.9%
 }
-
-// What $10B buys of a chip at $30k, drawing 700 W plus 300 W of host, and
-// how long a Chinchilla-optimal Llama 3 70B run takes on all of it at 40%
-// MFU.
-func ExampleCapex() {
-	chip := hardware.Chip{Name: "h100-sxm", BF16TFLOPS: 989, TDPW: 700, HostW: 300}
-	llama70b := model.Config{Name: "llama3-70b", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, FFN: 28672, Vocab: 128256}
-	rep, err := economics.Capex(10e9, chip, economics.CapexOptions{
-		ChipUSD: 30000, MFU: 0.4, Models: []model.Config{llama70b},
-	})
-	if err != nil {
-		panic(err)
-	}
-	fmt.Printf("%d chips at $%.0f all-in, %.0f MW\n", rep.Chips, rep.PerChipUSD.AllIn, rep.PowerMW)
-	s := rep.CapexSplit
-	fmt.Printf("split: chips %.0f%%, server+network %.0f%%, power+cooling %.0f%%, land+site %.0f%%\n",
-		100*s.Chips, 100*s.ServerNetwork, 100*s.PowerCooling, 100*s.LandSite)
-	fmt.Printf("%.2g BF16 FLOP a year\n", rep.AnnualBF16FLOP)
-	for _, t := range rep.Trainable {
-		fmt.Printf("%s: %.3g tokens in %.2f days, %.0f runs a year\n", t.Model, t.Tokens, t.Days, t.RunsPerYear)
-	}
-	// Output:
-	// 153846 chips at $65000 all-in, 185 MW
-	// split: chips 46%, server+network 23%, power+cooling 19%, land+site 12%
-	// 1.9e+27 BF16 FLOP a year
-	// llama3-70b: 1.41e+12 tokens in 0.12 days, 3030 runs a year
-}

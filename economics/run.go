@@ -6,13 +6,11 @@ import (
 	"github.com/flopcast/flopcast"
 	"math"
 
+	"github.com/flopcast/flopcast/catalog"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/reliability"
 	"github.com/flopcast/flopcast/spec"
 )
-
-// HoursPerYear is a Julian year, 365.25 days.
-const HoursPerYear = 8766
 
 // Price sanity bounds per chip-hour: outside them the figure is more likely
 // per node-hour, per month or in cents than a real price. The market spans
@@ -22,8 +20,14 @@ const (
 	priceWarnHigh = 100.0
 )
 
-// Run is the whole-run block ("run") of docs/output.md, with the detail behind
-// it. The first eight fields are the contract.
+// Run is the whole-run block ("run") of docs/output.md,
+// with the detail behind it. The first eight fields are the contract.
+//
+// Energy comes in three conventions, as published figures use them:
+// EnergyChipsMWh is the accelerators alone at their drawn power (BLOOM's
+// 433 MWh, Meta's model cards), EnergyITMWh adds hosts and network, and
+// EnergyMWh is the facility, IT times PUE. CO2T is on the facility energy,
+// CO2ChipsT on the chips' energy.
 type Run struct {
 	Steps         int64   `json:"steps"`
 	Days          float64 `json:"days"`
@@ -34,6 +38,13 @@ type Run struct {
 	Interruptions float64 `json:"interruptions"`
 	Goodput       float64 `json:"goodput"`
 
+	EnergyChipsMWh float64 `json:"energy_chips_mwh"`
+	EnergyITMWh    float64 `json:"energy_it_mwh"`
+	CO2ChipsT      float64 `json:"co2_chips_t"`
+	// Range is low and high ends of the headline figures; nil when the
+	// ends could not be computed.
+	Range *Range `json:"range,omitempty"`
+
 	// CostBasis says which cost is CostUSD: "rent", "own" or "none".
 	CostBasis string    `json:"cost_basis"`
 	Rent      *RentCost `json:"rent,omitempty"`
@@ -43,11 +54,42 @@ type Run struct {
 	CO2MarketT *float64 `json:"co2_market_t,omitempty"`
 	Power      Power    `json:"power"`
 	// Time says where the wall time went.
-	Time        []TimeShare        `json:"time"`
-	Stages      []Stage            `json:"stages"`
-	Reliability *reliability.Model `json:"reliability"`
-	Assumptions []Assumption       `json:"assumptions"`
-	Warnings    []string           `json:"warnings,omitempty"`
+	Time        []TimeShare          `json:"time"`
+	Stages      []Stage              `json:"stages"`
+	Reliability *reliability.Model   `json:"reliability"`
+	Assumptions []catalog.Assumption `json:"assumptions"`
+	Warnings    []string             `json:"warnings,omitempty"`
+}
+
+// Range holds [low, high] ends of the headline figures. The low end takes
+// the step time less the step-time model's error on the run's group and
+// the lowest published failure rate; the high end the step time plus the
+// error and the highest rate.
+type Range struct {
+	Days      [2]float64 `json:"days"`
+	ChipHours [2]float64 `json:"chip_hours"`
+	CostUSD   [2]float64 `json:"cost_usd"`
+	EnergyMWh [2]float64 `json:"energy_mwh"`
+	// Goodput and Interruptions run the other way: the low end's goodput
+	// is the higher.
+	Goodput       [2]float64 `json:"goodput"`
+	Interruptions [2]float64 `json:"interruptions"`
+	// StepTimeErr is the fractional step-time error applied each way, and
+	// StepTimeErrFrom where it came from (a validation group).
+	StepTimeErr     float64 `json:"step_time_err"`
+	StepTimeErrFrom string  `json:"step_time_err_from,omitempty"`
+	// Sites are the failure-rate profiles of the low and high ends; empty
+	// when the run named its site or gave its own rate.
+	Sites []string `json:"sites,omitempty"`
+}
+
+// Options add what a whole run cannot know by itself.
+type Options struct {
+	// StepTimeErr is the fractional error of the step-time model on runs
+	// like this one (validate's mean absolute error for the run's group);
+	// 0 leaves it out of the range. StepTimeErrFrom names the group.
+	StepTimeErr     float64
+	StepTimeErrFrom string
 }
 
 // RentCost is the run on rented chips.
@@ -100,11 +142,70 @@ type Stage struct {
 
 // WholeRun follows one estimated step of r to the whole run, with the
 // catalog defaults where r.Economics and r.Reliability leave a figure out.
+// When the run names neither its site nor its failure rate, the range
+// spans the published failure rates.
 func WholeRun(r *spec.Resolved, res *estimate.Result) (*Run, error) {
-	return WholeRunWith(r, res, CatalogDefaults(), reliability.CatalogDefaults())
+	return WholeRunOpts(r, res, Options{})
 }
 
-// WholeRunWith is WholeRun with explicit defaults.
+// WholeRunOpts is WholeRun with the step-time error for the range.
+func WholeRunOpts(r *spec.Resolved, res *estimate.Result, o Options) (*Run, error) {
+	d, rd := CatalogDefaults(), reliability.CatalogDefaults()
+	out, err := WholeRunWith(r, res, d, rd)
+	if err != nil {
+		return nil, err
+	}
+	if !(o.StepTimeErr >= 0 && o.StepTimeErr < 1) {
+		return nil, fmt.Errorf("economics: step-time error %v is not a fraction in [0, 1)", o.StepTimeErr)
+	}
+	// The ends are the same run with the step time moved by the error and
+	// the failure rate at either end of the published spread.
+	rg := &Range{StepTimeErr: o.StepTimeErr, StepTimeErrFrom: o.StepTimeErrFrom}
+	siteLo, siteHi := "", ""
+	if out.Reliability.Site != "" && r.Reliability.Site == "" {
+		lo, hi := rd.Spread()
+		siteLo, siteHi = lo.Name, hi.Name
+		rg.Sites = []string{lo.Name, hi.Name}
+	}
+	for i, c := range []struct {
+		scale float64
+		site  string
+	}{{1 - o.StepTimeErr, siteLo}, {1 + o.StepTimeErr, siteHi}} {
+		rr := *r
+		if c.site != "" {
+			rr.Reliability.Site = c.site
+		}
+		end, err := WholeRunWith(&rr, scaled(res, c.scale), d, rd)
+		if err != nil {
+			// The high end can make no progress where the point does:
+			// leave the range out rather than print half of it.
+			out.Warnings = append(out.Warnings, fmt.Sprintf("no range: %v", err))
+			return out, nil
+		}
+		rg.Days[i], rg.ChipHours[i], rg.CostUSD[i], rg.EnergyMWh[i] = end.Days, end.ChipHours, end.CostUSD, end.EnergyMWh
+		rg.Goodput[i], rg.Interruptions[i] = end.Goodput, end.Interruptions
+	}
+	out.Range = rg
+	return out, nil
+}
+
+// scaled is res with its step time and every part of it times f.
+func scaled(res *estimate.Result, f float64) *estimate.Result {
+	c := *res
+	c.StepTimeS *= f
+	b := &c.Breakdown
+	b.ComputeS *= f
+	b.OptimizerS *= f
+	b.ExposedTPCommS *= f
+	b.ExposedCPCommS *= f
+	b.ExposedEPCommS *= f
+	b.ExposedPPCommS *= f
+	b.PipelineBubbleS *= f
+	b.ExposedDPCommS *= f
+	return &c
+}
+
+// WholeRunWith is WholeRun with explicit defaults and no range.
 func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliability.Defaults) (*Run, error) {
 	if res == nil {
 		return nil, errors.New("economics: no estimate to follow")
@@ -130,7 +231,7 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 		work += float64(s.Steps) * s.StepTimeS
 	}
 	if len(stages) > 1 {
-		out.Assumptions = append(out.Assumptions, Assumption{Name: "batch_ramp", Value: float64(len(stages) - 1), Unit: "ramp stages",
+		out.Assumptions = append(out.Assumptions, catalog.Assumption{Name: "batch_ramp", Value: float64(len(stages) - 1), Unit: "ramp stages",
 			Source: "flopcast approximation",
 			Note:   "a ramp stage's step time is the estimated step time scaled by its batch over global_batch (throughput per token held fixed); smaller batches usually run a little less efficiently, so ramp stages come out slightly optimistic"})
 	}
@@ -194,9 +295,9 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 	busyW := pw.IdleW + (pw.TDPW-pw.IdleW)*u
 	if e.ChipPowerW != nil {
 		busyW = *e.ChipPowerW
-		out.Assumptions = append(out.Assumptions, given("chip_power_w", busyW, "W"))
+		out.Assumptions = append(out.Assumptions, catalog.Given("chip_power_w", busyW, "W"))
 	} else {
-		out.Assumptions = append(out.Assumptions, Assumption{Name: "chip_utilisation", Value: u, Unit: "fraction",
+		out.Assumptions = append(out.Assumptions, catalog.Assumption{Name: "chip_utilisation", Value: u, Unit: "fraction",
 			Source: "flopcast model",
 			Note:   "chip draw while training = idle + (TDP − idle)·u with u = compute_s / step_time_s: GEMM-bound compute runs near TDP, exposed communication and bubbles near idle"})
 	}
@@ -204,30 +305,28 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 	out.Power = Power{Utilisation: u, ChipBusyW: busyW, ChipIdleW: pw.IdleW, ChipTDPW: pw.TDPW, HostW: pw.HostW, PUE: pue,
 		ITMW: chips * (busyW + pw.HostW) / 1e6}
 	out.Power.FacilityMW = out.Power.ITMW * pue
+	// Chips draw busy power while they train (and redo lost work) and idle
+	// power through checkpoints and restarts; hosts draw theirs throughout.
 	// W·s → MWh is 1/3.6e9.
-	joules := chips * pue * ((busyW+pw.HostW)*(work+tl.LostS) + (pw.IdleW+pw.HostW)*(tl.CheckpointS+tl.RestartS))
-	out.EnergyMWh = joules / 3.6e9
+	chipJ := chips * (busyW*(work+tl.LostS) + pw.IdleW*(tl.CheckpointS+tl.RestartS))
+	hostJ := chips * pw.HostW * tl.WallS
+	out.EnergyChipsMWh = chipJ / 3.6e9
+	out.EnergyITMWh = (chipJ + hostJ) / 3.6e9
+	out.EnergyMWh = out.EnergyITMWh * pue
 
 	// Carbon: kg/kWh is t/MWh.
 	grid := pick(e.GridKgCO2PerKWh, d.GridKgCO2PerKWh, "grid_kg_co2_per_kwh", &out.Assumptions)
 	out.CO2T = out.EnergyMWh * grid
+	out.CO2ChipsT = out.EnergyChipsMWh * grid
 	if e.MarketKgCO2PerKWh != nil {
 		m := out.EnergyMWh * *e.MarketKgCO2PerKWh
 		out.CO2MarketT = &m
-		out.Assumptions = append(out.Assumptions, given("market_kg_co2_per_kwh", *e.MarketKgCO2PerKWh, "kg CO2/kWh"))
+		out.Assumptions = append(out.Assumptions, catalog.Given("market_kg_co2_per_kwh", *e.MarketKgCO2PerKWh, "kg CO2/kWh"))
 	}
 
 	// Cost, rented and owned.
-	price := 0.0
-	if e.PricePerChipHour != nil {
-		price = *e.PricePerChipHour
-		out.Assumptions = append(out.Assumptions, given("price_per_chip_hour", price, "USD per chip-hour"))
-	} else if p := r.Chip.RentUSDPerHour; p.USD > 0 {
-		price = p.USD
-		out.Assumptions = append(out.Assumptions, Assumption{Name: "price_per_chip_hour", Value: price, Unit: "USD per chip-hour",
-			Source: "chip catalog: " + p.Source, Date: p.Date})
-	}
-	if price > 0 {
+	if price, a, ok := PricePerChipHour(r); ok {
+		out.Assumptions = append(out.Assumptions, a)
 		if price < priceWarnLow || price > priceWarnHigh {
 			out.Warnings = append(out.Warnings, fmt.Sprintf(
 				"economics.price_per_chip_hour: $%g per chip-hour is outside $%g-%g; is it per node-hour, per month or in cents?",
@@ -235,20 +334,20 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 		}
 		out.Rent = &RentCost{PricePerChipHour: price, CostUSD: out.ChipHours * price}
 	}
-	if capex, a, ok := purchaseOf(r.Chip, e.CapexPerChip); ok {
+	if capex, a, ok := PurchaseOf(r.Chip, e.CapexPerChip); ok {
 		out.Assumptions = append(out.Assumptions, a)
 		own := &OwnCost{CapexPerChipUSD: capex}
 		if e.ServerNetworkShare != nil {
 			own.ServerNetworkUSD = *e.ServerNetworkShare
-			out.Assumptions = append(out.Assumptions, given("server_network_share", own.ServerNetworkUSD, "USD per chip"))
+			out.Assumptions = append(out.Assumptions, catalog.Given("server_network_share", own.ServerNetworkUSD, "USD per chip"))
 		} else {
-			own.ServerNetworkUSD = capex * d.serverNetworkFraction(r.Chip.Name).Value
-			out.Assumptions = append(out.Assumptions, fromFigure("server_network_fraction", d.serverNetworkFraction(r.Chip.Name)))
+			own.ServerNetworkUSD = capex * d.ServerNetworkFor(r.Chip.Name).Value
+			out.Assumptions = append(out.Assumptions, d.ServerNetworkFor(r.Chip.Name).Use("server_network_fraction"))
 		}
 		own.DepreciationYears = pick(e.DepreciationYears, d.DepreciationYears, "depreciation_years", &out.Assumptions)
 		facility := pick(e.FacilityUSDPerMW, d.FacilityUSDPerMW, "facility_usd_per_mw", &out.Assumptions)
 		life := d.FacilityLifeYears.Value
-		out.Assumptions = append(out.Assumptions, fromFigure("facility_life_years", d.FacilityLifeYears))
+		out.Assumptions = append(out.Assumptions, d.FacilityLifeYears.Use("facility_life_years"))
 		elec := pick(e.ElectricityUSDPerMWh, d.ElectricityUSDPerMWh, "electricity_usd_per_mwh", &out.Assumptions)
 		own.HardwareUSD = out.ChipHours * (capex + own.ServerNetworkUSD) / (own.DepreciationYears * HoursPerYear)
 		// The facility is sized for the chips' full draw, TDP plus host.
@@ -275,12 +374,12 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 }
 
 // pick returns the run's override or the catalog default, and records which.
-func pick(override *float64, def Figure, name string, as *[]Assumption) float64 {
+func pick(override *float64, def catalog.Figure, name string, as *[]catalog.Assumption) float64 {
 	if override != nil {
-		*as = append(*as, given(name, *override, def.Unit))
+		*as = append(*as, catalog.Given(name, *override, def.Unit))
 		return *override
 	}
-	*as = append(*as, fromFigure(name, def))
+	*as = append(*as, def.Use(name))
 	return def.Value
 }
 

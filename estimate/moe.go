@@ -144,7 +144,9 @@ func (e *Estimator) expertAllToAll(s *shape) float64 {
 // exposedEP is the expert all-to-all left on the critical path. Overlapped
 // (two micro-batches in flight, one communicating while the other
 // computes), only what outlasts the layer's compute stays exposed, and the
-// hidden part takes its share of the SMs.
+// hidden part takes its share of the SMs: commContention, the 20 of an
+// H800's 132 SMs that DeepSeek-V3 gives its dispatch and combine kernels
+// (report §3.2.2; DeepEP's README example uses 24).
 func (e *Estimator) exposedEP(c *layerCost, overlap bool) float64 {
 	if !overlap {
 		return c.epComm

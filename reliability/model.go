@@ -5,6 +5,7 @@ import (
 	"github.com/flopcast/flopcast"
 	"math"
 
+	"github.com/flopcast/flopcast/catalog"
 	"github.com/flopcast/flopcast/spec"
 )
 
@@ -13,17 +14,20 @@ type Model struct {
 	Chips               int     `json:"chips"`
 	FailuresPerChipHour float64 `json:"failures_per_chip_hour"`
 	MTTIHours           float64 `json:"mtti_h"`
-	Params              float64 `json:"params"`
-	CheckpointBytes     float64 `json:"checkpoint_bytes"`
+	// Site is the catalog site profile the failure rate came from; empty
+	// when the run gave the rate itself.
+	Site            string  `json:"site,omitempty"`
+	Params          float64 `json:"params"`
+	CheckpointBytes float64 `json:"checkpoint_bytes"`
 	// StorageGBps is the aggregate write bandwidth; 0 when the run gave the
 	// write time itself.
 	StorageGBps         float64 `json:"storage_gbps,omitempty"`
 	CheckpointWriteS    float64 `json:"checkpoint_write_s"`
 	CheckpointIntervalS float64 `json:"checkpoint_interval_s"`
 	// IntervalRule says where the interval came from: "daly" or "given".
-	IntervalRule string       `json:"interval_rule"`
-	RestartS     float64      `json:"restart_s"`
-	Assumptions  []Assumption `json:"assumptions,omitempty"`
+	IntervalRule string               `json:"interval_rule"`
+	RestartS     float64              `json:"restart_s"`
+	Assumptions  []catalog.Assumption `json:"assumptions,omitempty"`
 }
 
 // New builds the failure model of r from the catalog defaults and the run's
@@ -40,26 +44,33 @@ func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 	if err := spec.CheckReliability(&o); err != nil {
 		return nil, err
 	}
+	if o.Site != "" && (o.MTTIHours != nil || o.FailuresPerChipHour != nil) {
+		return nil, &flopcast.FieldError{Field: "reliability.site", Value: o.Site,
+			Reason: "is given together with a failure rate (reliability.mtti_hours or failures_per_chip_hour)", Hint: "give one of them"}
+	}
 
 	switch {
 	case o.MTTIHours != nil:
 		m.MTTIHours = *o.MTTIHours
 		m.FailuresPerChipHour = 1 / (m.MTTIHours * float64(r.Chips))
-		m.Assumptions = append(m.Assumptions, Given("mtti_h", m.MTTIHours, "h"))
+		m.Assumptions = append(m.Assumptions, catalog.Given("mtti_h", m.MTTIHours, "h"))
 	case o.FailuresPerChipHour != nil:
 		m.FailuresPerChipHour = *o.FailuresPerChipHour
 		m.MTTIHours = MTTI(m.FailuresPerChipHour, r.Chips)
-		m.Assumptions = append(m.Assumptions, Given("failures_per_chip_hour", m.FailuresPerChipHour, "interruptions per chip-hour"))
+		m.Assumptions = append(m.Assumptions, catalog.Given("failures_per_chip_hour", m.FailuresPerChipHour, "interruptions per chip-hour"))
 	default:
-		m.FailuresPerChipHour = d.FailuresPerChipHour.Value
+		site, err := d.site(o.Site)
+		if err != nil {
+			return nil, err
+		}
+		m.Site = site.Name
+		m.FailuresPerChipHour = site.FailuresPerChipHour.Value
 		m.MTTIHours = MTTI(m.FailuresPerChipHour, r.Chips)
-		m.Assumptions = append(m.Assumptions, FromFigure("failures_per_chip_hour", d.FailuresPerChipHour))
+		m.Assumptions = append(m.Assumptions, site.FailuresPerChipHour.Use("failures_per_chip_hour"))
 	}
 
+	// spec.Resolve sets the recipe; an empty one is a hand-built value.
 	recipe := r.Training.Recipe
-	if recipe == "" {
-		recipe = spec.RecipeMegatron
-	}
 	bpp, ok := d.CheckpointBytesPerParam[string(recipe)]
 	if !ok {
 		return nil, &flopcast.FieldError{Field: "training.recipe", Value: recipe, Allowed: "megatron, pytorch-amp"}
@@ -70,31 +81,31 @@ func NewWith(r *spec.Resolved, d Defaults) (*Model, error) {
 
 	if o.CheckpointWriteS != nil {
 		m.CheckpointWriteS = *o.CheckpointWriteS
-		m.Assumptions = append(m.Assumptions, Given("checkpoint_write_s", m.CheckpointWriteS, "s"))
+		m.Assumptions = append(m.Assumptions, catalog.Given("checkpoint_write_s", m.CheckpointWriteS, "s"))
 	} else {
-		m.Assumptions = append(m.Assumptions, FromFigure("checkpoint_bytes_per_param", bpp))
+		m.Assumptions = append(m.Assumptions, bpp.Use("checkpoint_bytes_per_param"))
 		if o.StorageGBps != nil {
 			m.StorageGBps = *o.StorageGBps
-			m.Assumptions = append(m.Assumptions, Given("storage_gbps", m.StorageGBps, "GB/s"))
+			m.Assumptions = append(m.Assumptions, catalog.Given("storage_gbps", m.StorageGBps, "GB/s"))
 		} else {
 			m.StorageGBps = d.StorageGBpsPerChip.Value * float64(r.Chips)
-			m.Assumptions = append(m.Assumptions, FromFigure("storage_gbps_per_chip", d.StorageGBpsPerChip))
+			m.Assumptions = append(m.Assumptions, d.StorageGBpsPerChip.Use("storage_gbps_per_chip"))
 		}
 		m.CheckpointWriteS = m.CheckpointBytes / (m.StorageGBps * 1e9)
 	}
 
 	if o.RestartS != nil {
 		m.RestartS = *o.RestartS
-		m.Assumptions = append(m.Assumptions, Given("restart_s", m.RestartS, "s"))
+		m.Assumptions = append(m.Assumptions, catalog.Given("restart_s", m.RestartS, "s"))
 	} else {
 		m.RestartS = d.RestartS.Value
-		m.Assumptions = append(m.Assumptions, FromFigure("restart_s", d.RestartS))
+		m.Assumptions = append(m.Assumptions, d.RestartS.Use("restart_s"))
 	}
 
 	if o.CheckpointIntervalS != nil {
 		m.CheckpointIntervalS = *o.CheckpointIntervalS
 		m.IntervalRule = "given"
-		m.Assumptions = append(m.Assumptions, Given("checkpoint_interval_s", m.CheckpointIntervalS, "s"))
+		m.Assumptions = append(m.Assumptions, catalog.Given("checkpoint_interval_s", m.CheckpointIntervalS, "s"))
 	} else {
 		m.CheckpointIntervalS = Daly(m.CheckpointWriteS, m.MTTIHours*3600)
 		m.IntervalRule = "daly"
@@ -171,4 +182,17 @@ func (m *Model) Timeline(workS float64) (Timeline, error) {
 		t.Goodput = 1
 	}
 	return t, nil
+}
+
+// site resolves a run's reliability.site: the named profile, or the
+// catalog's default when name is empty.
+func (d Defaults) site(name string) (Site, error) {
+	if name == "" {
+		name = d.Site
+	}
+	s, ok := d.LookupSite(name)
+	if !ok {
+		return Site{}, &flopcast.FieldError{Field: "reliability.site", Value: name, Reason: "is not a site profile", Allowed: d.SiteNames()}
+	}
+	return s, nil
 }

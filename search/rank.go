@@ -14,8 +14,9 @@ type scored struct {
 // compareLayout is a total order on layouts, the last tie-break of every
 // ranking, so that results never depend on how work was split.
 func compareLayout(a, b *spec.Layout) int {
-	for _, d := range [...]int{a.TP - b.TP, a.PP - b.PP, a.DP - b.DP, a.CP - b.CP, a.EP - b.EP,
-		a.VPP - b.VPP, a.MicroBatch - b.MicroBatch, a.ZeRO - b.ZeRO, int(a.Recompute) - int(b.Recompute)} {
+	for _, d := range [...]int{a.TP - b.TP, a.PP - b.PP, a.DP - b.DP, a.CP - b.CP, a.EP - b.EP, a.ETP - b.ETP,
+		a.VPP - b.VPP, a.MicroBatch - b.MicroBatch, a.ZeRO - b.ZeRO, int(a.Recompute) - int(b.Recompute),
+		int(a.Offload) - int(b.Offload), int(a.Schedule) - int(b.Schedule)} {
 		if d != 0 {
 			return d
 		}

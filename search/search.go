@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/spec"
 )
@@ -98,34 +99,6 @@ func Score(r *spec.Resolved, obj Objective, res *estimate.Result) float64 {
 	return scoreFactor(r, obj) * res.StepTimeS
 }
 
-// fallbackChipPowerW is the chip power used for the energy objective when
-// neither economics.chip_power_w nor the catalog's tdp_w is known: the
-// H100 SXM's 700 W TDP (NVIDIA datasheet).
-const fallbackChipPowerW = 700
-
-// PricePerChipHour is the rent the cost objective uses: economics
-// .price_per_chip_hour, else the catalog's rent.
-func PricePerChipHour(r *spec.Resolved) float64 {
-	if p := r.Economics.PricePerChipHour; p != nil {
-		return *p
-	}
-	return r.Chip.RentUSDPerHour.USD
-}
-
-// ChipPowerW is the per-chip power the energy objective uses:
-// economics.chip_power_w, else the catalog TDP, else fallbackChipPowerW.
-// It is deliberately simple (every chip at TDP for the whole step, no host,
-// network or PUE): it ranks layouts, it does not bill energy.
-func ChipPowerW(r *spec.Resolved) float64 {
-	if p := r.Economics.ChipPowerW; p != nil {
-		return *p
-	}
-	if r.Chip.TDPW > 0 {
-		return r.Chip.TDPW
-	}
-	return fallbackChipPowerW
-}
-
 // scoreFactor turns a step time into the objective. Chips, price, power and
 // tokens per step are the same for every layout of a run, so all three
 // objectives rank alike; they differ in the number shown.
@@ -133,9 +106,12 @@ func scoreFactor(r *spec.Resolved, obj Objective) float64 {
 	tokens := r.TokensPerStep()
 	switch obj {
 	case ObjectiveCost:
-		return float64(r.Chips) * PricePerChipHour(r) / 3600 / tokens
+		price, _, _ := economics.PricePerChipHour(r)
+		return float64(r.Chips) * price / 3600 / tokens
 	case ObjectiveEnergy:
-		return float64(r.Chips) * ChipPowerW(r) / tokens
+		// Every chip at full power for the whole step, no hosts or PUE:
+		// the same for every layout of a run, so it ranks, it does not bill.
+		return float64(r.Chips) * economics.ChipPowerW(r) / tokens
 	}
 	return 1
 }
@@ -281,14 +257,16 @@ func (w *worker) task(t *task) {
 					sched = s.sp.schedule
 				}
 				for _, mb := range t.mb {
-					select {
-					case <-s.stop:
-						w.cancelled = true
-						return
-					default:
+					for _, off := range s.sp.offload {
+						select {
+						case <-s.stop:
+							w.cancelled = true
+							return
+						default:
+						}
+						w.group(spec.Layout{TP: t.tp, PP: t.pp, DP: t.dp, CP: t.cp, EP: ep, ETP: etp, VPP: vpp, MicroBatch: mb,
+							Offload: off, Schedule: sched})
 					}
-					w.group(spec.Layout{TP: t.tp, PP: t.pp, DP: t.dp, CP: t.cp, EP: ep, ETP: etp, VPP: vpp, MicroBatch: mb,
-						Offload: s.sp.offload, Schedule: sched})
 				}
 			}
 		}
@@ -360,8 +338,15 @@ func (w *worker) group(base spec.Layout) {
 		}
 		key := int(g.ri[i])*2 + int(g.si[i])
 		if prune {
-			probe := probeFull
-			if int(g.ri[i]) != sp.fullRC {
+			// A class's probe bounds its members from below: full for
+			// full, selective (or none) for none and selective. Other
+			// module sets may need less memory than selective and are
+			// not pruned by a probe.
+			probe := -1
+			switch rc := sp.rc[g.ri[i]]; {
+			case int(g.ri[i]) == sp.fullRC:
+				probe = probeFull
+			case rc == spec.RecomputeNone || rc == spec.RecomputeSelective:
 				probe = probeLight
 			}
 			if (probe >= 0 && !g.res[probe].res.Memory.Fits) || failed == key {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
@@ -68,32 +69,42 @@ func bruteForce(t *testing.T, r *spec.Resolved, opt Options) (top []estimate.Res
 	}
 	s := newSpace(r)
 	f := scoreFactor(r, opt.Objective)
-	type key struct{ tp, pp, dp, cp, ep, vpp, mb int }
+	type key struct {
+		tp, pp, dp, cp, ep, etp, vpp, mb int
+		off                              spec.Offload
+	}
 	groups := map[key][]scored{}
 	var all []scored
 	for _, tk := range s.tasks {
 		var buf [2]bool
 		for _, ep := range tk.ep {
-			for _, vpp := range tk.vpp {
-				for _, mb := range tk.mb {
-					for _, rc := range s.rc {
-						for _, spv := range s.spList(tk.tp, &buf) {
-							for _, z := range s.zero {
-								candidates++
-								l := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: ep, ETP: tk.tp, VPP: vpp, MicroBatch: mb, ZeRO: z, Recompute: rc,
-									Schedule: spec.DefaultSchedule(vpp), SequenceParallel: spv}
-								if r.Violation(l) != spec.OK {
-									continue
+			for _, etp := range tk.etp {
+				for _, vpp := range tk.vpp {
+					for _, mb := range tk.mb {
+						for _, off := range s.offload {
+							for _, rc := range s.rc {
+								for _, spv := range s.spList(tk.tp, &buf) {
+									for _, z := range s.zero {
+										candidates++
+										l := spec.Layout{TP: tk.tp, PP: tk.pp, DP: tk.dp, CP: tk.cp, EP: ep, ETP: etp, VPP: vpp, MicroBatch: mb, ZeRO: z, Recompute: rc,
+											Offload: off, Schedule: spec.DefaultSchedule(vpp), SequenceParallel: spv}
+										if s.scheduleGiven {
+											l.Schedule = s.schedule
+										}
+										if r.Violation(l) != spec.OK {
+											continue
+										}
+										res := e.Estimate(l)
+										if !res.Memory.Fits {
+											continue
+										}
+										feasible++
+										sc := scored{score: f * res.StepTimeS, res: res}
+										k := key{l.TP, l.PP, l.DP, l.CP, l.EP, l.ETP, l.VPP, l.MicroBatch, l.Offload}
+										groups[k] = append(groups[k], sc)
+										all = append(all, sc)
+									}
 								}
-								res := e.Estimate(l)
-								if !res.Memory.Fits {
-									continue
-								}
-								feasible++
-								sc := scored{score: f * res.StepTimeS, res: res}
-								k := key{l.TP, l.PP, l.DP, l.CP, l.EP, l.VPP, l.MicroBatch}
-								groups[k] = append(groups[k], sc)
-								all = append(all, sc)
 							}
 						}
 					}
@@ -290,6 +301,81 @@ func TestGivenKnobsAreKept(t *testing.T) {
 	}
 }
 
+// Given etp, pp_schedule and offload are kept; left open, etp is searched
+// for a MoE model (folding over tp×cp×dp) and stays tp for a dense one.
+func TestExpertTPAndScheduleKnobs(t *testing.T) {
+	moe := spec.Run{Model: spec.ModelRef{Name: "qwen3-235b-a22b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 256},
+		Training: spec.Training{SeqLen: 4096, GlobalBatch: 1024}}
+	for _, tc := range []struct {
+		name  string
+		run   spec.Run
+		check func(t *testing.T, s *space, rep *Report)
+	}{
+		{"moe open etp", withParallel(moe, spec.Parallel{TP: ip(2), PP: ip(8)}), func(t *testing.T, s *space, rep *Report) {
+			etps := map[int]bool{}
+			for _, tk := range s.tasks {
+				for _, e := range tk.etp {
+					etps[e] = true
+				}
+			}
+			if !etps[1] || !etps[2] {
+				t.Errorf("etp candidates %v; want 1 and tp 2", etps)
+			}
+			eps := false
+			for _, res := range rep.Results {
+				if res.Parallel.EP*res.Parallel.ETP > res.Parallel.DP*res.Parallel.CP {
+					eps = true // folded over tp: beyond the old ep | dp×cp rule
+				}
+			}
+			if !eps && len(rep.Results) > 0 {
+				t.Logf("no result folds experts over tp (results %d)", len(rep.Results))
+			}
+		}},
+		{"moe given etp and schedule", withParallel(moe, spec.Parallel{TP: ip(2), PP: ip(8), EP: ip(32), ETP: ip(1), PPSchedule: schedp(spec.ScheduleDualPipe), Offload: offp(spec.OffloadOptimizer)}),
+			func(t *testing.T, s *space, rep *Report) {
+				if len(rep.Results) == 0 {
+					t.Fatal("no result")
+				}
+				for _, res := range rep.Results {
+					l := res.Parallel
+					if l.ETP != 1 || l.EP != 32 || l.Schedule != spec.ScheduleDualPipe || l.VPP != 1 || l.Offload != spec.OffloadOptimizer {
+						t.Errorf("layout %v ignores a given knob", l)
+					}
+				}
+			}},
+		{"dense", smallRuns()[0].run, func(t *testing.T, s *space, rep *Report) {
+			for _, tk := range s.tasks {
+				if len(tk.etp) != 1 || tk.etp[0] != tk.tp {
+					t.Fatalf("dense task tp %d has etp %v", tk.tp, tk.etp)
+				}
+			}
+			for _, res := range rep.Results {
+				if l := res.Parallel; l.ETP != l.TP || l.Schedule != spec.DefaultSchedule(l.VPP) {
+					t.Errorf("layout %v: etp or schedule off the defaults", l)
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustResolve(t, tc.run)
+			rep, err := Run(context.Background(), r, Options{Top: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, res := range rep.Results {
+				if v := r.Violation(res.Parallel); v != spec.OK {
+					t.Errorf("result %v breaks a rule: %v", res.Parallel, r.CheckLayout(res.Parallel))
+				}
+			}
+			tc.check(t, newSpace(r), rep)
+		})
+	}
+}
+
+func withParallel(run spec.Run, p spec.Parallel) spec.Run { run.Parallel = p; return run }
+func schedp(v spec.Schedule) *spec.Schedule               { return &v }
+func offp(v spec.Offload) *spec.Offload                   { return &v }
+
 func TestResultsAreValidFeasibleAndRanked(t *testing.T) {
 	for _, c := range smallRuns() {
 		r := mustResolve(t, c.run)
@@ -347,9 +433,11 @@ func TestObjectives(t *testing.T) {
 	if got, want := Score(r, ObjectiveCost, &res), 2.0*64*10/3600/tokens; got != want {
 		t.Errorf("cost with economics price: %g, want %g", got, want)
 	}
+	// A chip with no power figure ranks at the TDP economics estimates,
+	// the same figure the whole-run energy uses.
 	r.Chip.TDPW = 0
-	if got, want := ChipPowerW(r), float64(fallbackChipPowerW); got != want {
-		t.Errorf("fallback power %g, want %g", got, want)
+	if got, want := Score(r, ObjectiveEnergy, &res), 2*64*economics.PowerOf(r.Chip, r.Economics).TDPW/tokens; got != want || !(want > 0) {
+		t.Errorf("energy with no catalog power: %g, want %g", got, want)
 	}
 	if _, err := Run(context.Background(), r, Options{Objective: "speed"}); err == nil {
 		t.Error("unknown objective: no error")

@@ -17,6 +17,8 @@ const (
 	maxPP  = 32 // values of pp
 	maxCP  = 8  // values of cp
 	maxEP  = 16 // values of ep
+	maxRC  = 8  // recompute sets (RecomputeCandidates)
+	maxOff = 4  // offload settings (OffloadCandidates)
 	maxVPP = 12 // values of vpp per pp
 	maxMB  = 8  // values of micro_batch per dp
 
@@ -37,7 +39,7 @@ const (
 
 	// maxInner is the number of inner variants of a group: ZeRO stages ×
 	// recompute sets × sequence parallelism.
-	maxInner = 4 * 5 * 2
+	maxInner = 4 * maxRC * 2
 )
 
 // space is the candidate values of every knob for one run.
@@ -46,9 +48,9 @@ type space struct {
 	tasks []task // outer loops, partitioned over workers
 
 	zero []int            // descending: the most memory-saving first
-	rc   []spec.Recompute // as given, or recomputeSets: nested, the most memory-saving last
-	// offload is the offload setting every layout gets (given, or none).
-	offload spec.Offload
+	rc   []spec.Recompute // as given, or RecomputeCandidates: nested, the most memory-saving last
+	// offload is the offload settings tried: given, or OffloadCandidates.
+	offload []spec.Offload
 	// schedule is the given pipeline schedule; without one each layout
 	// takes spec.DefaultSchedule of its vpp.
 	schedule      spec.Schedule
@@ -119,31 +121,6 @@ func capList(d []int, max int) []int {
 	return keep
 }
 
-// recomputeSets are the recompute choices a search tries, each a superset
-// of the one before, so that each saves at least the memory of the one
-// before: none; core attention (Megatron's selective); the cheap modules
-// besides, whose recompute is memory-bound or small (layernorm, and
-// mla_up_proj and moe_act where the model has them: DeepSeek-V3's choice,
-// §3.2.3 and §3.3.3 of its report); the FFN as well (mlp, and for MoE
-// models the whole MoE layer with its shared experts); and full layers.
-// Each is valid for the model (spec's recompute rules), which the search
-// relies on: it checks validity once per group, without the recompute.
-func recomputeSets(m *model.Config) []spec.Recompute {
-	cheap := spec.RecomputeCoreAttn | spec.RecomputeLayerNorm
-	if m.Attention == model.AttentionMLA {
-		cheap |= spec.RecomputeMLAUpProj
-	}
-	ffn := spec.RecomputeMLP
-	if m.MoE != nil {
-		cheap |= spec.RecomputeMoEAct
-		ffn |= spec.RecomputeMoE
-		if m.MoE.SharedExperts > 0 {
-			ffn |= spec.RecomputeSharedExperts
-		}
-	}
-	return []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, cheap, cheap | ffn, spec.RecomputeFull}
-}
-
 func newSpace(r *spec.Resolved) *space {
 	s := &space{r: r, lightRC: -1, fullRC: -1}
 	g, L := r.Given, r.Layout
@@ -157,7 +134,11 @@ func newSpace(r *spec.Resolved) *space {
 	if g.Has(spec.GivenRecompute) {
 		s.rc = []spec.Recompute{L.Recompute}
 	} else {
-		s.rc = recomputeSets(m)
+		for _, rc := range RecomputeCandidates(r) {
+			if r.UsableRecompute(rc) && !slices.Contains(s.rc, rc) && len(s.rc) < maxRC {
+				s.rc = append(s.rc, rc)
+			}
+		}
 	}
 	for i, rc := range s.rc {
 		if rc == spec.RecomputeFull {
@@ -170,7 +151,16 @@ func newSpace(r *spec.Resolved) *space {
 		s.spGiven, s.spValue = true, L.SequenceParallel
 	}
 	if g.Has(spec.GivenOffload) {
-		s.offload = L.Offload
+		s.offload = []spec.Offload{L.Offload}
+	} else {
+		for _, o := range OffloadCandidates(r) {
+			if !slices.Contains(s.offload, o) && len(s.offload) < maxOff {
+				s.offload = append(s.offload, o)
+			}
+		}
+	}
+	if len(s.offload) == 0 {
+		s.offload = []spec.Offload{spec.OffloadNone}
 	}
 	if g.Has(spec.GivenSchedule) {
 		s.schedule, s.scheduleGiven = L.Schedule, true
@@ -211,9 +201,10 @@ func newSpace(r *spec.Resolved) *space {
 					if m.MoE == nil {
 						return []int{1}
 					}
-					return divisorsUpTo(m.MoE.Experts, min(m.MoE.Experts, t.dp*cp), maxEP)
+					// MoE parallel folding: ep×etp divides tp×cp×dp.
+					return divisorsUpTo(m.MoE.Experts, min(m.MoE.Experts, tp*cp*t.dp), maxEP)
 				})
-				t.etp = one(spec.GivenETP, L.ETP, func() []int { return []int{tp} })
+				t.etp = one(spec.GivenETP, L.ETP, func() []int { return etpCandidates(r, tp, tp*cp*t.dp) })
 				t.vpp = one(spec.GivenVPP, L.VPP, func() []int { return vppCandidates(m.Layers, pp) })
 				t.mb = one(spec.GivenMicroBatch, L.MicroBatch, func() []int {
 					gb := r.Training.GlobalBatch
@@ -243,6 +234,29 @@ func newSpace(r *spec.Resolved) *space {
 	return s
 }
 
+// etpCandidates are the expert tensor-parallel sizes tried under tp: tp
+// itself for a dense model (etp means nothing there); for a MoE model 1
+// (Megatron-Core's advice for fine-grained experts) and tp (its default),
+// each where it divides the expert FFN and the stage's ranks tp×cp×dp
+// (MoE parallel folding). Sizes in between are rarely used and would
+// multiply the MoE search; a given etp is kept whatever it is.
+func etpCandidates(r *spec.Resolved, tp, ranks int) []int {
+	m := &r.Model
+	if m.MoE == nil {
+		return []int{tp}
+	}
+	var out []int
+	for _, e := range [...]int{1, tp} {
+		if m.MoE.ExpertFFN%e == 0 && ranks > 0 && ranks%e == 0 && !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return []int{tp} // invalid; Violation says why
+	}
+	return out
+}
+
 // vppCandidates: 1..vppDense, then the values that split layers evenly,
 // all with pp·vpp <= layers. With pp = 1 interleaving means nothing.
 func vppCandidates(layers, pp int) []int {
@@ -269,6 +283,41 @@ func vppCandidates(layers, pp int) []int {
 	return v
 }
 
+// RecomputeCandidates are the recompute sets a search tries when the run
+// leaves parallel.recompute open, each a superset of the one before, so
+// that each saves at least the memory of the one before (the pruning
+// relies on it): none; core attention (Megatron's selective); the cheap
+// modules besides, whose recompute is memory-bound or small (layernorm,
+// and mla_up_proj and moe_act where the model has them: DeepSeek-V3's
+// choice, §3.2.3 and §3.3.3 of its report); the FFN as well (mlp, and for
+// MoE models the whole MoE layer with its shared experts); and full
+// layers. Sets the model cannot use are dropped, and at most maxRC are
+// tried.
+func RecomputeCandidates(r *spec.Resolved) []spec.Recompute {
+	m := &r.Model
+	cheap := spec.RecomputeCoreAttn | spec.RecomputeLayerNorm
+	if m.Attention == model.AttentionMLA {
+		cheap |= spec.RecomputeMLAUpProj
+	}
+	ffn := spec.RecomputeMLP
+	if m.MoE != nil {
+		cheap |= spec.RecomputeMoEAct
+		ffn |= spec.RecomputeMoE
+		if m.MoE.SharedExperts > 0 {
+			ffn |= spec.RecomputeSharedExperts
+		}
+	}
+	return []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, cheap, cheap | ffn, spec.RecomputeFull}
+}
+
+// OffloadCandidates are the offload settings a search tries when the run
+// leaves parallel.offload open: none, until the estimator prices what
+// moving activations or optimizer states to host memory costs. At most
+// maxOff are tried.
+func OffloadCandidates(r *spec.Resolved) []spec.Offload {
+	return []spec.Offload{spec.OffloadNone}
+}
+
 // spList is the sequence-parallel values for a tp.
 func (s *space) spList(tp int, buf *[2]bool) []bool {
 	switch {
@@ -283,10 +332,11 @@ func (s *space) spList(tp int, buf *[2]bool) []bool {
 	return buf[:1]
 }
 
-// inner is the number of inner variants for a tp.
+// inner is the number of variants per (ep, etp, vpp, mb) for a tp: the
+// groups of each offload setting and the variants inside a group.
 func (s *space) inner(tp int) int {
 	var b [2]bool
-	return len(s.zero) * len(s.rc) * len(s.spList(tp, &b))
+	return len(s.zero) * len(s.rc) * len(s.spList(tp, &b)) * len(s.offload)
 }
 
 // candidates is the number of layouts the space enumerates.

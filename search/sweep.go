@@ -10,21 +10,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/spec"
 )
-
-// ChinchillaTokensPerParam is the compute-optimal tokens per parameter of
-// Hoffmann et al. 2022 (Chinchilla), the sweep's default run length.
-const ChinchillaTokensPerParam = 20
 
 // SweepOptions say which chips and counts a sweep tries.
 type SweepOptions struct {
 	Chips  []string // catalog chip names
 	Counts []int    // chip counts
 	// Tokens is the length of the run for time-to-train and cost per run;
-	// 0 takes ChinchillaTokensPerParam × the model's parameters.
+	// 0 takes economics.ChinchillaTokensPerParam × the model's parameters.
 	Tokens float64
 	// Weak scales the global batch with the chip count, from the run's
 	// global batch at the smallest count (weak scaling). The default keeps
@@ -125,8 +122,8 @@ func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, 
 			if err == nil && rep.Model == "" {
 				rep.Model = r.Model.Name
 				if rep.Tokens <= 0 {
-					rep.Tokens = ChinchillaTokensPerParam * r.Model.Params()
-					rep.TokensNote = fmt.Sprintf("Chinchilla default, %d tokens per parameter × %.3gB parameters, Hoffmann et al. 2022", ChinchillaTokensPerParam, r.Model.Params()/1e9)
+					rep.Tokens = economics.ChinchillaTokensPerParam * r.Model.Params()
+					rep.TokensNote = fmt.Sprintf("Chinchilla default, %d tokens per parameter × %.3gB parameters, Hoffmann et al. 2022", economics.ChinchillaTokensPerParam, r.Model.Params()/1e9)
 				} else {
 					rep.TokensNote = "given"
 				}
@@ -158,10 +155,10 @@ func Sweep(ctx context.Context, base spec.Run, opt SweepOptions) (*SweepReport, 
 		if c.Best == nil || c.TokensPerS <= 0 {
 			continue
 		}
-		seconds := rep.Tokens / c.TokensPerS
-		c.Days = seconds / 86400
-		c.RunUSD = seconds / 3600 * float64(c.Chips) * c.PricePerChipHour
-		c.USDPerMTokens = 1e6 / c.TokensPerS / 3600 * float64(c.Chips) * c.PricePerChipHour
+		span := economics.TrainSpan(rep.Tokens, c.TokensPerS, c.Chips)
+		c.Days = span.Days
+		c.RunUSD = span.ChipHours * c.PricePerChipHour
+		c.USDPerMTokens = economics.TrainSpan(1e6, c.TokensPerS, c.Chips).ChipHours * c.PricePerChipHour
 	}
 	rep.ElapsedS = time.Since(start).Seconds()
 	return rep, nil
@@ -180,6 +177,6 @@ func sweepCell(ctx context.Context, r *spec.Resolved, c *SweepCell, opt SweepOpt
 	c.Best = &best
 	c.MFU, c.TokensPerS, c.StepTimeS = best.MFU, best.TokensPerS, best.StepTimeS
 	c.Evaluated, c.Feasible = sr.Evaluated, sr.Feasible
-	c.PricePerChipHour = PricePerChipHour(r)
+	c.PricePerChipHour, _, _ = economics.PricePerChipHour(r)
 	return nil
 }

@@ -166,6 +166,9 @@ type Economics struct {
 
 // Reliability overrides the catalog's reliability defaults.
 type Reliability struct {
+	// Site names a failure-rate profile of the reliability catalog
+	// (llama3, rsc, middle); the default is the middle of the published rates.
+	Site                string   `yaml:"site,omitempty" json:"site,omitempty"`
 	FailuresPerChipHour *float64 `yaml:"failures_per_chip_hour,omitempty" json:"failures_per_chip_hour,omitempty"`
 	MTTIHours           *float64 `yaml:"mtti_hours,omitempty" json:"mtti_hours,omitempty"` // job-level mean time to interrupt
 	CheckpointWriteS    *float64 `yaml:"checkpoint_write_s,omitempty" json:"checkpoint_write_s,omitempty"`

@@ -188,27 +188,3 @@ func TestParseJSON(t *testing.T) {
 		t.Fatalf("inline JSON model: %v", err)
 	}
 }
-
-// FuzzParse: no input may panic the parser or the resolver.
-func FuzzParse(f *testing.F) {
-	f.Add([]byte(good))
-	f.Add([]byte("model: {layers: 2, hidden: 64, heads: 4, ffn: 256, vocab: 100, moe: {experts: 4, top_k: 1, expert_ffn: 64}}\ncluster: {chip: h100-sxm, chips: 8}\ntraining: {seq_len: 128, global_batch: 8}\nparallel: {ep: 2, cp: 2}\n"))
-	f.Add([]byte("model: deepseek-v3\ncluster: {chip: h800, chips: 2048}\ntraining: {seq_len: 4096, global_batch: 15360, precision: fp8}\nparallel: {pp: 16, ep: 64}\n"))
-	f.Add([]byte("- 1\n"))
-	f.Add([]byte("model: [1, 2]\n"))
-	f.Add([]byte("{"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		run, err := spec.Parse(b)
-		if err != nil {
-			return
-		}
-		r, err := spec.Resolve(run)
-		if err != nil {
-			if err.Error() == "" {
-				t.Fatal("empty error message")
-			}
-			return
-		}
-		_ = r.CheckLayout(r.Layout)
-	})
-}

@@ -462,6 +462,10 @@ func (r *Resolved) tpFFN(tp int) int {
 // recomputeModulesNeed are the modules that need a model feature.
 const recomputeMoEModules = RecomputeMoE | RecomputeMoEAct | RecomputeSharedExperts
 
+// UsableRecompute reports whether the model can use recompute set rc
+// (the parallel.recompute rules of CheckLayout).
+func (r *Resolved) UsableRecompute(rc Recompute) bool { return !r.recomputeViolation(rc) }
+
 // recomputeViolation reports a recompute set the model cannot use: full
 // combined with modules, unknown bits, mla_up_proj without MLA, MoE modules
 // without experts, shared_experts without shared experts.

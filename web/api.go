@@ -21,6 +21,7 @@ import (
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
+	"github.com/flopcast/flopcast/validate"
 )
 
 // errorBody is the JSON of an error that is not a *flopcast.FieldError (which
@@ -48,9 +49,11 @@ func (e badInput) Unwrap() error { return e.err }
 // from /api/estimate, the pipeline timeline.
 type Result struct {
 	estimate.Result
-	Run      *economics.Run     `json:"run,omitempty"`
-	Warnings []string           `json:"warnings,omitempty"`
-	Timeline *estimate.Timeline `json:"timeline,omitempty"`
+	// Placement says where each parallel group's members sit.
+	Placement []estimate.Group   `json:"placement,omitempty"`
+	Run       *economics.Run     `json:"run,omitempty"`
+	Warnings  []string           `json:"warnings,omitempty"`
+	Timeline  *estimate.Timeline `json:"timeline,omitempty"`
 }
 
 // EstimateResponse is the answer of /api/estimate: what `flopcast estimate
@@ -185,9 +188,11 @@ func jsonSyntaxError(b []byte) error {
 
 // result wraps an estimate with its whole-run totals and warnings.
 func result(r *spec.Resolved, e *estimate.Estimator, res estimate.Result) Result {
-	out := Result{Result: res, Warnings: e.Warnings(&res)}
+	out := Result{Result: res, Placement: e.Placement(res.Parallel), Warnings: e.Warnings(&res)}
 	if r.Training.Tokens > 0 && !math.IsInf(res.StepTimeS, 0) && res.StepTimeS > 0 {
-		run, err := economics.WholeRun(r, &res)
+		var o economics.Options
+		o.StepTimeErr, o.StepTimeErrFrom = validate.StepTimeErr(r)
+		run, err := economics.WholeRunOpts(r, &res, o)
 		if err != nil {
 			out.Warnings = append(out.Warnings, "whole-run totals: "+err.Error())
 		} else {

@@ -1,22 +1,21 @@
 package web
 
 import (
-	"context"
 	"github.com/flopcast/flopcast"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/flopcast/flopcast/capex"
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/hardware"
-	"github.com/flopcast/flopcast/search"
-	"github.com/flopcast/flopcast/spec"
+	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/validate"
 )
 
 // CapexRequest is the body of /api/capex: a budget and a chip, or the name
-// of a scenario of budgets (economics.Scenarios). Model and Tokens narrow
+// of a scenario of budgets (capex.Scenarios). Model and Tokens narrow
 // the list of trainable runs.
 type CapexRequest struct {
 	BudgetUSD float64 `json:"budget_usd,omitempty"`
@@ -29,9 +28,9 @@ type CapexRequest struct {
 // ScenarioResponse is the answer of /api/capex for a scenario: one plan per
 // entry.
 type ScenarioResponse struct {
-	Scenario    string                   `json:"scenario"`
-	Description string                   `json:"description"`
-	Plans       []*economics.CapexReport `json:"plans"`
+	Scenario    string          `json:"scenario"`
+	Description string          `json:"description"`
+	Plans       []*capex.Report `json:"plans"`
 }
 
 func (s *server) capex(w http.ResponseWriter, r *http.Request) {
@@ -41,17 +40,17 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.batchDeadline(r.Context())
 	defer cancel()
-	opts := economics.CapexOptions{Model: req.Model, Tokens: req.Tokens, Context: ctx, PredictMFU: s.mfuPredictor()}
+	opts := capex.Options{Model: req.Model, Tokens: req.Tokens, Context: ctx, Search: s.runSearch, StepTimeErr: validate.StepTimeErr}
 	if req.Tokens < 0 {
 		s.writeError(w, r, &flopcast.FieldError{Field: "tokens", Value: req.Tokens, Allowed: "0 (Chinchilla-optimal) or a positive number"})
 		return
 	}
-	var sc economics.Scenario
+	var sc capex.Scenario
 	if req.Scenario != "" {
 		var ok bool
-		if sc, ok = economics.LookupScenario(req.Scenario); !ok {
+		if sc, ok = capex.LookupScenario(req.Scenario); !ok {
 			var names []string
-			for _, x := range economics.Scenarios() {
+			for _, x := range capex.Scenarios() {
 				names = append(names, x.Name)
 			}
 			s.writeError(w, r, &flopcast.FieldError{Field: "scenario", Value: strconv.Quote(req.Scenario), Reason: "is not a known scenario", Allowed: strings.Join(names, ", ")})
@@ -70,7 +69,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The plan's MFU comes from a search: take a slot like any search.
+	// The plan's jobs come from searches: take a slot like any search.
 	release, err := s.acquire(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -78,7 +77,12 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	if req.Scenario != "" {
-		plans, err := economics.RunScenario(sc, opts)
+		// The scenario table shows each budget's largest run: plan that
+		// model only, unless the request names one.
+		if req.Model == "" {
+			opts.Models = []model.Config{largestRun(req.Tokens)}
+		}
+		plans, err := capex.RunScenario(sc, opts)
 		if err != nil {
 			s.writeError(w, r, badInput{err})
 			return
@@ -86,7 +90,7 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ScenarioResponse{Scenario: sc.Name, Description: sc.Description, Plans: plans})
 		return
 	}
-	plan, err := economics.Capex(req.BudgetUSD, chip, opts)
+	plan, err := capex.Plan(req.BudgetUSD, chip, opts)
 	if err != nil {
 		s.writeError(w, r, badInput{err})
 		return
@@ -94,15 +98,25 @@ func (s *server) capex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, plan)
 }
 
-// mfuPredictor predicts a capex plan's MFU from the best layout of its
-// representative run. A scenario plans the same chip at the same count more
-// than once, so answers are kept for the request.
-func (s *server) mfuPredictor() func(context.Context, *spec.Resolved) (float64, error) {
-	return search.MFUPredictor(s.runSearch)
+// largestRun is the catalog model whose run (tokens, or Chinchilla-optimal)
+// takes the most FLOPs.
+func largestRun(tokens float64) model.Config {
+	var best model.Config
+	bestF := 0.0
+	for _, m := range model.Catalog() {
+		t := tokens
+		if t == 0 {
+			t = economics.ChinchillaTokensPerParam * m.Params()
+		}
+		if f := m.TrainFLOPsPerToken(8192) * t; f > bestF {
+			best, bestF = m, f
+		}
+	}
+	return best
 }
 
 func (s *server) capexScenarios(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, economics.Scenarios())
+	writeJSON(w, http.StatusOK, capex.Scenarios())
 }
 
 // validation runs the corpus once: it is built in and does not change.

@@ -11,10 +11,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/flopcast/flopcast/economics"
+	"github.com/flopcast/flopcast/capex"
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
+	"github.com/flopcast/flopcast/validate"
 	"github.com/spf13/cobra"
 )
 
@@ -40,11 +41,18 @@ func newCapexCmd(io *IO) *cobra.Command {
 		Use:   "capex",
 		Short: "What a capex budget buys: chips, power, yearly FLOPs and the training runs it allows",
 		Long: `capex turns a budget into installed chips (chip + server and network share +
-facility per MW of IT load), their power, the split of the spend, the BF16
+facility per MW of IT load), their power, the split of the spend, and the BF16
 FLOPs they deliver in a year at the MFU flopcast predicts for a representative
-run (llama3-70b, seq 8192, global batch 1024), and how many days a run of each
-model takes on the whole fleet. Tokens default to Chinchilla-optimal, 20 per
-parameter. --scenario plans a built-in set of budgets side by side.`,
+run (llama3-70b, seq 8192, global batch 1024).
+
+For each model it then finds the job that trains it best: chip counts double
+from 8 up to the fleet, each searched for its best layout, with the global
+batch held within the largest useful batch for the run's compute (DeepSeek LLM
+scaling law, B = 0.292·C^0.3271 tokens); the job is the largest size whose MFU
+stays within 90% of the best. It prints one run's time at that size, with
+failures and a low–high range, how many such jobs the fleet runs at once, and
+runs per year. Tokens default to Chinchilla-optimal, 20 per parameter.
+--scenario plans a built-in set of budgets side by side.`,
 		Example: `  flopcast capex --budget 100e9 --chip trainium2
   flopcast capex --budget 100e9 --chip trainium2 --model llama3-405b --tokens 15.6e12
   flopcast capex --scenario hyperscalers-2025 --json`,
@@ -72,7 +80,7 @@ parameter. --scenario plans a built-in set of budgets side by side.`,
 
 func scenarioNames() []string {
 	var n []string
-	for _, s := range economics.Scenarios() {
+	for _, s := range capex.Scenarios() {
 		n = append(n, s.Name)
 	}
 	return n
@@ -82,15 +90,15 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	opts := economics.CapexOptions{Model: o.model, Tokens: o.tokens, SeqLen: o.seq, MFU: o.mfu, ChipUSD: o.chipUSD,
-		Context: ctx, PredictMFU: newMFUPredictor()}
+	opts := capex.Options{Model: o.model, Tokens: o.tokens, SeqLen: o.seq, MFU: o.mfu, ChipUSD: o.chipUSD,
+		Context: ctx, Search: boundedSearch, StepTimeErr: validate.StepTimeErr}
 	if o.scenario != "" {
-		sc, ok := economics.LookupScenario(o.scenario)
+		sc, ok := capex.LookupScenario(o.scenario)
 		if !ok {
 			return &fieldError{Field: "--scenario", Value: strconv.Quote(o.scenario), Reason: "is not a built-in scenario",
 				Allowed: strings.Join(scenarioNames(), ", ")}
 		}
-		reps, err := economics.RunScenario(sc, opts)
+		reps, err := capex.RunScenario(sc, opts)
 		if err != nil {
 			return err
 		}
@@ -113,7 +121,7 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 		return &fieldError{Field: "--chip", Value: strconv.Quote(o.chip), Reason: "is not in the catalog",
 			Allowed: strings.Join(hardware.ChipNames(), ", ")}
 	}
-	rep, err := economics.Capex(o.budget, chip, opts)
+	rep, err := capex.Plan(o.budget, chip, opts)
 	if err != nil {
 		return prefixFlag(err)
 	}
@@ -124,16 +132,19 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 	return nil
 }
 
-// prefixFlag names economics.Capex's fields as the flags that set them.
+// prefixFlag names capex.Plan's fields as the flags that set them, with an
+// example value.
 func prefixFlag(err error) error {
 	var fe *fieldError
 	if errors.As(err, &fe) {
 		c := *fe
 		switch c.Field {
-		case "budget", "chip", "model", "tokens", "seq", "mfu":
+		case "budget":
+			c.Field, c.Hint = "--budget", "--budget 100e9"
+		case "chip", "model", "tokens", "seq", "mfu":
 			c.Field = "--" + c.Field
 		case "chip_usd":
-			c.Field = "--chip-usd"
+			c.Field, c.Hint = "--chip-usd", "--chip-usd 30000"
 		}
 		switch {
 		case c.Field == "--budget" && c.Reason == "":
@@ -146,18 +157,14 @@ func prefixFlag(err error) error {
 	return err
 }
 
-// newMFUPredictor asks the layout search for the best MFU of a capex plan's
-// representative run, remembering answers so that a scenario with the same
-// chip twice searches once.
-func newMFUPredictor() func(context.Context, *spec.Resolved) (float64, error) {
-	return search.MFUPredictor(func(ctx context.Context, r *spec.Resolved, o search.Options) (*search.Report, error) {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		return search.Run(ctx, r, o)
-	})
+// boundedSearch is one capex job search, bounded in time.
+func boundedSearch(ctx context.Context, r *spec.Resolved, o search.Options) (*search.Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return search.Run(ctx, r, o)
 }
 
-func mfuNote(rep *economics.CapexReport) string {
+func mfuNote(rep *capex.Report) string {
 	switch rep.MFUSource {
 	case "predicted":
 		return "predicted: best layout of llama3-70b, seq 8192, batch 1024"
@@ -174,7 +181,7 @@ func tokensNote(tokens float64) string {
 	return "Chinchilla-optimal tokens, 20 per parameter"
 }
 
-func writeCapex(w io.Writer, rep *economics.CapexReport, tokens float64) {
+func writeCapex(w io.Writer, rep *capex.Report, tokens float64) {
 	fmt.Fprintf(w, "%s on %s\n\n", fmtUSD(rep.BudgetUSD), rep.Chip)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	pc := rep.PerChipUSD
@@ -193,18 +200,28 @@ func writeCapex(w io.Writer, rep *economics.CapexReport, tokens float64) {
 	tw.Flush()
 
 	if len(rep.Trainable) > 0 {
-		fmt.Fprintf(w, "\ntrainable (%s; the whole fleet as one job, no failures)\n", tokensNote(tokens))
+		fmt.Fprintf(w, "\ntrainable (%s): one job per model at the size it trains best at;\n", tokensNote(tokens))
+		fmt.Fprintf(w, "days include failures, with a range from the step-time error and the failure-rate spread\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "  model\tparams\ttokens\tdays\truns/year\t\n")
+		fmt.Fprintf(tw, "  model\tparams\ttokens\tjob chips\tbatch\tMFU\tdays per run\tjobs at once\truns/year\t\n")
 		for _, t := range rep.Trainable {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", t.Model, fmtSI(t.Params), fmtSI(t.Tokens), fmtDays(t.Days), fmtSI(t.RunsPerYear))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%.1f%%\t%s\t%s\t%s\t\n", t.Model, fmtSI(t.Params), fmtSI(t.Tokens),
+				group(float64(t.JobChips)), fmtSI(float64(t.GlobalBatch)), 100*t.MFU, daysWithRange(t), group(float64(t.ConcurrentJobs)), fmtCount(t.RunsPerYear))
 		}
 		tw.Flush()
+		fmt.Fprintf(w, "\nwhy each job is that size\n")
+		for _, t := range rep.Trainable {
+			fmt.Fprintf(w, "  %s: %s chips (%s); %s\n", t.Model, group(float64(t.JobChips)), t.Layout, t.JobReason)
+		}
+		if len(rep.Trainable) == 1 && rep.Trainable[0].Run != nil {
+			fmt.Fprintln(w)
+			writeWholeRun(w, rep.Trainable[0].Run)
+		}
 	}
 	writeWarnings(w, rep.Warnings)
 }
 
-func writeScenario(w io.Writer, sc economics.Scenario, reps []*economics.CapexReport, tokens float64) {
+func writeScenario(w io.Writer, sc capex.Scenario, reps []*capex.Report, tokens float64) {
 	fmt.Fprintf(w, "%s: %s\n\n", sc.Name, sc.Description)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "company\tbudget\tchip\tchips\tall-in/chip\tpower MW\tMFU\tBF16 FLOP/year\t\n")
@@ -215,7 +232,7 @@ func writeScenario(w io.Writer, sc economics.Scenario, reps []*economics.CapexRe
 	tw.Flush()
 
 	if len(reps) > 0 && len(reps[0].Trainable) > 0 {
-		fmt.Fprintf(w, "\ndays per run (%s; each fleet as one job, no failures)\n", tokensNote(tokens))
+		fmt.Fprintf(w, "\ndays per run (%s; each model's job at the size it trains best at, failures included)\n", tokensNote(tokens))
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "model\ttokens\t")
 		for _, r := range reps {
@@ -225,7 +242,8 @@ func writeScenario(w io.Writer, sc economics.Scenario, reps []*economics.CapexRe
 		for i, t := range reps[0].Trainable {
 			fmt.Fprintf(tw, "%s\t%s\t", t.Model, fmtSI(t.Tokens))
 			for _, r := range reps {
-				fmt.Fprintf(tw, "%s\t", fmtDays(r.Trainable[i].Days))
+				t := r.Trainable[i]
+				fmt.Fprintf(tw, "%s on %s\t", fmtDays(t.Days), group(float64(t.JobChips)))
 			}
 			fmt.Fprintln(tw)
 		}
@@ -255,17 +273,50 @@ func writeWarnings(w io.Writer, warns []string) {
 	}
 }
 
-// fmtDays prints days with about three significant figures.
+// fmtDays prints a duration given in days in the unit a reader expects:
+// "89 days", "5.2 days", "7.5 hours", "12 minutes".
 func fmtDays(d float64) string {
 	switch {
 	case d >= 100:
-		return group(d)
-	case d >= 1:
-		return fmt.Sprintf("%.1f", d)
-	case d >= 0.01:
-		return fmt.Sprintf("%.2f", d)
+		return group(d) + " days"
+	case d >= 10:
+		return fmt.Sprintf("%.0f days", d)
+	case d >= 2:
+		return fmt.Sprintf("%.1f days", d)
+	case d*24 >= 2:
+		return fmt.Sprintf("%.1f hours", d*24)
 	}
-	return fmt.Sprintf("%.2g", d)
+	return fmt.Sprintf("%.0f minutes", d*24*60)
+}
+
+// daysWithRange prints a job's days with their range, "89 days (78–101)".
+func daysWithRange(t capex.Trainable) string {
+	if t.Run == nil || t.Run.Range == nil {
+		return fmtDays(t.Days)
+	}
+	return withRange(t.Days, t.Run.Range.Days)
+}
+
+// withRange prints days with their low–high range in the same unit.
+func withRange(d float64, r [2]float64) string {
+	unit, f, prec := "days", 1.0, 1
+	switch {
+	case d >= 10:
+		prec = 0
+	case d*24 < 2:
+		unit, f, prec = "minutes", 24*60, 0
+	case d < 2:
+		unit, f = "hours", 24
+	}
+	return fmt.Sprintf("%.*f %s (%.*f–%.*f)", prec, d*f, unit, prec, r[0]*f, prec, r[1]*f)
+}
+
+// fmtCount prints a count readably: 3, 12.5, 1,204.
+func fmtCount(v float64) string {
+	if v >= 100 {
+		return group(v)
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 // fmtSI prints a count with a k/M/B/T suffix: 15.6T, 405B.

@@ -26,7 +26,7 @@ func needCatalog(t *testing.T, chips []string, models []string) {
 func TestCapexJSON(t *testing.T) {
 	needCatalog(t, []string{"trainium2"}, []string{"llama3-405b"})
 	code, out, errs := flopcast(t, "capex", "--budget", "100e9", "--chip", "trainium2", "--model", "llama3-405b",
-		"--tokens", "15.6e12", "--mfu", "0.4", "--json")
+		"--tokens", "15.6e12", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -63,8 +63,27 @@ func TestCapexJSON(t *testing.T) {
 			t.Errorf("trainable lacks %q", k)
 		}
 	}
-	if rep.Trainable[0]["tokens"] != 15.6e12 {
-		t.Errorf("tokens %v, want 15.6e12", rep.Trainable[0]["tokens"])
+	tr := rep.Trainable[0]
+	if tr["tokens"] != 15.6e12 {
+		t.Errorf("tokens %v, want 15.6e12", tr["tokens"])
+	}
+	// A job that can run: far below the 3.8M-chip fleet, days to months.
+	for _, k := range []string{"job_chips", "job_reason", "concurrent_jobs", "global_batch", "batch_limit_tokens", "mfu", "run"} {
+		if _, ok := tr[k]; !ok {
+			t.Errorf("trainable lacks %q", k)
+		}
+	}
+	if d, _ := tr["days"].(float64); d < 2 || d > 365 {
+		t.Errorf("llama3-405b on 15.6T tokens takes %v days, want days to months", tr["days"])
+	}
+	if n, _ := tr["job_chips"].(float64); !(n >= 1024 && int64(n) < rep.Chips/10) {
+		t.Errorf("job of %v chips out of %d", tr["job_chips"], rep.Chips)
+	}
+	run, _ := tr["run"].(map[string]any)
+	for _, k := range []string{"energy_chips_mwh", "energy_it_mwh", "energy_mwh", "co2_t", "co2_chips_t", "range"} {
+		if _, ok := run[k]; !ok {
+			t.Errorf("trainable run lacks %q", k)
+		}
 	}
 }
 
@@ -74,7 +93,8 @@ func TestCapexText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"$1B on h100-sxm", "all-in per chip", "chips", "power", "capex split", "McKinsey", "BF16 FLOP a year", "llama3-70b", "runs/year"} {
+	for _, want := range []string{"$1B on h100-sxm", "all-in per chip", "chips", "power", "capex split", "McKinsey", "BF16 FLOP a year", "llama3-70b", "runs/year",
+		"job chips", "jobs at once", "why each job is that size", "energy, chips", "energy, facility", "carbon, chips"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -82,8 +102,8 @@ func TestCapexText(t *testing.T) {
 }
 
 func TestCapexScenario(t *testing.T) {
-	needCatalog(t, []string{"trainium2", "gb200", "tpu7x"}, []string{"llama3-405b"})
-	code, out, errs := flopcast(t, "capex", "--scenario", "hyperscalers-2025", "--model", "llama3-405b", "--mfu", "0.4", "--json")
+	needCatalog(t, []string{"trainium2", "gb200", "tpu7x"}, []string{"llama3-8b"})
+	code, out, errs := flopcast(t, "capex", "--scenario", "hyperscalers-2025", "--model", "llama3-8b", "--mfu", "0.4", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -110,7 +130,7 @@ func TestCapexScenario(t *testing.T) {
 			t.Errorf("entry %d = %+v, want %s $%.3g on %s", i, r, w.company, w.budget, w.chip)
 		}
 	}
-	code, out, errs = flopcast(t, "capex", "--scenario", "hyperscalers-2025", "--model", "llama3-405b", "--mfu", "0.4")
+	code, out, errs = flopcast(t, "capex", "--scenario", "hyperscalers-2025", "--model", "llama3-8b", "--mfu", "0.4")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

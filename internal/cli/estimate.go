@@ -76,7 +76,7 @@ func estimateRun(r *spec.Resolved) (*estimateOutput, error) {
 		out.Warnings = append(out.Warnings, whatWouldFit(r, e, &res))
 	}
 	if r.Training.Tokens > 0 {
-		run, err := economics.WholeRun(r, &res)
+		run, err := wholeRun(r, &res)
 		if err != nil {
 			return nil, err
 		}

@@ -151,7 +151,7 @@ func searchJSON(r *spec.Resolved, rep *search.Report) (*searchOutput, error) {
 	for i := range rep.Results {
 		sr := searchResult{Result: rep.Results[i]}
 		if r.Training.Tokens > 0 {
-			run, err := economics.WholeRun(r, &rep.Results[i])
+			run, err := wholeRun(r, &rep.Results[i])
 			if err != nil {
 				return nil, err
 			}

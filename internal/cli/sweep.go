@@ -192,7 +192,7 @@ func writeSweep(w io.Writer, rep *search.SweepReport) {
 	}
 	fmt.Fprintf(w, "%s, %s; run of %s; days and cost assume no failures or restarts\n\n", rep.Model, scaling, tok)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "chip\tchips\tbatch\tbest layout\tMFU\ttokens/s\tstep s\tdays\t$/M tokens\trun cost\t")
+	fmt.Fprintln(tw, "chip\tchips\tbatch\tbest layout\tMFU\ttokens/s\tstep s\trun time\t$/M tokens\trun cost\t")
 	var errs []string
 	for _, c := range rep.Cells {
 		if c.Best == nil {

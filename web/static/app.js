@@ -772,10 +772,11 @@
       return;
     }
     $('#capex-table-title').textContent = 'What it can train';
-    const head = ['model', 'params', 'tokens', 'time per run', 'runs per year'];
+    const head = ['model', 'params', 'tokens', 'job chips', 'MFU', 'time per run', 'jobs at once', 'runs per year'];
+    const range = (t) => (t.run && t.run.range ? ` (${fmtDays(t.run.range.days[0])}–${fmtDays(t.run.range.days[1])})` : '');
     $('#capex-table thead').innerHTML = '<tr>' + head.map((h, i) => `<th${i === 0 ? ' class="l"' : ''}>${h}</th>`).join('') + '</tr>';
     $('#capex-table tbody').innerHTML = (plans[0].trainable || []).map((t) =>
-      `<tr><td class="l">${esc(t.model)}</td><td>${fmtParams(t.params)}</td><td>${fmtSI(t.tokens)}</td><td>${fmtDays(t.days)}</td><td>${num(t.runs_per_year, t.runs_per_year >= 100 ? 0 : 1)}</td></tr>`).join('') ||
+      `<tr title="${esc(t.job_reason || '')}"><td class="l">${esc(t.model)}</td><td>${fmtParams(t.params)}</td><td>${fmtSI(t.tokens)}</td><td>${num(t.job_chips)}</td><td>${pct(t.mfu)}</td><td>${fmtDays(t.days)}${range(t)}</td><td>${num(t.concurrent_jobs)}</td><td>${num(t.runs_per_year, t.runs_per_year >= 100 ? 0 : 1)}</td></tr>`).join('') ||
       `<tr><td colspan="${head.length}" class="empty">nothing listed</td></tr>`;
   }
 
