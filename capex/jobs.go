@@ -8,6 +8,7 @@ import (
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/internal/format"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
@@ -178,12 +179,12 @@ func (p *planner) jobReason(sizes []jobSize, pick int, best float64, t Trainable
 		if nx.goodput/cur.goodput < nx.res.MFU/cur.res.MFU {
 			why = "interruptions grow with the job"
 		}
-		return fmt.Sprintf("at %d chips MFU × goodput falls to %.1f%% (MFU %.1f%%, goodput %.1f%%), under %.0f%% of the best, %.1f%%: %s (batch %s)",
-			nx.chips, 100*nx.effective(), 100*nx.res.MFU, 100*nx.goodput, 100*cd.JobEfficiency.Value, 100*best, why, batch)
+		return fmt.Sprintf("at %s chips MFU × goodput falls to %.1f%% (MFU %.1f%%, goodput %.1f%%), under %.0f%% of the best, %.1f%%: %s (batch %s)",
+			format.Thousands(int64(nx.chips)), 100*nx.effective(), 100*nx.res.MFU, 100*nx.goodput, 100*cd.JobEfficiency.Value, 100*best, why, batch)
 	case int64(2*n) > fleet:
-		return fmt.Sprintf("the fleet has %d chips, fewer than the next size, %d (batch %s)", fleet, 2*n, batch)
+		return fmt.Sprintf("the fleet has %s chips, fewer than the next size, %s (batch %s)", format.Thousands(fleet), format.Thousands(int64(2*n)), batch)
 	}
-	return fmt.Sprintf("no layout of %d chips fits the batch of %s", 2*n, batch)
+	return fmt.Sprintf("no layout of %s chips fits the batch of %s", format.Thousands(int64(2*n)), batch)
 }
 
 // jobSizes searches m's best layout on start, 2·start, 4·start, … chips

@@ -2,7 +2,6 @@ package infer
 
 import (
 	"github.com/flopcast/flopcast/economics"
-	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/spec"
 )
 
@@ -17,36 +16,16 @@ func (p power) drawW(u float64) float64 {
 	return (p.idleW + (p.tdpW-p.idleW)*u + p.hostW) * p.pue
 }
 
-// priceOf is the rent per chip-hour: the run's override, then the chip
-// catalog's dated rent. 0 when neither knows it.
-func priceOf(chip hardware.Chip, e spec.Economics) (float64, string) {
-	if e.PricePerChipHour != nil {
-		return *e.PricePerChipHour, "economics.price_per_chip_hour"
-	}
-	return chip.RentUSDPerHour.USD, "chip catalog: " + chip.RentUSDPerHour.Source
-}
-
-// powerOf resolves the chip's draw: overrides, then the chip catalog, then
-// the economics catalog's fractions of TDP.
-func powerOf(chip hardware.Chip, e spec.Economics) power {
-	d := economics.CatalogDefaults()
-	p := power{tdpW: chip.TDPW, idleW: chip.IdleW, hostW: chip.HostW, pue: d.PUE.Value}
-	if e.ChipPowerW != nil {
-		p.tdpW = *e.ChipPowerW
-	}
-	if p.tdpW <= 0 {
-		p.tdpW = chip.BF16TFLOPS * 700 / 989 // H100 SXM's TFLOP/s per watt (NVIDIA H100 datasheet)
-	}
-	if p.idleW <= 0 {
-		p.idleW = d.IdleFractionOfTDP.Value * p.tdpW
-	}
-	if e.HostPowerW != nil {
-		p.hostW = *e.HostPowerW
-	} else if p.hostW <= 0 {
-		p.hostW = d.HostFractionOfTDP.Value * p.tdpW
-	}
+// costsOf resolves the rent per chip-hour (0 when unknown) and the chip's
+// power from package economics: the run's overrides, then the catalogs.
+func costsOf(hw *spec.Resolved, e spec.Economics) (price float64, p power) {
+	r := *hw
+	r.Economics = e
+	price, _, _ = economics.PricePerChipHour(&r)
+	cp := economics.PowerOf(hw.Chip, e)
+	p = power{idleW: cp.IdleW, tdpW: economics.ChipPowerW(&r), hostW: cp.HostW, pue: economics.CatalogDefaults().PUE.Value}
 	if e.PUE != nil {
 		p.pue = *e.PUE
 	}
-	return p
+	return price, p
 }

@@ -139,8 +139,7 @@ func NewModel(r *Resolved) (*Model, error) {
 	// A decoding request holds its prompt and, on average over its
 	// decode, half its output.
 	x.ctxMean = x.in + x.out/2
-	x.price, x.priceSrc = priceOf(hw.Chip, r.Economics)
-	x.power = powerOf(hw.Chip, r.Economics)
+	x.price, x.power = costsOf(hw, r.Economics)
 	return x, nil
 }
 

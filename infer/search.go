@@ -72,7 +72,10 @@ func Infer(r *Resolved, o Options) (*Report, error) {
 	default:
 		return nil, &flopcast.FieldError{Field: "objective", Value: o.Objective, Allowed: strings.Join(Objectives, ", ")}
 	}
-	rep := &Report{Warnings: r.Warnings}
+	rep := &Report{Warnings: append([]string(nil), r.Warnings...)}
+	if x.price <= 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("chip %s has no rent in the catalog: dollar figures are 0; set economics.price_per_chip_hour", r.HW.Chip.Name))
+	}
 	srch := searcher{x: x, r: r, top: o.Top, rep: rep, key: key}
 	srch.run()
 	if len(srch.best) == 0 {

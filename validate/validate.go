@@ -36,7 +36,11 @@ const (
 	MetricLayerMs       = "layer_ms"
 	MetricChipHours     = "chip_hours"
 	MetricCO2           = "co2_t"
-	MetricPeakMemGiB    = "peak_mem_gib"
+	// The chips' own energy and carbon, the convention of reports that
+	// count accelerators only (BLOOM: GPU-hours × TDP).
+	MetricEnergyChips = "energy_chips_mwh"
+	MetricCO2Chips    = "co2_chips_t"
+	MetricPeakMemGiB  = "peak_mem_gib"
 )
 
 // FLOP-counting conventions of publications.
@@ -237,7 +241,13 @@ type Report struct {
 
 // IsWholeRun reports whether a metric describes a whole run rather than a
 // training step.
-func IsWholeRun(metric string) bool { return metric == MetricChipHours || metric == MetricCO2 }
+func IsWholeRun(metric string) bool {
+	switch metric {
+	case MetricChipHours, MetricCO2, MetricEnergyChips, MetricCO2Chips:
+		return true
+	}
+	return false
+}
 
 // IsMemory reports whether a metric is a memory figure.
 func IsMemory(metric string) bool { return metric == MetricPeakMemGiB || metric == MetricAllocGiB }
@@ -444,7 +454,7 @@ func Predict(row *Row) (Result, error) {
 		out.Predicted = res.Memory.PeakGiB
 	case MetricAllocGiB:
 		out.Predicted = res.Memory.PeakGiB - res.Memory.FragmentationGiB
-	case MetricChipHours, MetricCO2:
+	case MetricChipHours, MetricCO2, MetricEnergyChips, MetricCO2Chips:
 		if r.Training.Tokens <= 0 {
 			return out, fmt.Errorf("metric %s needs run.training.tokens", row.Metric)
 		}
@@ -452,13 +462,10 @@ func Predict(row *Row) (Result, error) {
 		if err != nil {
 			return out, err
 		}
-		if row.Metric == MetricChipHours {
-			out.Predicted = w.ChipHours
-		} else {
-			out.Predicted = w.CO2T
-		}
+		out.Predicted = map[string]float64{MetricChipHours: w.ChipHours, MetricCO2: w.CO2T,
+			MetricEnergyChips: w.EnergyChipsMWh, MetricCO2Chips: w.CO2ChipsT}[row.Metric]
 	default:
-		return out, fmt.Errorf("metric: %q (allowed: tflops_per_chip, mfu, hfu, step_time_s, tokens_per_s_per_chip, seqs_per_s, minutes, layer_ms, peak_mem_gib, peak_alloc_gib, chip_hours, co2_t)", row.Metric)
+		return out, fmt.Errorf("metric: %q (allowed: tflops_per_chip, mfu, hfu, step_time_s, tokens_per_s_per_chip, seqs_per_s, minutes, layer_ms, peak_mem_gib, peak_alloc_gib, chip_hours, co2_t, energy_chips_mwh, co2_chips_t)", row.Metric)
 	}
 	out.Err = (out.Predicted - out.Measured) / out.Measured
 	out.AbsErr = math.Abs(out.Err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flopcast/flopcast/capex"
 	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/infer"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
 	"github.com/flopcast/flopcast/validate"
@@ -33,6 +34,7 @@ type capexOptions struct {
 	chipUSD  float64
 	scenario string
 	json     bool
+	serve    capexServing
 }
 
 func newCapexCmd(io *IO) *cobra.Command {
@@ -75,6 +77,8 @@ runs per year. Tokens default to Chinchilla-optimal, 20 per parameter.
 	fs.Float64Var(&o.chipUSD, "chip-usd", 0, "purchase price per chip in US dollars (default: the chip catalog)")
 	fs.StringVar(&o.scenario, "scenario", "", "a built-in scenario instead of --budget and --chip: "+strings.Join(scenarioNames(), ", "))
 	fs.BoolVar(&o.json, "json", false, "print JSON (keys in docs/output.md)")
+	fs.StringVar(&o.serve.model, "serve", "", "also say what the chips serve of this catalog model: tokens a day and $ per million (docs/serving.md)")
+	fs.Float64Var(&o.serve.tpot, "tpot-ms", 0, "with --serve: the time per output token to meet, ms (default: no target)")
 	return cmd
 }
 
@@ -102,10 +106,22 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 		if err != nil {
 			return err
 		}
+		fleets := make([]*infer.Fleet, len(reps))
+		for i, rep := range reps {
+			if fleets[i], err = o.serve.fleet(rep.Chip, rep.Chips); err != nil {
+				return err
+			}
+		}
 		if o.json {
+			if o.serve.model != "" {
+				return writeJSON(o.io.Out, withFleets(reps, fleets))
+			}
 			return writeJSON(o.io.Out, reps)
 		}
 		writeScenario(o.io.Out, sc, reps, o.tokens)
+		for _, f := range fleets {
+			writeFleet(o.io.Out, f)
+		}
 		return nil
 	}
 	if o.budget == 0 {
@@ -125,10 +141,18 @@ func runCapex(ctx context.Context, o *capexOptions) error {
 	if err != nil {
 		return prefixFlag(err)
 	}
+	fleet, err := o.serve.fleet(rep.Chip, rep.Chips)
+	if err != nil {
+		return err
+	}
 	if o.json {
+		if fleet != nil {
+			return writeJSON(o.io.Out, withFleets([]*capex.Report{rep}, []*infer.Fleet{fleet})[0])
+		}
 		return writeJSON(o.io.Out, rep)
 	}
 	writeCapex(o.io.Out, rep, o.tokens)
+	writeFleet(o.io.Out, fleet)
 	return nil
 }
 
