@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +24,31 @@ import (
 // chromiumPath is the browser the tests drive; .ci/run installs it.
 const chromiumPath = "/usr/bin/chromium"
 
-// browser starts one headless Chromium for a test and its subtests. Without
-// Chromium the test is skipped, except in CI where that is a failure.
+// The package's browser tests share one headless Chromium (started by the
+// first of them, closed by TestMain) and open a tab each, so that they can
+// run in parallel: each mostly waits on the browser or on a search.
+var shared struct {
+	once    sync.Once
+	ctx     context.Context // the browser; tabs derive from it
+	err     error
+	dir     string
+	cancels []context.CancelFunc
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(shared.cancels) - 1; i >= 0; i-- {
+		shared.cancels[i]()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// browser returns the shared headless Chromium, starting it on first use.
+// Without Chromium the test is skipped, except in CI where that is a
+// failure.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	if testing.Short() {
@@ -36,6 +60,18 @@ func browser(t *testing.T) context.Context {
 		}
 		t.Skipf("browser tests skipped: %s not found; install it with apt-get install chromium", chromiumPath)
 	}
+	shared.once.Do(startBrowser)
+	if shared.err != nil {
+		t.Fatalf("starting %s: %v", chromiumPath, shared.err)
+	}
+	return shared.ctx
+}
+
+func startBrowser() {
+	shared.dir, shared.err = os.MkdirTemp("", "flopcast-chromium-")
+	if shared.err != nil {
+		return
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox,
@@ -44,29 +80,40 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-sync", true),
+		// Tabs run side by side: none is throttled as a background tab.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(shared.dir),
 		chromedp.WindowSize(1440, 1000),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
+	shared.ctx, shared.cancels = bctx, []context.CancelFunc{cancelAlloc, cancelBrowser}
 	// Start the browser now so that its start-up is not charged to a subtest.
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return bctx
+	shared.err = chromedp.Do(bctx, chromedp.Navigate("about:blank"))
 }
 
-// tab opens a new tab with a deadline.
+// tab opens a new tab with a deadline (a guard against a hang, generous so
+// that a loaded machine does not trip it).
 func tab(t *testing.T, bctx context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(bctx)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(cancelT)
 	return ctx
+}
+
+// testServer serves the UI for browser tests. Their searches run side by
+// side, so a search waits for a slot as long as it takes rather than being
+// refused.
+func testServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(Handler(Options{MaxSearches: 2, QueueWait: 5 * time.Minute}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
@@ -90,7 +137,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func waitState(t *testing.T, ctx context.Context, key string) string {
 	t.Helper()
 	js := fmt.Sprintf(`(() => { const s = document.body.dataset[%q]; return s === 'ready' || s === 'error' ? s : null })()`, key)
-	s, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+	s, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
 	if err != nil {
 		status := eval[string](t, ctx, `document.body.innerText.slice(0, 600)`)
 		t.Fatalf("waiting for %s: %v; page: %s", key, err, status)
@@ -227,12 +274,13 @@ func setValue(t *testing.T, ctx context.Context, sel, v string) {
 }
 
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	bctx := browser(t)
-	srv := httptest.NewServer(Handler(Options{MaxSearches: 2}))
-	t.Cleanup(srv.Close)
+	srv := testServer(t)
 	planCharts := []string{"chart-pareto", "chart-breakdown", "chart-memory", "chart-timeline"}
 
 	t.Run("default plan", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/"))
 		if s := waitState(t, ctx, "plan"); s != "ready" {
@@ -273,6 +321,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("resubmit and select", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/"))
 		waitState(t, ctx, "plan")
@@ -316,6 +365,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("bookmark", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=llama3-8b&chip=b200&chips=64&seq=4096&gb=128&precision=bf16&tp=2&sel=1"))
 		if s := waitState(t, ctx, "plan"); s != "ready" {
@@ -345,6 +395,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("inline model", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=custom&layers=32&hidden=4096&heads=32&kv_heads=8&ffn=14336&vocab=32000&experts=8&top_k=2&chip=h100-sxm&chips=64&seq=4096&gb=256"))
 		if s := waitState(t, ctx, "plan"); s != "ready" {
@@ -360,6 +411,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("field error", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=llama3-70b&chip=h100-sxm&chips=1024&seq=8192&gb=0"))
 		if s := waitState(t, ctx, "plan"); s != "error" {
@@ -397,6 +449,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("compare", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=compare&cchips=h100-sxm,b200&counts=256,1024"))
 		if s := waitState(t, ctx, "compare"); s != "ready" {
@@ -426,6 +479,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("capex", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=capex&budget=1e9&cchip=h100-sxm"))
 		if s := waitState(t, ctx, "capex"); s != "ready" {
@@ -453,6 +507,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("validate", func(t *testing.T) {
+		t.Parallel()
 		ctx := tab(t, bctx)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=validate"))
 		if s := waitState(t, ctx, "validate"); s != "ready" {
@@ -516,6 +571,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("report", func(t *testing.T) {
+		t.Parallel()
 		run := &spec.Run{Model: spec.ModelRef{Name: "llama3-8b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 64},
 			Training: spec.Training{SeqLen: 8192, GlobalBatch: 256, Tokens: 1e12}}
 		r, err := spec.Resolve(run)
@@ -573,7 +629,7 @@ func selectRow(t *testing.T, ctx context.Context, i int) {
 	want := eval[string](t, ctx, `document.querySelector('`+row+` td:nth-child(2)').innerText`)
 	do(t, ctx, chromedp.Click(chromedp.CSS(row)))
 	js := `(() => { const k = document.body.dataset.timelineFor; return document.body.dataset.timeline === 'ready' && k !== ` + jsString(key0) + ` ? k : null })()`
-	if _, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(3*time.Minute))); err != nil {
 		t.Fatalf("the timeline was not redrawn after selecting row %d: %v", i+1, err)
 	}
 	if sel := eval[string](t, ctx, `document.querySelector('#plan-table tbody tr.selected td:nth-child(2)').innerText`); sel != want {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"net/http/httptest"
 )
 
 const inferBody = `{"model": "llama3-70b", "cluster": {"chip": "h100-sxm", "chips": 8},
@@ -65,9 +64,9 @@ func TestInferAPI(t *testing.T) {
 // its Pareto chart and table; a bad field and an unreachable target show
 // their errors in the form.
 func TestBrowserServe(t *testing.T) {
+	t.Parallel()
 	bctx := browser(t)
-	srv := httptest.NewServer(Handler(Options{MaxSearches: 2}))
-	t.Cleanup(srv.Close)
+	srv := testServer(t)
 	ctx := tab(t, bctx)
 	do(t, ctx, chromedp.Navigate(srv.URL+"/?view=serve"))
 	if s := waitState(t, ctx, "serve"); s != "ready" {
