@@ -4,18 +4,21 @@ import "github.com/flopcast/flopcast/spec"
 
 // Activations a layer keeps for its backward pass, per micro-batch
 // (Korthikanti et al. 2022 §4, generalised to GQA/MLA, SwiGLU and MoE),
-// and what recompute trades for them.
+// and what recompute trades for them. Each block keeps its own tensors
+// with keep, naming the Megatron-Core recompute module (recompute_modules
+// in megatron/core/transformer/transformer_config.py) that frees them;
+// full recompute keeps only each layer's input.
 
 const (
-	// normSideBytes per hidden element: the bf16 inputs of the two norms
-	// and of the QKV and FC1 GEMMs (4 tensors × 2 B).
-	normSideBytes = 4 * bf16Bytes
-	// dropoutSavedBytes per hidden element: the two residual dropouts'
-	// 1-byte masks.
-	dropoutSavedBytes = 2.0
+	// dropoutMaskBytes per hidden element: a residual dropout's 1-byte
+	// mask (one after attention, one after the FFN).
+	dropoutMaskSavedBytes = 1.0
 	// softmaxLSEBytes per head per token: flash attention's fp32
 	// log-sum-exp (flash_attn_interface.py saves softmax_lse).
 	softmaxLSEBytes = fp32Bytes
+	// normFwdBytes per hidden element: a fused norm's forward reads and
+	// writes bf16; what recomputing it costs.
+	normFwdBytes = 2 * bf16Bytes
 	// eagerResidualSavedBytes per hidden element: under autocast the fp32
 	// residual and norm inputs and their bf16 casts are kept (an fp32 norm
 	// saves its fp32 input; PyTorch derivatives.yaml).
@@ -33,56 +36,68 @@ const (
 	eagerFullRecomputeInputBytes = fp32Bytes
 )
 
-// savedActivations sets the bytes a layer keeps for backward with nothing
-// recomputed (c.working) and under the layout's recompute (c.saved).
-func (e *Estimator) savedActivations(c *layerCost, s *shape, ffn ffnSaved) {
-	T, normT, hidden, heads := s.tokens, s.normTokens, e.hidden, s.headsPerRank(e)
-	side := normSideBytes * hidden
-	if e.dropout {
-		side += dropoutSavedBytes * hidden
-	}
-	qkv := bf16Bytes * (heads + 2*s.kvHeadsPerRank) * e.qkHeadDim
-	bytes := T*(qkv+bf16Bytes*heads*e.vHeadDim+ffn.bytes+softmaxLSEBytes*heads) + normT*side
-	if e.mla {
-		bytes += T * bf16Bytes * (e.qLoraRank + e.kvLoraRank + e.ropeDim) // the down-projections' outputs
-	}
-	if e.eager {
-		qkHeads := heads + s.kvHeadsPerRank
-		if e.mla {
-			qkHeads = 2 * heads
-		}
-		bytes += normT*eagerResidualSavedBytes*hidden + T*eagerRotarySavedBytes*qkHeads*e.qkHeadDim
-		if !s.zero3 {
-			// Without FSDP's bf16 parameter gathers, autocast's bf16 copies
-			// of the fp32 weights are saved for the backward pass.
-			bytes += eagerWeightCopyBytes * e.activeParams(c, s)
-		}
-	}
-	bytes += e.scoresSaved(s)
-	c.working = bytes
-	switch s.recompute {
-	case spec.RecomputeSelective:
-		c.saved = bytes - e.scoresSaved(s)
-	case spec.RecomputeFull:
-		in := float64(fullRecomputeInputBytes)
-		if e.eager && !s.zero3 {
-			in = eagerFullRecomputeInputBytes // fp32 residual stream of fp32 weights under autocast
-		}
-		c.saved = normT * in * hidden
-	default:
-		c.saved = bytes
+// keep records bytes a block saves for backward: counted in the layer's
+// working set always, and in what it keeps unless the layout recomputes
+// one of modules (0: no module frees them).
+func keep(c *layerCost, s *shape, bytes float64, modules spec.Recompute) {
+	c.working += bytes
+	if s.recompute&modules == 0 {
+		c.saved += bytes
 	}
 }
 
-// recomputeCost adds the compute and communication full recompute repeats:
-// the whole forward, its TP collectives and its share of the expert
-// all-to-all. (Selective recompute of unfused attention is added where
-// the attention is priced.)
-func (e *Estimator) recomputeCost(c *layerCost, s *shape) {
+// recomputes adds to backward the forward time t of a module the layout
+// recomputes.
+func recomputes(c *layerCost, s *shape, t float64, module spec.Recompute) {
+	if s.recompute&module != 0 {
+		c.recompute += t
+	}
+}
+
+// gemmInputBytes is the bytes per element a linear layer saves of its
+// input: Transformer Engine keeps the quantised (column-wise) copy under a
+// low-precision recipe (TE docs, low_precision_training/introduction),
+// else the bf16 input.
+func (e *Estimator) gemmInputBytes() float64 {
+	if e.eager || e.lowp.elem == 0 {
+		return bf16Bytes
+	}
+	return e.lowp.elem
+}
+
+// eagerSaved adds what eager PyTorch under autocast keeps besides the
+// fused recipe's tensors: fp32 residual and norm inputs, the pre-rotary q
+// and k, and autocast's bf16 copies of the fp32 weights.
+func (e *Estimator) eagerSaved(c *layerCost, s *shape) {
+	if !e.eager {
+		return
+	}
+	heads := s.headsPerRank(e)
+	qkHeads := heads + s.kvHeadsPerRank
+	if e.mla {
+		qkHeads = 2 * heads
+	}
+	keep(c, s, s.normTokens*eagerResidualSavedBytes*e.hidden+s.tokens*eagerRotarySavedBytes*qkHeads*e.qkHeadDim, 0)
+	if !s.zero3 {
+		// Without FSDP's bf16 parameter gathers, autocast's bf16 copies
+		// of the fp32 weights are saved for the backward pass.
+		keep(c, s, eagerWeightCopyBytes*e.activeParams(c, s), 0)
+	}
+}
+
+// fullRecompute: whole layers recomputed keep only their input and
+// repeat their forward, its TP collectives and its share of the expert
+// all-to-all in backward (Megatron-Core recompute_granularity full).
+func (e *Estimator) fullRecompute(c *layerCost, s *shape) {
 	if s.recompute != spec.RecomputeFull {
 		return
 	}
-	c.recompute += c.fwd
+	in := float64(fullRecomputeInputBytes)
+	if e.eager && !s.zero3 {
+		in = eagerFullRecomputeInputBytes // fp32 residual stream of fp32 weights under autocast
+	}
+	c.saved = s.normTokens * in * e.hidden
+	c.recompute = c.fwd
 	c.tpBwd += c.tpFwd
 	c.epComm *= 1.5 // forward's dispatch and combine again: half the two passes' traffic
 }

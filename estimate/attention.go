@@ -27,19 +27,51 @@ func (e *Estimator) attentionProjections(c *layerCost, s *shape) {
 	T, hidden, heads := s.tokens, e.hidden, s.headsPerRank(e)
 	if e.mla {
 		// MLA (DeepSeek-V2 §2.1): low-rank q (when q_lora_rank > 0) and
-		// kv down-projections, then per-head up-projections.
+		// kv down-projections, then per-head up-projections, which
+		// mla_up_proj recomputes with the rotary embedding.
+		var up float64
 		if e.qLoraRank > 0 {
 			e.linear(c, 1, T, e.qLoraRank, hidden)
-			e.linear(c, 1, T, heads*e.qkHeadDim, e.qLoraRank)
+			up += e.linear(c, 1, T, heads*e.qkHeadDim, e.qLoraRank)
 		} else {
 			e.linear(c, 1, T, heads*e.qkHeadDim, hidden)
 		}
 		e.linear(c, 1, T, e.kvLoraRank+e.ropeDim, hidden)
-		e.linear(c, 1, T, heads*(e.qkHeadDim-e.ropeDim+e.vHeadDim), e.kvLoraRank)
+		up += e.linear(c, 1, T, heads*(e.qkHeadDim-e.ropeDim+e.vHeadDim), e.kvLoraRank)
+		up += e.dev.Mem(T * fusedRotaryBytes * 2 * heads * e.qkHeadDim)
+		recomputes(c, s, up, spec.RecomputeMLAUpProj)
 	} else {
 		e.linear(c, 1, T, (heads+2*s.kvHeadsPerRank)*e.qkHeadDim, hidden)
 	}
 	e.linear(c, 1, T, hidden, heads*e.vHeadDim)
+	// The input norm, which layernorm recomputes.
+	recomputes(c, s, e.dev.Mem(s.normTokens*normFwdBytes*hidden), spec.RecomputeLayerNorm)
+}
+
+// attentionSaved keeps what the attention block saves for backward.
+func (e *Estimator) attentionSaved(c *layerCost, s *shape) {
+	T, normT, hidden, heads := s.tokens, s.normTokens, e.hidden, s.headsPerRank(e)
+	keep(c, s, normT*bf16Bytes*hidden, 0)                                // the input norm's input (the residual stream)
+	keep(c, s, normT*e.gemmInputBytes()*hidden, spec.RecomputeLayerNorm) // its output, the QKV GEMM's input
+	if e.mla {
+		// The down-projections' outputs (inputs of the q and kv norms and
+		// up-projections), and q, k, v from the up-projections: k carries
+		// the shared rotary part per head (mla_up_proj frees q, k, v; for
+		// DeepSeek-V3 128·192 + 128·192 + 128·128 elements per token).
+		keep(c, s, T*bf16Bytes*(e.qLoraRank+e.kvLoraRank+e.ropeDim), 0)
+		keep(c, s, T*bf16Bytes*heads*(2*e.qkHeadDim+e.vHeadDim), spec.RecomputeMLAUpProj)
+	} else {
+		// q, k, v after rotary, saved by the attention kernel (core_attn
+		// is a standard checkpoint: it keeps its inputs).
+		keep(c, s, T*bf16Bytes*(heads+2*s.kvHeadsPerRank)*e.qkHeadDim, 0)
+	}
+	// The attention output (the output projection's input) and the
+	// softmax statistics or, unfused, the scores.
+	keep(c, s, T*bf16Bytes*heads*e.vHeadDim, 0)
+	keep(c, s, e.scoresSaved(s), spec.RecomputeCoreAttn)
+	if e.dropout {
+		keep(c, s, normT*dropoutMaskSavedBytes*hidden, 0)
+	}
 }
 
 // attentionCore adds the attention itself: softmax(q·kᵀ)·v.
@@ -55,6 +87,7 @@ func (e *Estimator) attentionCore(c *layerCost, s *shape) {
 	f, b := e.dev.Attention(flops, seq/s.cp)
 	c.fwd += f
 	c.bwd += b
+	recomputes(c, s, f, spec.RecomputeCoreAttn)
 	if s.cp > 1 {
 		// Ring attention: cp-1 exchanges of a K,V chunk, each hidden
 		// behind the attention of the chunk in hand.
@@ -65,8 +98,6 @@ func (e *Estimator) attentionCore(c *layerCost, s *shape) {
 		step := e.fab.SendRecv(kvBytes, s.tp)
 		c.cpExposed += (s.cp - 1) * (max(0, step-f/s.cp) + max(0, 2*step-b/s.cp))
 	}
-	// (Full recompute repeats the whole forward, this included:
-	// recomputeCost.)
 }
 
 // unfusedAttention: the full s×s scores as batched GEMMs, then a fused
@@ -83,19 +114,15 @@ func (e *Estimator) unfusedAttention(c *layerCost, s *shape) {
 	soft := e.dev.Mem(scores * fwdBytes)
 	c.fwd += f + soft
 	c.bwd += 2*f + e.dev.Mem(scores*bwdBytes)
-	if s.recompute == spec.RecomputeSelective {
-		// Selective recompute repeats the attention core only; full
-		// recompute repeats the whole forward (recomputeCost).
-		c.recompute += f + soft
-	}
+	recomputes(c, s, f+soft, spec.RecomputeCoreAttn)
 }
 
 // scoresSaved is the bytes unfused attention keeps of its s×s scores for
-// one micro-batch on one device; 0 under flash attention, which keeps
-// none.
+// one micro-batch on one device; flash attention keeps none, only its
+// softmax statistics.
 func (e *Estimator) scoresSaved(s *shape) float64 {
 	if e.flash {
-		return 0
+		return s.tokens * softmaxLSEBytes * s.headsPerRank(e) // the log-sum-exp only
 	}
 	per := scoresSavedBytes
 	if e.dropout {

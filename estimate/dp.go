@@ -48,10 +48,13 @@ func expertDP(l *spec.Layout, s *shape) float64 {
 
 // optimizerTime is the optimizer step of pd dense and px expert
 // parameters, sharded by ZeRO-1 and above.
-func (e *Estimator) optimizerTime(zero int, pd, px, dpg, edpg float64) float64 {
+func (e *Estimator) optimizerTime(l *spec.Layout, pd, px, dpg, edpg float64) float64 {
 	n := pd + px
-	if zero >= 1 {
+	if l.ZeRO >= 1 {
 		n = pd/dpg + px/edpg
+	}
+	if e.offloads(l, spec.OffloadOptimizer) {
+		return e.optimizerOffloadTime(n)
 	}
 	if e.eager {
 		return e.dev.Mem(eagerOptimizerStepBytes * n)
@@ -101,9 +104,11 @@ func (e *Estimator) dpExposed(l *spec.Layout, lines *dpLines, r int, pd, px floa
 		layers := max(1, rl.dense+rl.moe)
 		exp = max(0, gather+grad-m*(fwd+bwd)) + gather/(2*m*layers)
 	case 2:
-		// Each micro-batch's reduce-scatter hides behind its own
-		// backward; the gather behind the next step's first forward.
-		exp = max(grad-m*bwd, grad/buckets) + max(gather-fwd, gather/buckets)
+		// Each micro-batch's reduce-scatter runs on its own stream from
+		// its backward on, beside the backward and the later micro-batches'
+		// passes: all the step's compute after the first forward hides
+		// it. The gather hides behind the next step's first forward.
+		exp = max(grad-(m*(fwd+bwd)-fwd), grad/buckets) + max(gather-fwd, gather/buckets)
 	default:
 		// Gradients reduce in buckets during the last micro-batch's
 		// backward; later pipeline stages finish earlier and have the

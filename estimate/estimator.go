@@ -63,6 +63,7 @@ type Estimator struct {
 	perDomain bool
 
 	capacity float64 // usable bytes per device
+	hostBW   float64 // achieved bytes/s per direction to host memory; 0 unknown
 
 	// The model's dimensions, as floats.
 	layers, hidden, heads, kvHeads float64
@@ -75,10 +76,13 @@ type Estimator struct {
 	experts, topK                  float64 // MoE only
 	sharedExperts, expertFFN       float64
 	denseLayers                    float64 // layers with a dense FFN (all of them without MoE)
+	mtpDepth                       float64 // multi-token-prediction modules on the last stage
 
 	// The recipe.
-	eager          bool // pytorch-amp: eager PyTorch under autocast
-	fp8            bool // GEMMs in a low precision (fp8, mxfp8, nvfp4) with quantised operands
+	eager          bool         // pytorch-amp: eager PyTorch under autocast
+	fp8            bool         // GEMMs in a low precision (fp8, mxfp8, nvfp4) with quantised operands
+	lowp           lowPrecision // storage of quantised tensors (zero at bf16)
+	fp8Params      bool         // primary weights kept quantised
 	flash, dropout bool
 	tpOverlap      *bool // nil: by recipe
 	dpOverlap      bool
@@ -94,6 +98,9 @@ type Estimator struct {
 
 	// Model FLOPs per token of the whole model (model.Config.TrainFLOPsPerToken).
 	modelFlopsPerToken float64
+	attnFwdFLOPs       float64    // per token: the causal attention core's forward
+	rcFLOPs            [7]float64 // per token: the forward FLOPs each recompute module repeats
+
 }
 
 // New prepares an estimator for a resolved run.
@@ -111,12 +118,15 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	// Every low precision the chip runs natively quantises its GEMM
 	// operands (fp8, mxfp8, nvfp4).
 	e.fp8 = dev.Quantizes()
+	e.lowp = newLowPrecision(r.Training.Precision, c)
+	e.fp8Params = r.Training.FP8Params
 	// Groups are placed as launchers place them for a job of this size.
 	e.fab = hardware.NewFabric(c.Fabric).ForJob(r.Chips)
 	e.slowest = hardware.SlowestOf(r.Chips)
 	e.perDomain = r.Training.PerNodeDispatch()
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
+	e.hostBW = c.HostLinkGBps * 1e9
 
 	m := &r.Model
 	e.layers, e.hidden, e.heads, e.kvHeads = float64(m.Layers), float64(m.Hidden), float64(m.Heads), float64(m.KVHeads)
@@ -130,6 +140,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		e.vHeadDim = float64(m.MLA.VHeadDim)
 	}
 	e.denseLayers = e.layers
+	e.mtpDepth = float64(m.MTPDepth)
 	if m.MoE != nil {
 		e.moe = true
 		e.experts, e.topK = float64(m.MoE.Experts), float64(m.MoE.TopK)
@@ -158,6 +169,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.embParams = e.vocab * e.hidden
 
 	e.modelFlopsPerToken = m.TrainFLOPsPerToken(r.Training.SeqLen)
+	e.recomputeFLOPs(m)
 	return e, nil
 }
 

@@ -94,6 +94,7 @@ type stepSums struct {
 	slowest                   float64 // the slowest rank's time per micro-batch
 	slowestRank               rankTiming
 	time, compute, tp, cp, ep float64 // sums over ranks, per micro-batch
+	offload                   float64
 	optimizer, dp             float64 // the worst rank's
 	peak                      Memory  // the rank with the highest peak
 }
@@ -121,6 +122,7 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		ExposedTPCommS:  m * sums.tp / p,
 		ExposedCPCommS:  m * sums.cp / p,
 		ExposedEPCommS:  m * sums.ep / p,
+		OffloadS:        m * sums.offload / p,
 		PipelineBubbleS: bubble,
 		ExposedPPCommS:  hops,
 		ExposedDPCommS:  sums.dp,
@@ -144,6 +146,9 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		out.Warn |= WarnDoesNotFit
 	}
 	out.Memory = peak
+	if l.Offload != spec.OffloadNone && e.hostBW == 0 {
+		out.Warn |= WarnNoHostLink
+	}
 	e.flag(&l, &c.s, m, out)
 }
 
@@ -153,14 +158,14 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 	var sums stepSums
 	dpg := float64(l.DP * l.CP)
 	edpg := expertDP(l, &c.s)
-	sp := newSplit(int(e.layers), l.PP, l.VPP)
+	sp := e.stageSplit(l)
 	var prev rankLoad
 	var prevTime rankTiming
 	for r := 0; r < l.PP; r++ {
 		rl := e.rank(&sp, r)
 		same := r > 0 && rl == prev && r < l.PP-1
 		if !same {
-			prev, prevTime = rl, e.rankTime(rl, c)
+			prev, prevTime = rl, e.rankTime(l, rl, c)
 		}
 		rt := &prevTime
 		sums.time += rt.total()
@@ -168,6 +173,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		sums.tp += rt.tp
 		sums.cp += rt.cp
 		sums.ep += rt.ep
+		sums.offload += rt.offload
 		if same {
 			// The same load as the rank before: the same time per
 			// micro-batch, and the earlier rank dominates memory (more
@@ -177,28 +183,14 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		if rt.total() > sums.slowest {
 			sums.slowest, sums.slowestRank = rt.total(), *rt
 		}
-		pd, px := e.rankParams(rl, c, l.PP)
-		if mem := e.rankMemory(l, c, r, rl, pd, px, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
+		pd, px, emb := e.rankParams(rl, c, l.PP)
+		if mem := e.rankMemory(l, c, r, rl, pd, px, emb, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
 			sums.peak = mem
 		}
-		sums.optimizer = max(sums.optimizer, e.optimizerTime(l.ZeRO, pd, px, dpg, edpg))
+		sums.optimizer = max(sums.optimizer, e.optimizerTime(l, pd, px, dpg, edpg))
 		sums.dp = max(sums.dp, e.dpExposed(l, &c.lines, r, pd, px, rl, c, m))
 	}
 	return sums
-}
-
-// recomputeFlopsPerToken is the extra forward work of activation recompute.
-func (e *Estimator) recomputeFlopsPerToken(rc spec.Recompute) float64 {
-	attnFwd := e.layers * e.seqLen * e.heads * (e.qkHeadDim + e.vHeadDim) // causal forward
-	switch rc {
-	case spec.RecomputeFull:
-		return (e.modelFlopsPerToken-6*e.vocab*e.hidden-3*attnFwd)/3 + attnFwd
-	case spec.RecomputeSelective:
-		if !e.flash {
-			return attnFwd
-		}
-	}
-	return 0
 }
 
 func (e *Estimator) flag(l *spec.Layout, s *shape, m float64, out *Result) {
@@ -217,7 +209,7 @@ func (e *Estimator) flag(l *spec.Layout, s *shape, m float64, out *Result) {
 	if l.PP > 1 && m < float64(l.PP) {
 		out.Warn |= WarnFewMicroBatches
 	}
-	if int(e.layers)%(l.PP*l.VPP) != 0 {
+	if int(e.layers+e.mtpDepth)%(l.PP*l.VPP) != 0 {
 		out.Warn |= WarnUnevenStages
 	}
 	if l.TP > 1 && !s.sp {

@@ -1,36 +1,59 @@
 package estimate
 
+import "github.com/flopcast/flopcast/spec"
+
 // The dense feed-forward block (MLP): up (and gate) projection, the
 // activation function, down projection.
 
-// Bytes an FFN keeps for backward per element of its intermediate (the
-// ffn-wide activations), bf16: SwiGLU keeps the gate and up outputs and
-// their product (3 × 2 B); GELU its input and output (2 × 2 B)
-// (Korthikanti et al. 2022 §4.1, generalised to SwiGLU). Eager PyTorch
-// keeps one more bf16 tensor: the unfused activation's output
-// (torch's derivatives.yaml: silu and gelu save their input, mul both
-// operands).
+// An FFN keeps, per element of its intermediate (the ffn-wide
+// activations): its first GEMM's output, the activation's input (SwiGLU:
+// gate and up, 2 × 2 B; GELU: 2 B), and the activation's output, the
+// second GEMM's input (gemmInputBytes: 2 B, or the quantised copy under
+// a low-precision recipe) (Korthikanti et al. 2022 §4.1, generalised to
+// SwiGLU). Eager PyTorch keeps one more bf16 tensor: the unfused SiLU's
+// output, which the product saves (PyTorch derivatives.yaml: silu saves
+// its input, mul both operands).
 const (
-	swigluSavedBytes   = 6.0
-	geluSavedBytes     = 4.0
-	eagerFFNExtraBytes = 2.0
+	swigluInputBytes   = 2 * bf16Bytes
+	geluInputBytes     = bf16Bytes
+	eagerFFNExtraBytes = bf16Bytes
+	// activationFwdBytes per intermediate element: the fused activation
+	// reads its input and writes its output (SwiGLU 4 + 2 B), what
+	// recomputing it costs.
+	activationFwdBytes = 3 * bf16Bytes
 )
 
-// ffnSaved is what an FFN or MoE block leaves for the rest of the layer:
-// the bytes per token it keeps for backward, and the width of its
+// ffnSaved is what an FFN or MoE block leaves for the elementwise
+// kernels: the bytes per token its activation and routing stream (what
+// the fused recipe's kernels read and write), and the width of its
 // activation function (intermediate elements per token) that eager
 // PyTorch's unfused activation kernels stream.
 type ffnSaved struct {
 	bytes, width float64
 }
 
-// ffnSavedPerElement is swigluSavedBytes or geluSavedBytes, plus the
-// eager recipe's extra tensor.
-func (e *Estimator) ffnSavedPerElement() float64 {
-	b := swigluSavedBytes
-	if !e.swiglu {
-		b = geluSavedBytes
+// ffnInputBytes is the bytes per intermediate element an FFN keeps of its
+// activation's input; ffnOutputBytes of its output.
+func (e *Estimator) ffnInputBytes() float64 {
+	if e.swiglu {
+		return swigluInputBytes
 	}
+	return geluInputBytes
+}
+
+func (e *Estimator) ffnOutputBytes() float64 {
+	b := e.gemmInputBytes()
+	if e.eager {
+		b += eagerFFNExtraBytes
+	}
+	return b
+}
+
+// ffnTraffic is the bytes per intermediate element the fused activation
+// reads and writes: its input and its bf16 output (eager PyTorch's
+// unfused kernels write one more tensor).
+func (e *Estimator) ffnTraffic() float64 {
+	b := e.ffnInputBytes() + bf16Bytes
 	if e.eager {
 		b += eagerFFNExtraBytes
 	}
@@ -38,20 +61,34 @@ func (e *Estimator) ffnSavedPerElement() float64 {
 }
 
 // ffnGEMMs adds the up (and gate) and down projections of an FFN of width
-// inner (per TP rank) over count experts of tokens each.
-func (e *Estimator) ffnGEMMs(c *layerCost, count, tokens, inner float64) {
+// inner (per TP rank) over count experts of tokens each, and returns
+// their forward time with the activation's (what recomputing the FFN
+// costs; the activation itself is priced in elementwise.go).
+func (e *Estimator) ffnGEMMs(c *layerCost, count, tokens, inner float64) float64 {
 	up := inner
 	if e.swiglu {
 		up = 2 * inner // gate and up in one GEMM
 	}
-	e.linear(c, count, tokens, up, e.hidden)
-	e.linear(c, count, tokens, e.hidden, inner)
+	f := e.linear(c, count, tokens, up, e.hidden)
+	f += e.linear(c, count, tokens, e.hidden, inner)
+	return f + e.dev.Mem(count*tokens*inner*activationFwdBytes)
 }
 
-// mlp adds a dense layer's FFN and returns what it saves.
+// mlp adds a dense layer's FFN, keeps what it saves, and returns its
+// activation traffic.
 func (e *Estimator) mlp(c *layerCost, s *shape) ffnSaved {
+	T, normT, hidden := s.tokens, s.normTokens, e.hidden
 	inner := e.ffn / s.tp
-	e.ffnGEMMs(c, 1, s.tokens, inner)
+	f := e.ffnGEMMs(c, 1, T, inner)
+	recomputes(c, s, f, spec.RecomputeMLP)
+	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)
 	c.params = e.attentionParams(s) + e.denseFFNParams/s.tp
-	return ffnSaved{bytes: e.ffnSavedPerElement() * inner, width: inner}
+	keep(c, s, normT*bf16Bytes*hidden, 0)                                // the pre-FFN norm's input
+	keep(c, s, normT*e.gemmInputBytes()*hidden, spec.RecomputeLayerNorm) // its output, FC1's input
+	keep(c, s, T*e.ffnInputBytes()*inner, spec.RecomputeMLP)
+	keep(c, s, T*e.ffnOutputBytes()*inner, spec.RecomputeMLP)
+	if e.dropout {
+		keep(c, s, normT*dropoutMaskSavedBytes*hidden, 0)
+	}
+	return ffnSaved{bytes: e.ffnTraffic() * inner, width: inner}
 }

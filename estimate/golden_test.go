@@ -38,7 +38,7 @@ func testdataRun(t *testing.T, path string) (*spec.Resolved, *Estimator) {
 // its layout, the warnings in words and the pipeline schedule.
 type goldenOutput struct {
 	Result   Result   `json:"result"`
-	Warnings []string          `json:"warnings"`
+	Warnings []string `json:"warnings"`
 	Schedule Schedule `json:"schedule"`
 }
 

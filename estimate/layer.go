@@ -59,12 +59,14 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 func (s *shape) headsPerRank(e *Estimator) float64 { return e.heads / s.tp }
 
 // layer costs one dense (moe=false) or MoE layer: attention, the FFN or
-// MoE block, the memory-bound kernels around them, the TP collectives, and
-// the activations kept for backward under the layout's recompute.
+// MoE block, the memory-bound kernels around them, the TP collectives.
+// Each block also keeps the activations it saves for backward, or
+// recomputes them when the layout names its module (activations.go).
 func (e *Estimator) layer(s *shape, moe bool) layerCost {
 	var c layerCost
 	e.attentionProjections(&c, s)
 	e.attentionCore(&c, s)
+	e.attentionSaved(&c, s)
 	var ffn ffnSaved
 	if moe {
 		ffn = e.moeBlock(&c, s)
@@ -73,16 +75,17 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 	}
 	e.elementwise(&c, s, ffn)
 	e.tpCollectives(&c, s, moe && e.sharedExperts == 0)
-	e.savedActivations(&c, s, ffn)
-	e.recomputeCost(&c, s)
+	e.eagerSaved(&c, s)
+	e.fullRecompute(&c, s)
 	return c
 }
 
 // linear adds a linear layer's GEMMs, forward and backward (data and
-// weight gradient), of a (tokens×in)·(in×out) product. count > 1 is a
-// grouped GEMM (the local experts of an MoE layer): one launch whose tiles
-// share the waves.
-func (e *Estimator) linear(c *layerCost, count, tokens, out, in float64) {
+// weight gradient), of a (tokens×in)·(in×out) product, and returns its
+// forward time (what recomputing it costs). count > 1 is a grouped GEMM
+// (the local experts of an MoE layer): one launch whose tiles share the
+// waves.
+func (e *Estimator) linear(c *layerCost, count, tokens, out, in float64) (fwd float64) {
 	f := e.dev.BatchedGEMM(count, tokens, out, in)
 	w := e.dev.BatchedGEMM(count, in, out, tokens)
 	if !e.eager {
@@ -102,9 +105,12 @@ func (e *Estimator) linear(c *layerCost, count, tokens, out, in float64) {
 		// gradient (backward) quantised, row- and column-wise, in the
 		// precision's format (hardware.Device.Quantize: 4 B an element
 		// for fp8's cast-transpose, more with block scales).
-		c.fwd += e.dev.Quantize(count * tokens * in)
+		q := e.dev.Quantize(count * tokens * in)
+		f += q
+		c.fwd += q
 		c.bwd += e.dev.Quantize(count * tokens * out)
 		c.kernelsFwd++
 		c.kernelsBwd++
 	}
+	return f
 }

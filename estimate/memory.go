@@ -14,17 +14,19 @@ const (
 	// order seen on H100 (79.18 GiB visible; ~0.5 GiB context; NCCL
 	// buffers ~0.5 GiB per busy communicator set).
 	runtimeReservedGiB = 1.5
-	// fragmentation: share of activation memory the PyTorch caching
-	// allocator loses to fragmentation at peak. Assumption (commonly
-	// 5-15% in torch.cuda.memory_stats reserved vs allocated).
+	// fragmentation: what the PyTorch caching allocator reserves beyond
+	// the live tensors at the peak, as a share of activation memory (the
+	// tensors allocated and freed every micro-batch; the states are
+	// allocated once). Blocks of different cudaMalloc segments never
+	// merge, so freed activation blocks are not reusable for other sizes
+	// (PyTorch docs notes/cuda.rst, "Memory management"); there is no
+	// formula for it, so this is an assumption: 5-15% is what
+	// torch.cuda.memory_stats shows of reserved over allocated in
+	// training, 0.10 the middle.
 	fragmentation = 0.10
 	// tpGatherBuffers: the TP all-gather outputs in flight (the gathered
 	// input of the QKV and FC1 GEMMs), bf16.
 	tpGatherBuffers = 2
-	// fp8WeightCopyBytes per parameter: Transformer Engine's cached FP8
-	// copy of each bf16 weight and its transpose on Hopper (1 B + 1 B;
-	// TE module/linear.py caches them across micro-batches).
-	fp8WeightCopyBytes = 2.0
 )
 
 // Bytes per parameter of the model states. megatron: bf16 weights, fp32
@@ -38,32 +40,33 @@ const (
 )
 
 // stateMemory is the memory of weights, gradients and optimizer states of
-// pd dense and px expert parameters: ZeRO stage 1 shards the optimizer
-// over the data-parallel group (dp·cp chips for dense weights, dp·cp/ep
-// for experts), 2 also the gradients, 3 also the weights.
-func (e *Estimator) stateMemory(zero int, pd, px, dpg, edpg float64) Memory {
-	wb, gb, ob := weightBytes, gradBytes, optimizerBytes
+// pd dense (emb of them embedding) and px expert parameters: ZeRO stage 1
+// shards the optimizer over the data-parallel group (dp·cp chips for dense
+// weights, dp·cp/ep for experts), 2 also the gradients, 3 also the
+// weights. GEMM weights carry their quantised copies under a
+// low-precision recipe (gemmWeightBytes); the embedding stays bf16.
+func (e *Estimator) stateMemory(zero int, pd, px, emb, dpg, edpg float64) Memory {
+	gb, ob := gradBytes, optimizerBytes
 	if e.eager {
-		wb, gb, ob = eagerWeightBytes, eagerGradBytes, eagerOptimizerBytes
+		gb, ob = eagerGradBytes, eagerOptimizerBytes
 	}
-	shard := func(perParam float64, stage int) float64 {
-		d, x := pd, px
+	shard := func(dense, expert float64, stage int) float64 {
 		if zero >= stage {
-			d /= dpg
-			x /= edpg
+			return dense/dpg + expert/edpg
 		}
-		return (d + x) * perParam
+		return dense + expert
 	}
+	gemm := e.gemmWeightBytes()
 	return Memory{
-		WeightsGiB:   shard(wb, 3) / gib,
-		GradsGiB:     shard(gb, 2) / gib,
-		OptimizerGiB: shard(ob, 1) / gib,
+		WeightsGiB:   (shard(gemm*(pd-emb), gemm*px, 3) + shard(e.weightBytes()*emb, 0, 3)) / gib,
+		GradsGiB:     shard(gb*pd, gb*px, 2) / gib,
+		OptimizerGiB: shard(ob*pd, ob*px, 1) / gib,
 	}
 }
 
 // rankParams is the dense and expert parameters pipeline rank rl holds
-// (not sharded by ZeRO).
-func (e *Estimator) rankParams(rl rankLoad, c *layerCache, pp int) (dense, expert float64) {
+// (not sharded by ZeRO); emb is the embedding part of dense.
+func (e *Estimator) rankParams(rl rankLoad, c *layerCache, pp int) (dense, expert, emb float64) {
 	dense = rl.dense*c.dense.params + rl.moe*c.moe.params
 	expert = rl.moe * c.moe.expParams
 	if c.s.dualPipe {
@@ -71,22 +74,68 @@ func (e *Estimator) rankParams(rl rankLoad, c *layerCache, pp int) (dense, exper
 		// twice the parameters (DeepSeek-V3 report, Table 2).
 		dense, expert = 2*dense, 2*expert
 	}
-	emb := e.embParams / c.s.tp
+	if rl.mtp > 0 {
+		// Multi-token prediction modules: a layer each (MoE where the
+		// model is), the projection of [hidden; embedding] to hidden, and
+		// a copy of the embedding when it lives on another stage
+		// (DeepSeek-V3 §2.2; the output head is the main model's).
+		last := &c.dense
+		if e.moe {
+			last = &c.moe
+		}
+		dense += rl.mtp * (last.params + 2*e.hidden*e.hidden/c.s.tp)
+		expert += rl.mtp * last.expParams
+		if pp > 1 {
+			emb += e.embParams / c.s.tp
+		}
+	}
+	one := e.embParams / c.s.tp
 	if rl.first || (rl.last && (!e.tied || pp > 1)) {
-		dense += emb // the input embedding, or an untied output layer, or a tied copy on the last stage
+		emb += one // the input embedding, or an untied output layer, or a tied copy on the last stage
 	}
 	if rl.first && rl.last && !e.tied {
-		dense += emb // input and output embeddings both here
+		emb += one // input and output embeddings both here
 	}
-	return dense, expert
+	return dense + emb, expert, emb
 }
 
 // rankMemory is the memory of pipeline rank r of the layout at its peak:
-// the model states, the activations of the micro-batches in flight, and
-// the buffers and allocator slack around them.
-func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad, pd, px, m, dpg, edpg float64) Memory {
+// the model states live at that moment, the activations of the
+// micro-batches in flight, and the buffers and allocator slack around
+// them.
+func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad, pd, px, emb, m, dpg, edpg float64) Memory {
+	mem := e.stateMemory(l.ZeRO, pd, px, emb, dpg, edpg)
+	if e.offloads(l, spec.OffloadOptimizer) {
+		mem.OptimizerGiB = 0 // in host memory
+	}
+	act := e.rankActivations(l, c, r, rl, m)
+	mem.ActivationsGiB = act / gib
+	var buffers float64
+	if l.TP > 1 {
+		buffers += tpGatherBuffers * c.s.tokens * e.hidden * bf16Bytes
+	}
+	mem.FragmentationGiB = fragmentation * act / gib
+	mem.OtherGiB = buffers/gib + mem.FragmentationGiB
+	states := mem.WeightsGiB + mem.OptimizerGiB
+	if e.eager && m == 1 {
+		// zero_grad(set_to_none=True), PyTorch's default, frees .grad
+		// between steps: with one micro-batch no gradient exists at the
+		// activations' peak (the start of backward), and backward frees
+		// activations as it allocates gradients (torch/optim/optimizer.py).
+		// Megatron's main_grad buffer is allocated once and always
+		// resident (param_and_grad_buffer.py).
+		mem.AllocatedGiB = states + max(mem.ActivationsGiB+buffers/gib, mem.GradsGiB)
+	} else {
+		mem.AllocatedGiB = states + mem.GradsGiB + mem.ActivationsGiB + buffers/gib
+	}
+	mem.PeakGiB = mem.AllocatedGiB + mem.FragmentationGiB
+	mem.Stage = r
+	return mem
+}
+
+// rankActivations is the activation bytes rank r holds at its peak.
+func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl rankLoad, m float64) float64 {
 	s := &c.s
-	mem := e.stateMemory(l.ZeRO, pd, px, dpg, edpg)
 	layers := rl.dense + rl.moe
 	var perLayer float64
 	if layers > 0 {
@@ -96,7 +145,11 @@ func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad
 	if s.dualPipe {
 		chunks = min(float64(l.PP+1), m) // PP+1 micro-batches (DeepSeek-V3 report, Table 2)
 	}
-	act := chunks * layers / float64(l.VPP) * perLayer
+	held := chunks * layers / float64(l.VPP) // layers' worth of saved activations
+	if e.offloads(l, spec.OffloadActivations) {
+		held = min(held, offloadedLayers)
+	}
+	act := held * perLayer
 	if s.recompute == spec.RecomputeFull && layers > 0 {
 		// The layer being recomputed holds its full working set.
 		act += max(c.dense.working, c.moe.working*boolf(rl.moe > 0))
@@ -105,21 +158,18 @@ func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad
 		act += chunks * s.normTokens * e.hidden * bf16Bytes // embedding outputs
 	}
 	if rl.last {
-		act += e.logitsHeld(c)
+		act += (1 + rl.mtp) * e.logitsHeld(c)
+		if rl.mtp > 0 {
+			// The last stage's micro-batch in flight through the MTP
+			// modules.
+			last := c.dense.saved
+			if e.moe {
+				last = c.moe.saved
+			}
+			act += rl.mtp * last
+		}
 	}
-	mem.ActivationsGiB = act / gib
-	other := fragmentation * act // allocator loss
-	if l.TP > 1 {
-		other += tpGatherBuffers * s.tokens * e.hidden * bf16Bytes
-	}
-	if e.fp8 {
-		other += fp8WeightCopyBytes * (pd + px)
-	}
-	mem.OtherGiB = other / gib
-	mem.FragmentationGiB = fragmentation * act / gib
-	mem.PeakGiB = mem.WeightsGiB + mem.GradsGiB + mem.OptimizerGiB + mem.ActivationsGiB + mem.OtherGiB
-	mem.Stage = r
-	return mem
+	return act
 }
 
 func boolf(b bool) float64 {

@@ -7,11 +7,10 @@ import "github.com/flopcast/flopcast/spec"
 // all-to-all that carries tokens to their experts and back.
 
 const (
-	// Saved per routed token besides the experts' own tensors: the
-	// dispatched input and the expert output before combining, bf16
-	// (2 × 2 B per hidden element; Megatron-Core's token dispatcher keeps
-	// both for backward).
-	moeRoutedSavedBytes = 4.0
+	// moeRoutedBytes per routed token and hidden element: the dispatched
+	// input and the expert output before combining, bf16 (2 × 2 B), that
+	// the activation and routing kernels stream.
+	moeRoutedSavedBytes = 2 * bf16Bytes
 	// routerProbBytes: the router keeps fp32 probabilities of every expert
 	// per token (Megatron-Core moe_utils.py computes the softmax in fp32).
 	routerProbBytes = fp32Bytes
@@ -32,8 +31,8 @@ func expertTP(l *spec.Layout) int {
 	return l.TP
 }
 
-// moeBlock adds an MoE layer's router, experts and dispatch, and returns
-// what it saves.
+// moeBlock adds an MoE layer's router, experts and dispatch, keeps what
+// it saves, and returns its activation and routing traffic.
 //
 // MoE parallel folding (Megatron-Core, moe/README.md): the experts run on
 // their own grid of etp×ep ranks laid over the dense layers' tp×cp×dp.
@@ -42,29 +41,32 @@ func expertTP(l *spec.Layout) int {
 // members received, and each rank runs its experts/ep experts at
 // expert_ffn/etp wide.
 func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
-	T, hidden := s.tokens, e.hidden
+	T, normT, hidden := s.tokens, s.normTokens, e.hidden
+	fwd0 := c.fwd
 	e.linear(c, 1, T, e.experts, hidden) // router
 	localExperts := e.experts / s.ep
 	tokensIn := T / s.tp
 	tokensPerExpert := tokensIn * s.etp * s.ep * e.topK / e.experts // balanced routing
 	inner := e.expertFFN / s.etp
 	e.ffnGEMMs(c, localExperts, tokensPerExpert, inner)
-	perElement := e.ffnSavedPerElement()
 	// Routed copies this rank holds, per token of the micro-batch's
-	// tokens (topK when etp = tp).
-	routed := e.topK * s.etp / s.tp
-	saved := ffnSaved{
-		bytes: routed * (perElement*inner + moeRoutedSavedBytes*hidden),
-		width: routed * inner,
+	// tokens (topK when etp = tp), and in all.
+	perToken := e.topK * s.etp / s.tp
+	routed := T * perToken
+	traffic := ffnSaved{
+		bytes: perToken * (e.ffnTraffic()*inner + moeRoutedSavedBytes*hidden),
+		width: perToken * inner,
 	}
+	var shared float64 // the shared experts' forward
 	if e.sharedExperts > 0 {
 		sharedInner := e.sharedExperts * e.expertFFN / s.tp
-		e.ffnGEMMs(c, 1, T, sharedInner)
-		saved.bytes += perElement * sharedInner
-		saved.width += sharedInner
+		shared = e.ffnGEMMs(c, 1, T, sharedInner)
+		traffic.bytes += e.ffnTraffic() * sharedInner
+		traffic.width += sharedInner
+		keep(c, s, T*(e.ffnInputBytes()+e.ffnOutputBytes())*sharedInner, spec.RecomputeSharedExperts|spec.RecomputeMoE)
 	}
-	saved.bytes += routerProbBytes * e.experts
-	perm := permuteBytes * T * routed * hidden
+	traffic.bytes += routerProbBytes * e.experts
+	perm := permuteBytes * routed * hidden
 	c.fwd += e.dev.Mem(perm)
 	c.bwd += e.dev.Mem(perm)
 	c.kernelsFwd += moeKernels
@@ -78,7 +80,37 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 		c.kernelsFwd++
 	}
 	c.epComm = e.expertAllToAll(s)
-	return saved
+
+	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)
+	if s.recompute.Has(spec.RecomputeMoE) {
+		// The whole layer again: router, permutation, experts (and the
+		// shared experts), and one more dispatch and combine
+		// (moe_layer.py checkpoints them together).
+		c.recompute += c.fwd - fwd0
+		c.epComm *= 1.5
+	} else {
+		recomputes(c, s, shared, spec.RecomputeSharedExperts)
+		recomputes(c, s, e.dev.Mem(routed*inner*activationFwdBytes), spec.RecomputeMoEAct)
+	}
+	keep(c, s, normT*bf16Bytes*hidden, 0)                                // the pre-FFN norm's input
+	keep(c, s, normT*e.gemmInputBytes()*hidden, spec.RecomputeLayerNorm) // its output: router and shared experts' input
+	keep(c, s, T*routerProbBytes*e.experts, spec.RecomputeMoE)
+	// Per routed token: the dispatched input (the experts' FC1 input)
+	// and the activation's input and output. Megatron-Core weighs each
+	// token by its router probability inside the activation
+	// (moe/experts.py, weighted_bias_swiglu_impl), so the expert output
+	// is not kept; eager implementations multiply the expert output by
+	// the probability and keep it (bf16).
+	perRouted := e.gemmInputBytes()*hidden + e.ffnInputBytes()*inner + routerProbBytes
+	if e.eager {
+		perRouted += bf16Bytes * hidden
+	}
+	keep(c, s, routed*perRouted, spec.RecomputeMoE)
+	keep(c, s, routed*e.ffnOutputBytes()*inner, spec.RecomputeMoE|spec.RecomputeMoEAct)
+	if e.dropout {
+		keep(c, s, normT*dropoutMaskSavedBytes*hidden, 0)
+	}
+	return traffic
 }
 
 // expertAllToAll is the raw time of one layer's expert exchange, forward

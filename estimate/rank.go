@@ -7,16 +7,26 @@ import "github.com/flopcast/flopcast/spec"
 type rankTiming struct {
 	fwd, bwd   float64 // compute, embedding and logits included; bwd holds recompute
 	tp, cp, ep float64
+	offload    float64 // exposed activation offload
 	wgrad      float64 // weight-gradient part of bwd
 }
 
 // total is the rank's time per micro-batch.
-func (rt *rankTiming) total() float64 { return rt.fwd + rt.bwd + rt.tp + rt.cp + rt.ep }
+func (rt *rankTiming) total() float64 { return rt.fwd + rt.bwd + rt.tp + rt.cp + rt.ep + rt.offload }
 
 // rankTime is the one place a rank's time per micro-batch is assembled,
 // for the step (eval) and for the timeline (Schedule) alike.
-func (e *Estimator) rankTime(rl rankLoad, c *layerCache) rankTiming {
+func (e *Estimator) rankTime(l *spec.Layout, rl rankLoad, c *layerCache) rankTiming {
 	dl, ml := &c.dense, &c.moe
+	if rl.mtp > 0 {
+		// A multi-token-prediction module runs one more layer (MoE where
+		// the model is) and the output head and loss again.
+		if e.moe {
+			rl.moe += rl.mtp
+		} else {
+			rl.dense += rl.mtp
+		}
+	}
 	var rt rankTiming
 	rt.fwd = rl.dense*dl.fwd + rl.moe*ml.fwd
 	rt.bwd = rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
@@ -44,10 +54,15 @@ func (e *Estimator) rankTime(rl rankLoad, c *layerCache) rankTiming {
 		rt.bwd += 2 * c.embTime / 3
 		rt.tp += c.embComm
 	}
+	if e.offloads(l, spec.OffloadActivations) {
+		saved := rl.dense*dl.saved + rl.moe*ml.saved
+		rt.offload = e.activationOffloadTime(saved, rt.fwd, rt.bwd)
+	}
 	if rl.last {
-		rt.fwd += c.headTime / 3
-		rt.bwd += 2 * c.headTime / 3
-		rt.tp += c.embComm
+		heads := 1 + rl.mtp
+		rt.fwd += heads * c.headTime / 3
+		rt.bwd += 2 * heads * c.headTime / 3
+		rt.tp += heads * c.embComm
 	}
 	return rt
 }

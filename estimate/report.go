@@ -24,6 +24,7 @@ func (e *Estimator) Warnings(res *Result) []string {
 	f(WarnFewMicroBatches, "only %d micro-batches for %d pipeline stages", l.MicroBatches(e.r.Training.GlobalBatch), l.PP)
 	f(WarnUnevenStages, "%d layers do not split evenly over pp×vpp=%d virtual stages; the slowest stage sets the pace", int(e.layers), l.PP*l.VPP)
 	f(WarnSPOff, "sequence parallelism is off with TP=%d: norms and dropout are replicated and activations are larger", l.TP)
+	f(WarnNoHostLink, "offload (%v) is not applied: the catalog has no host-link bandwidth for %s (chip.host_link_gbps)", l.Offload, e.r.Chip.Name)
 	return w
 }
 

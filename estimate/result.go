@@ -20,6 +20,11 @@ type Result struct {
 }
 
 // Memory is the per-device memory of the most loaded pipeline stage, GiB.
+// PeakGiB, what must fit in CapacityGiB, is AllocatedGiB (live tensors)
+// plus what the caching allocator reserves beyond them
+// (FragmentationGiB). Memory the runtime holds outside the allocator
+// (CUDA context, cuBLAS workspaces, NCCL buffers) is taken off the
+// capacity.
 type Memory struct {
 	PeakGiB        float64 `json:"peak_gib"`
 	WeightsGiB     float64 `json:"weights_gib"`
@@ -28,21 +33,29 @@ type Memory struct {
 	ActivationsGiB float64 `json:"activations_gib"`
 	OtherGiB       float64 `json:"other_gib"`
 	// FragmentationGiB is the part of OtherGiB the caching allocator
-	// reserves but does not hand out: PeakGiB less it is what
-	// torch.cuda.max_memory_allocated reports.
+	// reserves but does not hand out.
 	FragmentationGiB float64 `json:"fragmentation_gib"`
-	CapacityGiB      float64 `json:"capacity_gib"` // usable device memory
-	OverflowGiB      float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
-	Fits             bool    `json:"fits"`
-	Stage            int     `json:"stage"` // the pipeline stage with the peak
+	// AllocatedGiB is the peak of live tensors, what
+	// torch.cuda.max_memory_allocated reports: PeakGiB less
+	// FragmentationGiB. The states, activations and buffers above add up
+	// to it, except that a gradient not yet allocated at the activations'
+	// peak (pytorch-amp, one micro-batch) is left out of it.
+	AllocatedGiB float64 `json:"allocated_gib"`
+	CapacityGiB  float64 `json:"capacity_gib"` // usable device memory
+	OverflowGiB  float64 `json:"overflow_gib"` // PeakGiB - CapacityGiB when it does not fit
+	Fits         bool    `json:"fits"`
+	Stage        int     `json:"stage"` // the pipeline stage with the peak
 }
 
 // Breakdown splits the step time. The fields add up to the step time.
 type Breakdown struct {
-	ComputeS        float64 `json:"compute_s"`
-	ExposedTPCommS  float64 `json:"exposed_tp_comm_s"`
-	ExposedCPCommS  float64 `json:"exposed_cp_comm_s"`
-	ExposedEPCommS  float64 `json:"exposed_ep_comm_s"`
+	ComputeS       float64 `json:"compute_s"`
+	ExposedTPCommS float64 `json:"exposed_tp_comm_s"`
+	ExposedCPCommS float64 `json:"exposed_cp_comm_s"`
+	ExposedEPCommS float64 `json:"exposed_ep_comm_s"`
+	// OffloadS is the activation offload to host memory that compute does
+	// not hide (0 without offload).
+	OffloadS        float64 `json:"offload_s,omitempty"`
 	ExposedPPCommS  float64 `json:"exposed_pp_comm_s"`
 	PipelineBubbleS float64 `json:"pipeline_bubble_s"`
 	ExposedDPCommS  float64 `json:"exposed_dp_comm_s"`
@@ -66,4 +79,5 @@ const (
 	WarnFewMicroBatches
 	WarnUnevenStages
 	WarnSPOff
+	WarnNoHostLink
 )

@@ -1,5 +1,7 @@
 package estimate
 
+import "github.com/flopcast/flopcast/spec"
+
 // How layers spread over pipeline stages: the one rule, and what each
 // pipeline rank holds under it.
 
@@ -46,11 +48,21 @@ func (sp *split) start(j int) int {
 	return j*sp.base + longer
 }
 
+// stageSplit is how a layout spreads the model over its virtual stages:
+// the layers and, after them on the last stage, the multi-token-prediction
+// modules, each weighing as a layer (DeepSeek-V3 §2.2 places the MTP
+// module after the main model; Megatron-Core counts it in the last
+// stage's layers).
+func (e *Estimator) stageSplit(l *spec.Layout) split {
+	return newSplit(int(e.layers+e.mtpDepth), l.PP, l.VPP)
+}
+
 // rankLoad is what one pipeline rank holds: its layers by kind.
 type rankLoad struct {
 	dense, moe float64
-	first      bool // holds the embedding
-	last       bool // holds the final norm, logits and loss
+	mtp        float64 // multi-token-prediction modules (last rank only)
+	first      bool    // holds the embedding
+	last       bool    // holds the final norm, logits and loss
 }
 
 // rank is the load of pipeline rank r, which holds virtual stages r, r+p,
@@ -82,10 +94,20 @@ func (e *Estimator) rank(sp *split, r int) rankLoad {
 			dense += min(D-st, sp.layers(j))
 		}
 	}
-	return rankLoad{
+	rl := rankLoad{
 		dense: float64(dense),
 		moe:   float64(total - dense),
 		first: r == 0,
 		last:  r == sp.p-1,
 	}
+	if rl.last {
+		// The MTP modules are the last "layers" of the split.
+		rl.mtp = e.mtpDepth
+		if e.moe {
+			rl.moe -= e.mtpDepth
+		} else {
+			rl.dense -= e.mtpDepth
+		}
+	}
+	return rl
 }

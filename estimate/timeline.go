@@ -32,12 +32,12 @@ func (e *Estimator) Schedule(l spec.Layout) Schedule {
 	e.eval(l, &res, &c) // fills the cache for this shape
 	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
 	v := float64(l.VPP)
-	sp := newSplit(int(e.layers), l.PP, l.VPP)
+	sp := e.stageSplit(&l)
 	for r := 0; r < l.PP; r++ {
-		rt := e.rankTime(e.rank(&sp, r), &c)
+		rt := e.rankTime(&l, e.rank(&sp, r), &c)
 		// Exposed communication goes with each pass by its share of
 		// compute.
-		comm, fwd, bwd := rt.tp+rt.cp+rt.ep, rt.fwd, rt.bwd
+		comm, fwd, bwd := rt.tp+rt.cp+rt.ep+rt.offload, rt.fwd, rt.bwd
 		if fwd+bwd > 0 {
 			fwd += comm * rt.fwd / (rt.fwd + rt.bwd)
 			bwd += comm * rt.bwd / (rt.fwd + rt.bwd)
@@ -123,6 +123,10 @@ type Timeline struct {
 	// Truncated is set when the schedule had too many passes to draw; Bars
 	// then holds none and the totals are from the closed form.
 	Truncated bool `json:"truncated,omitempty"`
+	// OneFOneBOrder is set for a DualPipe layout: the bars show the passes
+	// in 1F1B order, while the bubble figures are the step's (DualPipe's
+	// bidirectional schedule is priced in closed form, not simulated).
+	OneFOneBOrder bool `json:"one_f_one_b_order,omitempty"`
 }
 
 // Timeline simulates one step of layout l's pipeline schedule with the
@@ -134,7 +138,12 @@ func (e *Estimator) Timeline(l spec.Layout) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.StepS = e.Estimate(l).StepTimeS
+	res := e.Estimate(l)
+	t.StepS = res.StepTimeS
+	if l.Schedule == spec.ScheduleDualPipe {
+		t.Schedule, t.OneFOneBOrder = "dualpipe", true
+		t.BubbleS = res.Breakdown.PipelineBubbleS
+	}
 	if t.StepS > 0 {
 		t.BubbleFraction = t.BubbleS / t.StepS
 	}

@@ -243,6 +243,10 @@ func TestTimelineBubbleIsTheSteps(t *testing.T) {
 			if r.CheckLayout(l) != nil {
 				continue
 			}
+			l.Schedule = spec.DefaultSchedule(l.VPP)
+			if r.CheckLayout(l) != nil {
+				continue
+			}
 			res := e.Estimate(l)
 			tl, err := e.Timeline(l)
 			if err != nil {
@@ -259,6 +263,23 @@ func TestTimelineBubbleIsTheSteps(t *testing.T) {
 				t.Errorf("%s: timeline step %g, estimate %g", path, tl.StepS, step)
 			}
 		}
+	}
+}
+
+// A DualPipe layout's timeline gives the step's bubble and says its bars
+// are in 1F1B order.
+func TestTimelineDualPipe(t *testing.T) {
+	r, e := testdataRun(t, "testdata/deepseek-v3-h800.yaml")
+	if r.Layout.Schedule != spec.ScheduleDualPipe {
+		t.Skip("the DeepSeek-V3 example does not use DualPipe")
+	}
+	tl, err := e.Timeline(r.Layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.Estimate(r.Layout)
+	if !tl.OneFOneBOrder || tl.Schedule != "dualpipe" || tl.BubbleS != res.Breakdown.PipelineBubbleS {
+		t.Errorf("dualpipe timeline: schedule %q, 1F1B order %v, bubble %v vs the step's %v", tl.Schedule, tl.OneFOneBOrder, tl.BubbleS, res.Breakdown.PipelineBubbleS)
 	}
 }
 

@@ -21,6 +21,12 @@ type Chip struct {
 	HBMGB       float64  `yaml:"hbm_gb" json:"hbm_gb"`     // as on the datasheet; HBM sizes are binary (GiB)
 	HBMTBps     float64  `yaml:"hbm_tbps" json:"hbm_tbps"` // peak HBM bandwidth, TB/s
 	TDPW        float64  `yaml:"tdp_w,omitempty" json:"tdp_w,omitempty"`
+	// HostLinkGBps is the bandwidth, GB/s per direction, that a copy
+	// between the chip and its host's memory achieves (PCIe or NVLink-C2C):
+	// what offloading activations or optimizer states moves over. 0: not
+	// in the catalog (offload is then refused by the estimator).
+	HostLinkGBps   float64 `yaml:"host_link_gbps,omitempty" json:"host_link_gbps,omitempty"`
+	HostLinkSource string  `yaml:"host_link_source,omitempty" json:"host_link_source,omitempty"`
 	IdleW       float64  `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
 	// HostW is the per-chip share of host CPU, memory, NICs and switches.
 	HostW float64 `yaml:"host_w,omitempty" json:"host_w,omitempty"`

@@ -3,6 +3,7 @@ package search
 import (
 	"slices"
 
+	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
 )
 
@@ -47,7 +48,7 @@ type space struct {
 	tasks []task // outer loops, partitioned over workers
 
 	zero []int            // descending: the most memory-saving first
-	rc   []spec.Recompute // as given, or none, selective, full
+	rc   []spec.Recompute // as given, or RecomputeCandidates: nested, the most memory-saving last
 	// offload is the offload settings tried: given, or OffloadCandidates.
 	offload []spec.Offload
 	// schedule is the given pipeline schedule; without one each layout
@@ -57,8 +58,8 @@ type space struct {
 	// spGiven is the given sequence-parallel flag, if any.
 	spGiven bool
 	spValue bool
-	// lightRC is the recompute mode whose memory bounds none and
-	// selective from below (selective <= none), -1 if neither is tried.
+	// lightRC is the recompute set other than full whose memory bounds
+	// the others' from below (the sets are nested), -1 if none is tried.
 	lightRC int
 	fullRC  int // index of full in rc, -1 if not tried
 }
@@ -140,15 +141,10 @@ func newSpace(r *spec.Resolved) *space {
 		}
 	}
 	for i, rc := range s.rc {
-		switch rc {
-		case spec.RecomputeSelective:
-			s.lightRC = i
-		case spec.RecomputeNone:
-			if s.lightRC < 0 {
-				s.lightRC = i
-			}
-		case spec.RecomputeFull:
+		if rc == spec.RecomputeFull {
 			s.fullRC = i
+		} else {
+			s.lightRC = i // the last, most saving, of the nested sets
 		}
 	}
 	if g.Has(spec.GivenSP) {
@@ -288,12 +284,30 @@ func vppCandidates(layers, pp int) []int {
 }
 
 // RecomputeCandidates are the recompute sets a search tries when the run
-// leaves parallel.recompute open: none, selective (core attention) and
-// full. Sets the model cannot use are dropped, and at most maxRC are
-// tried. Module sets belong here once the estimator prices each module's
-// saved bytes and recompute time.
+// leaves parallel.recompute open, each a superset of the one before, so
+// that each saves at least the memory of the one before (the pruning
+// relies on it): none; core attention (Megatron's selective); the cheap
+// modules besides, whose recompute is memory-bound or small (layernorm,
+// and mla_up_proj and moe_act where the model has them: DeepSeek-V3's
+// choice, §3.2.3 and §3.3.3 of its report); the FFN as well (mlp, and for
+// MoE models the whole MoE layer with its shared experts); and full
+// layers. Sets the model cannot use are dropped, and at most maxRC are
+// tried.
 func RecomputeCandidates(r *spec.Resolved) []spec.Recompute {
-	return []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, spec.RecomputeFull}
+	m := &r.Model
+	cheap := spec.RecomputeCoreAttn | spec.RecomputeLayerNorm
+	if m.Attention == model.AttentionMLA {
+		cheap |= spec.RecomputeMLAUpProj
+	}
+	ffn := spec.RecomputeMLP
+	if m.MoE != nil {
+		cheap |= spec.RecomputeMoEAct
+		ffn |= spec.RecomputeMoE
+		if m.MoE.SharedExperts > 0 {
+			ffn |= spec.RecomputeSharedExperts
+		}
+	}
+	return []spec.Recompute{spec.RecomputeNone, spec.RecomputeSelective, cheap, cheap | ffn, spec.RecomputeFull}
 }
 
 // OffloadCandidates are the offload settings a search tries when the run

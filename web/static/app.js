@@ -157,6 +157,7 @@
     ['exposed_cp_comm_s', 'CP comm', '#d46fa8'], ['exposed_ep_comm_s', 'EP comm', '#8e6bbf'],
     ['exposed_pp_comm_s', 'PP comm', '#b8860b'], ['pipeline_bubble_s', 'pipeline bubble', '#c0392b'],
     ['exposed_dp_comm_s', 'DP comm', '#3aa17e'], ['optimizer_s', 'optimizer', '#6b7a8f'],
+    ['offload_s', 'offload', '#9aa0a6'],
   ];
   const MEMORY = [
     ['weights_gib', 'weights', '#2f6fde'], ['grads_gib', 'gradients', '#5ab0d6'],
@@ -547,7 +548,7 @@
     // A row per stage that stays readable from 1 to 64 stages.
     const height = Math.min(900, Math.max(260, 110 + p * 26)) + 'px';
     if (c.getDom().style.height !== height) { c.getDom().style.height = height; c.resize(); }
-    let note = `#${i + 1}: ${p} stage${p > 1 ? 's' : ''}, ${tl.micro_batches} micro-batches` + (tl.vpp > 1 ? `, ${tl.vpp} chunks per stage (interleaved 1F1B)` : ', 1F1B') +
+    let note = `#${i + 1}: ${p} stage${p > 1 ? 's' : ''}, ${tl.micro_batches} micro-batches` + (tl.schedule === 'dualpipe' ? ', DualPipe (passes drawn in 1F1B order)' : tl.vpp > 1 ? `, ${tl.vpp} chunks per stage (interleaved 1F1B)` : ', 1F1B') +
       `; bubble ${pct(tl.bubble_fraction)} of the step`;
     if (tl.truncated) note += ' (too many passes to draw)';
     $('#timeline-note').textContent = note;

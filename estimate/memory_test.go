@@ -1,0 +1,262 @@
+package estimate
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"testing"
+
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/spec"
+)
+
+// resolveRun resolves a run for the memory tests.
+func resolveRun(t *testing.T, yaml string) (*spec.Resolved, *Estimator) {
+	t.Helper()
+	run, err := spec.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := spec.Resolve(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, e
+}
+
+// layerSaved is the bytes one dense layer keeps for backward under l.
+func layerSaved(e *Estimator, l spec.Layout) layerCost {
+	s := e.newShape(&l)
+	return e.layer(&s, false)
+}
+
+// Korthikanti et al. 2022, Table 2: activation bytes per layer of a GPT
+// layer (16-bit tensors, dropout, 4h GELU MLP, unfused attention) are
+// s·b·h·(34 + 5·a·s/h) without parallelism, s·b·h·(10 + 24/t + 5·a·s/(h·t))
+// with tensor parallelism, s·b·h·(34/t + 5·a·s/(h·t)) with sequence
+// parallelism as well, and 2·s·b·h under full recompute.
+func TestActivationsKorthikanti(t *testing.T) {
+	const s, b, h, a = 2048.0, 1.0, 12288.0, 96.0
+	_, e := resolveRun(t, `
+model: {layers: 96, hidden: 12288, heads: 96, ffn: 49152, ffn_kind: gelu, vocab: 51200}
+cluster: {chip: a100-sxm-80gb, chips: 8}
+training: {seq_len: 2048, global_batch: 8, flash_attention: false, dropout: true}
+`)
+	base := spec.Layout{TP: 1, PP: 1, DP: 8, CP: 1, EP: 1, ETP: 1, VPP: 1, MicroBatch: 1}
+	tp8 := base
+	tp8.TP, tp8.ETP, tp8.DP = 8, 8, 1
+	sp8 := tp8
+	sp8.SequenceParallel = true
+	full := sp8
+	full.Recompute = spec.RecomputeFull
+	for _, c := range []struct {
+		name string
+		l    spec.Layout
+		want float64
+	}{
+		{"no parallelism", base, s * b * h * (34 + 5*a*s/h)},
+		{"tensor parallel 8", tp8, s * b * h * (10 + 24.0/8 + 5*a*s/(h*8))},
+		{"and sequence parallel", sp8, s * b * h * (34.0/8 + 5*a*s/(h*8))},
+		{"full recompute", full, 2 * s * b * h / 8},
+	} {
+		if got := layerSaved(e, c.l).saved; math.Abs(got-c.want) > 1e-9*c.want {
+			t.Errorf("%s: %.6g bytes per layer, want %.6g (%.4f of it)", c.name, got, c.want, got/c.want)
+		}
+	}
+}
+
+// Each recompute module frees what its block keeps and adds its forward
+// to backward; with flash attention, core_attn frees next to nothing.
+func TestRecomputeModules(t *testing.T) {
+	_, e := resolveRun(t, `
+model: deepseek-v3
+cluster: {chip: h800, chips: 256}
+training: {seq_len: 4096, global_batch: 256, precision: fp8}
+`)
+	l := spec.Layout{TP: 1, PP: 16, DP: 16, CP: 1, EP: 16, ETP: 1, VPP: 1, MicroBatch: 1, ZeRO: 1}
+	cost := func(rc spec.Recompute, moe bool) layerCost {
+		l := l
+		l.Recompute = rc
+		s := e.newShape(&l)
+		return e.layer(&s, moe)
+	}
+	none := cost(spec.RecomputeNone, true)
+	for _, c := range []struct {
+		rc        spec.Recompute
+		moe       bool
+		minFreed  float64 // share of the layer's saved bytes freed, at least
+		maxFreed  float64
+		costsTime bool
+	}{
+		{spec.RecomputeCoreAttn, true, 0, 0.01, true},
+		{spec.RecomputeLayerNorm, true, 0.01, 0.2, true},
+		{spec.RecomputeMLAUpProj, true, 0.1, 0.5, true},
+		{spec.RecomputeMoEAct, true, 0.02, 0.3, true},
+		{spec.RecomputeMoE, true, 0.3, 0.95, true},
+		{spec.RecomputeSharedExperts, true, 0.005, 0.1, true},
+		{spec.RecomputeFull, true, 0.95, 1, true},
+	} {
+		got := cost(c.rc, c.moe)
+		freed := 1 - got.saved/none.saved
+		if freed < c.minFreed || freed > c.maxFreed {
+			t.Errorf("%v frees %.3f of the layer's activations, want %.3f..%.3f", c.rc, freed, c.minFreed, c.maxFreed)
+		}
+		if c.costsTime && got.recompute <= 0 {
+			t.Errorf("%v adds no recompute time", c.rc)
+		}
+		if got.working != none.working {
+			t.Errorf("%v changes the working set %v → %v", c.rc, none.working, got.working)
+		}
+	}
+	// mla_up_proj frees q, k and v: 128·192 + 128·192 + 128·128 elements
+	// per token in bf16 (DeepSeek-V3 config: 128 heads, 192 = 128 + 64
+	// rope for q and k, 128 for v).
+	if got, want := none.saved-cost(spec.RecomputeMLAUpProj, true).saved, 4096*2*(128*192*2+128*128.0); got != want {
+		t.Errorf("mla_up_proj frees %v bytes, want %v", got, want)
+	}
+	if dense := cost(spec.RecomputeMLP, false); dense.saved >= cost(spec.RecomputeNone, false).saved {
+		t.Error("mlp recompute frees nothing in a dense layer")
+	}
+}
+
+// FP8 weights (Transformer Engine, Megatron's fp8_param): bf16 weights
+// under FP8 carry a 1-byte copy and, on Hopper, its 1-byte transpose;
+// kept in FP8 they are the FP8 copies alone. MXFP8 keeps both
+// orientations with an E8M0 scale per 32 elements.
+func TestFP8WeightBytes(t *testing.T) {
+	h100, _ := hardware.LookupChip("h100-sxm")
+	b200, _ := hardware.LookupChip("b200")
+	for _, c := range []struct {
+		chip      hardware.Chip
+		precision spec.Precision
+		fp8Params bool
+		want      float64
+	}{
+		{h100, spec.PrecisionBF16, false, 2},
+		{h100, spec.PrecisionFP8, false, 2 + 1 + 1},
+		{h100, spec.PrecisionFP8, true, 1 + 1},
+		{b200, spec.PrecisionFP8, true, 1},
+		{b200, spec.PrecisionFP8, false, 2 + 1},
+		{b200, spec.PrecisionMXFP8, true, 2 * (1 + 1.0/32)},
+		{b200, spec.PrecisionNVFP4, true, 2 * (0.5 + 1.0/16)},
+	} {
+		e := &Estimator{lowp: newLowPrecision(c.precision, &c.chip), fp8Params: c.fp8Params}
+		if got := e.gemmWeightBytes(); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s %s fp8_params %v: %v bytes per weight, want %v", c.chip.Name, c.precision, c.fp8Params, got, c.want)
+		}
+	}
+}
+
+// Allocated is the live tensors; the peak adds the allocator's slack. With
+// one micro-batch, eager PyTorch has no .grad at the activations' peak;
+// with accumulation it has; Megatron's main_grad always exists.
+func TestAllocatedAndGradientLifetime(t *testing.T) {
+	for _, c := range []struct {
+		recipe      string
+		batch       int
+		gradsAtPeak bool
+	}{
+		{"pytorch-amp", 1, false},
+		{"pytorch-amp", 2, true},
+		{"megatron", 1, true},
+	} {
+		r, e := resolveRun(t, `
+model: llama3-8b
+cluster: {chip: h100-sxm, chips: 1}
+training: {seq_len: 2048, global_batch: `+itoa(c.batch)+`, recipe: `+c.recipe+`}
+parallel: {tp: 1, pp: 1, dp: 1, micro_batch: 1, zero: 0}
+`)
+		res := e.Estimate(r.Layout)
+		m := res.Memory
+		if d := m.PeakGiB - m.AllocatedGiB - m.FragmentationGiB; math.Abs(d) > 1e-9 {
+			t.Errorf("%s: peak %v ≠ allocated %v + fragmentation %v", c.recipe, m.PeakGiB, m.AllocatedGiB, m.FragmentationGiB)
+		}
+		sum := m.WeightsGiB + m.GradsGiB + m.OptimizerGiB + m.ActivationsGiB + m.OtherGiB - m.FragmentationGiB
+		if got := math.Abs(sum-m.AllocatedGiB) < 1e-9; got != c.gradsAtPeak {
+			t.Errorf("%s, %d micro-batches: gradients at the peak %v, want %v (allocated %v, states+activations %v)", c.recipe, c.batch, got, c.gradsAtPeak, m.AllocatedGiB, sum)
+		}
+	}
+}
+
+// DeepSeek-V3's MTP module weighs as a layer on the last stage: it adds
+// time and memory there and nowhere else.
+func TestMTPOnTheLastStage(t *testing.T) {
+	r, e := resolveRun(t, `
+model: deepseek-v3
+cluster: {chip: h800, chips: 2048}
+training: {seq_len: 4096, global_batch: 15360, precision: fp8}
+parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1}
+`)
+	if e.mtpDepth != 1 {
+		t.Fatalf("deepseek-v3 mtp_depth %v, want 1 (catalog)", e.mtpDepth)
+	}
+	without := *e
+	without.mtpDepth = 0
+	sc, sc0 := e.Schedule(r.Layout), without.Schedule(r.Layout)
+	last := len(sc.FwdS) - 1
+	if sc.FwdS[last] <= sc0.FwdS[last] {
+		t.Errorf("the MTP module adds no time to the last stage: %v vs %v", sc.FwdS[last], sc0.FwdS[last])
+	}
+	// The module weighs as a layer in the split: the 61 layers and the
+	// module fill the 16 stages.
+	l := r.Layout
+	sp := e.stageSplit(&l)
+	var layers float64
+	for rank := 0; rank < 16; rank++ {
+		rl := e.rank(&sp, rank)
+		layers += rl.dense + rl.moe
+		if (rl.mtp > 0) != (rank == 15) {
+			t.Errorf("rank %d holds %v MTP modules", rank, rl.mtp)
+		}
+	}
+	if layers != 61 {
+		t.Errorf("%v layers on the ranks, want 61", layers)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// Offload: activations to the host keep two layers on the device and cost
+// what the host link cannot hide; optimizer states leave the device and
+// the step runs over the link. A chip without a host-link figure refuses
+// with a warning instead of pretending.
+func TestOffload(t *testing.T) {
+	const run = `
+model: llama3-70b
+cluster: {chip: %s, chips: 64}
+training: {seq_len: 8192, global_batch: 64}
+parallel: {tp: 8, pp: 1, dp: 8, micro_batch: 1, zero: 1, offload: %s}
+`
+	eval := func(chip, offload string) Result {
+		r, e := resolveRun(t, fmt.Sprintf(run, chip, offload))
+		return e.Estimate(r.Layout)
+	}
+	base := eval("h100-sxm", "none")
+	act := eval("h100-sxm", "activations")
+	if act.Memory.ActivationsGiB >= base.Memory.ActivationsGiB/10 {
+		t.Errorf("activation offload keeps %.1f of %.1f GiB", act.Memory.ActivationsGiB, base.Memory.ActivationsGiB)
+	}
+	if act.StepTimeS < base.StepTimeS || act.Breakdown.OffloadS < 0 {
+		t.Errorf("activation offload is free: %v vs %v s", act.StepTimeS, base.StepTimeS)
+	}
+	opt := eval("h100-sxm", "optimizer")
+	if opt.Memory.OptimizerGiB != 0 || opt.Breakdown.OptimizerS <= base.Breakdown.OptimizerS {
+		t.Errorf("optimizer offload: %v GiB on the device, step %v s vs %v s", opt.Memory.OptimizerGiB, opt.Breakdown.OptimizerS, base.Breakdown.OptimizerS)
+	}
+	// 70B/8 parameters' fp32 gradients over PCIe Gen5 at 55 GB/s, sharded
+	// over dp 8.
+	if want := 4 * 70.6e9 / 8 / 8 / 55e9; math.Abs(opt.Breakdown.OptimizerS-want) > 0.05*want {
+		t.Errorf("optimizer offload step %v s, want about %v s", opt.Breakdown.OptimizerS, want)
+	}
+	// Grace's C2C link is eight times PCIe's: cheaper.
+	if gb := eval("gb200", "optimizer"); gb.Breakdown.OptimizerS >= opt.Breakdown.OptimizerS/5 {
+		t.Errorf("gb200 optimizer offload %v s, h100 %v s", gb.Breakdown.OptimizerS, opt.Breakdown.OptimizerS)
+	}
+	if tpu := eval("tpu-v5p", "activations"); tpu.Warn&WarnNoHostLink == 0 || tpu.Breakdown.OffloadS != 0 {
+		t.Errorf("tpu-v5p without a host link: warn %v offload %v", tpu.Warn, tpu.Breakdown.OffloadS)
+	}
+}
