@@ -36,7 +36,7 @@ var benchRuns = []struct {
 	}},
 }
 
-// BenchmarkEstimate is one Eval of one layout (DESIGN.md §6: under 2 µs,
+// BenchmarkEstimate is one Eval of one layout (the target: under 2 µs,
 // 0 allocations).
 func BenchmarkEstimate(b *testing.B) {
 	for _, c := range benchRuns {

@@ -4,7 +4,7 @@ import "github.com/flopcast/flopcast/spec"
 
 // Result is the prediction for one configuration. It is a plain value with
 // no pointers so that Eval can fill it without allocating. Its JSON form is
-// the output contract of DESIGN.md §3 (without the "run" block, which the
+// the output contract of docs/output.md (without the "run" block, which the
 // economics package adds).
 type Result struct {
 	Parallel           spec.Layout `json:"parallel"`

@@ -27,7 +27,7 @@ type Chip struct {
 	// in the catalog (offload is then refused by the estimator).
 	HostLinkGBps   float64 `yaml:"host_link_gbps,omitempty" json:"host_link_gbps,omitempty"`
 	HostLinkSource string  `yaml:"host_link_source,omitempty" json:"host_link_source,omitempty"`
-	IdleW       float64  `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
+	IdleW          float64 `yaml:"idle_w,omitempty" json:"idle_w,omitempty"`
 	// HostW is the per-chip share of host CPU, memory, NICs and switches.
 	HostW float64 `yaml:"host_w,omitempty" json:"host_w,omitempty"`
 
@@ -164,7 +164,7 @@ func (c *Chip) checkBlockScaled() error {
 
 // HBMBytes is the HBM capacity in bytes. HBM capacities on datasheets are
 // binary: an "80 GB" H100 shows 79.18 GiB to PyTorch
-// (shared/reference/h100-microbench.json), so hbm_gb is read as GiB.
+// (calibrate/testdata/h100-microbench.json), so hbm_gb is read as GiB.
 func (c *Chip) HBMBytes() float64 { return c.HBMGB * (1 << 30) }
 
 // ScaleUpDomain is the size of the innermost fabric tier.
