@@ -481,7 +481,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("capex", func(t *testing.T) {
 		t.Parallel()
 		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=capex&budget=1e9&cchip=h100-sxm"))
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=capex&budget=1e9&cchip=h100-sxm&cmodel=llama3-70b"))
 		if s := waitState(t, ctx, "capex"); s != "ready" {
 			t.Fatalf("capex state %s: %s", s, eval[string](t, ctx, `document.getElementById('capex-error').innerText`))
 		}
