@@ -34,7 +34,24 @@ const (
 	// eager recipe's residual stream is fp32.
 	fullRecomputeInputBytes      = bf16Bytes
 	eagerFullRecomputeInputBytes = fp32Bytes
+	// DeepSeek-V3's low-precision activation storage (report §3.3.3;
+	// training.fp8_activations): the MoE SwiGLU input in FP8 (1 B), the
+	// attention output in E5M6 (12 bits, 1.5 B), each with an FP32 scale
+	// per 1×128 tile (its fine-grained quantisation, §3.3.2).
+	tileScaleBytes  = fp32Bytes / 128
+	fp8CachedBytes  = 1 + tileScaleBytes
+	e5m6CachedBytes = 1.5 + tileScaleBytes
 )
+
+// attnOutputBytes is the bytes per element kept of the attention output,
+// the output projection's input: bf16 (the attention kernel saves it for
+// its own backward), or E5M6 under training.fp8_activations.
+func (e *Estimator) attnOutputBytes() float64 {
+	if e.fp8Acts {
+		return e5m6CachedBytes
+	}
+	return bf16Bytes
+}
 
 // keep records bytes a block saves for backward: counted in the layer's
 // working set always, and in what it keeps unless the layout recomputes

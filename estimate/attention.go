@@ -67,7 +67,7 @@ func (e *Estimator) attentionSaved(c *layerCost, s *shape) {
 	}
 	// The attention output (the output projection's input) and the
 	// softmax statistics or, unfused, the scores.
-	keep(c, s, T*bf16Bytes*heads*e.vHeadDim, 0)
+	keep(c, s, T*e.attnOutputBytes()*heads*e.vHeadDim, 0)
 	keep(c, s, e.scoresSaved(s), spec.RecomputeCoreAttn)
 	if e.dropout {
 		keep(c, s, normT*dropoutMaskSavedBytes*hidden, 0)

@@ -22,7 +22,8 @@ const (
 	// the fp32 gradient and writes the bf16 weight (4·7 + 2 = 30), plus
 	// the gradient-norm clipping's read (4) and the zeroing of the
 	// gradient buffer (4). pytorch-amp: fused AdamW reads p, g, m, v and
-	// writes p, m, v in fp32 (28).
+	// writes p, m, v in fp32 (28). bf16 moments (training.optimizer_moments)
+	// save 2 bytes on each of their four accesses.
 	optimizerStepBytes, eagerOptimizerStepBytes = 38.0, 28.0
 )
 
@@ -56,10 +57,14 @@ func (e *Estimator) optimizerTime(l *spec.Layout, pd, px, dpg, edpg float64) flo
 	if e.offloads(l, spec.OffloadOptimizer) {
 		return e.optimizerOffloadTime(n)
 	}
+	b := float64(optimizerStepBytes)
 	if e.eager {
-		return e.dev.Mem(eagerOptimizerStepBytes * n)
+		b = eagerOptimizerStepBytes
 	}
-	return e.dev.Mem(optimizerStepBytes * n)
+	if e.bf16Moments {
+		b -= 2 * bf16MomentSaving // each moment read and written in bf16
+	}
+	return e.dev.Mem(b * n)
 }
 
 // dpTraffic is the data-parallel collectives of one step by ZeRO stage:

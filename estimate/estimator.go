@@ -83,6 +83,8 @@ type Estimator struct {
 	fp8            bool         // GEMMs in a low precision (fp8, mxfp8, nvfp4) with quantised operands
 	lowp           lowPrecision // storage of quantised tensors (zero at bf16)
 	fp8Params      bool         // primary weights kept quantised
+	bf16Moments    bool         // Adam moments in bf16 (training.optimizer_moments)
+	fp8Acts        bool         // SwiGLU input and attention output cached in low precision (training.fp8_activations)
 	flash, dropout bool
 	tpOverlap      *bool // nil: by recipe
 	dpOverlap      bool
@@ -120,6 +122,8 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.fp8 = dev.Quantizes()
 	e.lowp = newLowPrecision(r.Training.Precision, c)
 	e.fp8Params = r.Training.FP8Params
+	e.bf16Moments = r.Training.OptimizerMoments == spec.MomentsBF16
+	e.fp8Acts = r.Training.FP8Activations
 	// Groups are placed as launchers place them for a job of this size.
 	e.fab = hardware.NewFabric(c.Fabric).ForJob(r.Chips)
 	e.slowest = hardware.SlowestOf(r.Chips)

@@ -163,7 +163,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 	var prevTime rankTiming
 	for r := 0; r < l.PP; r++ {
 		rl := e.rank(&sp, r)
-		same := r > 0 && rl == prev && r < l.PP-1
+		same := r > 0 && rl == prev && r < l.PP-1 && !c.s.dualPipe // DualPipe: memory depends on the mirror stage too
 		if !same {
 			prev, prevTime = rl, e.rankTime(l, rl, c)
 		}
@@ -183,8 +183,12 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		if rt.total() > sums.slowest {
 			sums.slowest, sums.slowestRank = rt.total(), *rt
 		}
-		pd, px, emb := e.rankParams(rl, c, l.PP)
-		if mem := e.rankMemory(l, c, r, rl, pd, px, emb, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
+		ml := rl // what the rank keeps in memory
+		if c.s.dualPipe {
+			ml = e.dualPipeLoad(&sp, r, rl)
+		}
+		pd, px, emb := e.rankParams(ml, c)
+		if mem := e.rankMemory(l, c, r, ml, pd, px, emb, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {
 			sums.peak = mem
 		}
 		sums.optimizer = max(sums.optimizer, e.optimizerTime(l, pd, px, dpg, edpg))

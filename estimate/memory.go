@@ -37,7 +37,26 @@ const (
 const (
 	weightBytes, gradBytes, optimizerBytes                = 2.0, 4.0, 12.0
 	eagerWeightBytes, eagerGradBytes, eagerOptimizerBytes = 4.0, 4.0, 8.0
+	// bf16MomentSaving: bytes per parameter saved by keeping Adam's two
+	// moments in bf16 instead of fp32, master weights still fp32
+	// (training.optimizer_moments: bf16; Megatron-Core
+	// --use-precision-aware-optimizer --exp-avg-dtype bf16
+	// --exp-avg-sq-dtype bf16: 6 + 8/d; DeepSeek-V3 report §3.3.3).
+	bf16MomentSaving = 2 * (fp32Bytes - bf16Bytes)
 )
+
+// optimizerStateBytes is the optimizer's bytes per parameter: the fp32
+// master weights (megatron) and the two Adam moments in their format.
+func (e *Estimator) optimizerStateBytes() float64 {
+	ob := float64(optimizerBytes)
+	if e.eager {
+		ob = eagerOptimizerBytes
+	}
+	if e.bf16Moments {
+		ob -= bf16MomentSaving
+	}
+	return ob
+}
 
 // stateMemory is the memory of weights, gradients and optimizer states of
 // pd dense (emb of them embedding) and px expert parameters: ZeRO stage 1
@@ -46,9 +65,9 @@ const (
 // weights. GEMM weights carry their quantised copies under a
 // low-precision recipe (gemmWeightBytes); the embedding stays bf16.
 func (e *Estimator) stateMemory(zero int, pd, px, emb, dpg, edpg float64) Memory {
-	gb, ob := gradBytes, optimizerBytes
+	gb, ob := float64(gradBytes), e.optimizerStateBytes()
 	if e.eager {
-		gb, ob = eagerGradBytes, eagerOptimizerBytes
+		gb = eagerGradBytes
 	}
 	shard := func(dense, expert float64, stage int) float64 {
 		if zero >= stage {
@@ -65,38 +84,48 @@ func (e *Estimator) stateMemory(zero int, pd, px, emb, dpg, edpg float64) Memory
 }
 
 // rankParams is the dense and expert parameters pipeline rank rl holds
-// (not sharded by ZeRO); emb is the embedding part of dense.
-func (e *Estimator) rankParams(rl rankLoad, c *layerCache, pp int) (dense, expert, emb float64) {
+// (not sharded by ZeRO); emb is the embedding part of dense. Under
+// DualPipe rl is the rank's two stages together (dualPipeLoad).
+func (e *Estimator) rankParams(rl rankLoad, c *layerCache) (dense, expert, emb float64) {
 	dense = rl.dense*c.dense.params + rl.moe*c.moe.params
 	expert = rl.moe * c.moe.expParams
-	if c.s.dualPipe {
-		// DualPipe: every rank holds its stage of both directions,
-		// twice the parameters (DeepSeek-V3 report, Table 2).
-		dense, expert = 2*dense, 2*expert
-	}
+	both := rl.first && rl.last // the embedding and the output head on this rank
 	if rl.mtp > 0 {
 		// Multi-token prediction modules: a layer each (MoE where the
 		// model is), the projection of [hidden; embedding] to hidden, and
-		// a copy of the embedding when it lives on another stage
-		// (DeepSeek-V3 §2.2; the output head is the main model's).
+		// a copy of the embedding when it lives on another rank; the
+		// output head is the main model's, and so is the embedding when
+		// both sit on this rank, as DualPipe places them (DeepSeek-V3
+		// §2.2, §3.2.3: "physical sharing of parameters and gradients,
+		// of the shared embedding and output head").
 		last := &c.dense
 		if e.moe {
 			last = &c.moe
 		}
 		dense += rl.mtp * (last.params + 2*e.hidden*e.hidden/c.s.tp)
 		expert += rl.mtp * last.expParams
-		if pp > 1 {
+		if !both {
 			emb += e.embParams / c.s.tp
 		}
 	}
 	one := e.embParams / c.s.tp
-	if rl.first || (rl.last && (!e.tied || pp > 1)) {
+	if rl.first || (rl.last && !e.tied) || (rl.last && !both) {
 		emb += one // the input embedding, or an untied output layer, or a tied copy on the last stage
 	}
-	if rl.first && rl.last && !e.tied {
+	if both && !e.tied {
 		emb += one // input and output embeddings both here
 	}
 	return dense + emb, expert, emb
+}
+
+// dualPipeLoad is what rank r holds under DualPipe: stage r of the
+// micro-batches fed from the first rank and stage p-1-r of those fed from
+// the last, so every stage lives on two ranks (DualPipe README: parameters
+// 2× those of 1F1B).
+func (e *Estimator) dualPipeLoad(sp *split, r int, rl rankLoad) rankLoad {
+	m := e.rank(sp, sp.p-1-r)
+	return rankLoad{dense: rl.dense + m.dense, moe: rl.moe + m.moe, mtp: rl.mtp + m.mtp,
+		first: rl.first || m.first, last: rl.last || m.last}
 }
 
 // rankMemory is the memory of pipeline rank r of the layout at its peak:
@@ -145,7 +174,11 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 	if s.dualPipe {
 		chunks = min(float64(l.PP+1), m) // PP+1 micro-batches (DeepSeek-V3 report, Table 2)
 	}
-	held := chunks * layers / float64(l.VPP) // layers' worth of saved activations
+	stages := float64(l.VPP)
+	if s.dualPipe {
+		stages = 2 // rl is the rank's two stages; a chunk runs through one
+	}
+	held := chunks * layers / stages // layers' worth of saved activations
 	if e.offloads(l, spec.OffloadActivations) {
 		held = min(held, offloadedLayers)
 	}

@@ -101,7 +101,11 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	// (moe/experts.py, weighted_bias_swiglu_impl), so the expert output
 	// is not kept; eager implementations multiply the expert output by
 	// the probability and keep it (bf16).
-	perRouted := e.gemmInputBytes()*hidden + e.ffnInputBytes()*inner + routerProbBytes
+	actIn := e.ffnInputBytes()
+	if e.fp8Acts && e.swiglu {
+		actIn = 2 * fp8CachedBytes // gate and up in FP8 (DeepSeek-V3 §3.3.3)
+	}
+	perRouted := e.gemmInputBytes()*hidden + actIn*inner + routerProbBytes
 	if e.eager {
 		perRouted += bf16Bytes * hidden
 	}

@@ -215,6 +215,10 @@ func TestPrecision(t *testing.T) {
 		{"h100-sxm", "bf16", ", fp8_params: true", false, "training.fp8_params: true needs a low-precision training.precision"},
 		{"h100-sxm", "fp8", ", fp8_params: true, recipe: pytorch-amp", false, "training.fp8_params: true needs the megatron recipe"},
 		{"h100-sxm", "fp8", ", recipe: jax", false, `training.recipe: "jax" is not allowed (allowed: megatron, pytorch-amp)`},
+		{"h100-sxm", "fp8", ", optimizer_moments: bf16", true, ""},
+		{"h100-sxm", "fp8", ", fp8_activations: true", true, ""},
+		{"h100-sxm", "bf16", ", fp8_activations: true", false, "training.fp8_activations: true needs a low-precision training.precision and the megatron recipe"},
+		{"h100-sxm", "bf16", ", optimizer_moments: fp16", false, `training.optimizer_moments: "fp16" is not allowed (allowed: fp32, bf16)`},
 	} {
 		t.Run(tc.chip+"-"+tc.precision+tc.extra, func(t *testing.T) {
 			r, err := resolveLayout(t, strings.NewReplacer("%s%s", tc.precision+tc.extra).Replace(strings.Replace(base, "%s", tc.chip, 1)))
@@ -229,6 +233,12 @@ func TestPrecision(t *testing.T) {
 			}
 			if r.Training.Precision != spec.Precision(tc.precision) || r.Training.FP8Params != tc.fp8Params {
 				t.Errorf("precision %s fp8_params %v; want %s %v", r.Training.Precision, r.Training.FP8Params, tc.precision, tc.fp8Params)
+			}
+			if r.Training.FP8Activations != strings.Contains(tc.extra, "fp8_activations: true") {
+				t.Errorf("fp8_activations %v", r.Training.FP8Activations)
+			}
+			if want := map[bool]string{false: "fp32", true: "bf16"}[strings.Contains(tc.extra, "optimizer_moments: bf16")]; r.Training.OptimizerMoments != want {
+				t.Errorf("optimizer_moments %q, want %q", r.Training.OptimizerMoments, want)
 			}
 		})
 	}

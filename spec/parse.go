@@ -88,7 +88,7 @@ var yamlSection = map[string]string{
 var yamlAllowed = map[string]string{
 	"spec.Run":         "model, cluster, training, parallel, economics, reliability",
 	"spec.Cluster":     "chip, chips, scale_up_domain, scale_up_gbps, scale_out_gbps, hbm_gib, profile",
-	"spec.Training":    "seq_len, global_batch, tokens, batch_ramp, precision, recipe, optimizer, fp8_params, flash_attention, tp_comm_overlap, dp_comm_overlap, ep_comm_overlap, dropout",
+	"spec.Training":    "seq_len, global_batch, tokens, batch_ramp, precision, recipe, optimizer, optimizer_moments, fp8_params, fp8_activations, flash_attention, tp_comm_overlap, dp_comm_overlap, ep_comm_overlap, dropout",
 	"spec.Parallel":    "tp, pp, dp, cp, ep, etp, vpp, micro_batch, zero, recompute, offload, pp_schedule, sequence_parallel",
 	"spec.Economics":   "price_per_chip_hour, capex_per_chip, depreciation_years, server_network_share, facility_usd_per_mw, pue, electricity_usd_per_mwh, grid_kg_co2_per_kwh, market_kg_co2_per_kwh, chip_power_w, host_power_w",
 	"spec.Reliability": "failures_per_chip_hour, mtti_hours, checkpoint_write_s, checkpoint_interval_s, storage_gbps, restart_s",

@@ -38,7 +38,12 @@ type ResolvedTraining struct {
 	Optimizer   string
 	// FP8Params: primary weights kept in the low-precision format (only
 	// with a low-precision Precision).
-	FP8Params      bool
+	FP8Params bool
+	// OptimizerMoments: fp32 or bf16 Adam moments.
+	OptimizerMoments string
+	// FP8Activations: the MoE SwiGLU input and the attention output
+	// cached in low precision (DeepSeek-V3 §3.3.3).
+	FP8Activations bool
 	FlashAttention bool
 	// TPCommOverlap nil means automatic: on for megatron with sequence
 	// parallelism.

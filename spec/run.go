@@ -49,6 +49,16 @@ type Training struct {
 	// (Megatron's --fp8-param-gather), so there is no second bf16 copy.
 	// Default true for the megatron recipe under a low-precision format.
 	FP8Params *bool `yaml:"fp8_params,omitempty" json:"fp8_params,omitempty"`
+	// OptimizerMoments: the format of Adam's first and second moments,
+	// fp32 (default) or bf16 (Megatron-Core --use-precision-aware-optimizer
+	// --exp-avg-dtype bf16 --exp-avg-sq-dtype bf16; DeepSeek-V3 report
+	// §3.3.3). Master weights and gradients stay fp32.
+	OptimizerMoments string `yaml:"optimizer_moments,omitempty" json:"optimizer_moments,omitempty"`
+	// FP8Activations: activations that are not GEMM inputs cached in low
+	// precision too, as DeepSeek-V3 does (report §3.3.3): the MoE SwiGLU
+	// input in FP8, the attention output in E5M6. Needs a low precision
+	// and the megatron recipe.
+	FP8Activations bool `yaml:"fp8_activations,omitempty" json:"fp8_activations,omitempty"`
 	// FlashAttention: fused attention that never stores the score matrix.
 	// Default true; runs before mid-2022 used false.
 	FlashAttention *bool `yaml:"flash_attention,omitempty" json:"flash_attention,omitempty"`
@@ -132,6 +142,12 @@ var Precisions = []Precision{PrecisionBF16, PrecisionFP8, PrecisionMXFP8, Precis
 func (p Precision) LowPrecision() bool {
 	return p == PrecisionFP8 || p == PrecisionMXFP8 || p == PrecisionNVFP4
 }
+
+// Formats of the Adam moments (training.optimizer_moments).
+const (
+	MomentsFP32 = "fp32"
+	MomentsBF16 = "bf16"
+)
 
 // Recipe is how the framework keeps and updates weights.
 type Recipe string

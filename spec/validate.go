@@ -242,6 +242,18 @@ func (r *Resolved) resolveTraining(t Training) error {
 		}
 		rt.FP8Params = *t.FP8Params
 	}
+	if t.FP8Activations && (!rt.Precision.LowPrecision() || rt.Recipe != RecipeMegatron) {
+		return &FieldError{Field: "training.fp8_activations", Value: true, Reason: "needs a low-precision training.precision and the megatron recipe, not " + string(rt.Precision) + " with " + string(rt.Recipe),
+			Allowed: "false, or training.precision fp8, mxfp8 or nvfp4 with recipe megatron"}
+	}
+	rt.FP8Activations = t.FP8Activations
+	switch rt.OptimizerMoments = t.OptimizerMoments; rt.OptimizerMoments {
+	case "":
+		rt.OptimizerMoments = MomentsFP32
+	case MomentsFP32, MomentsBF16:
+	default:
+		return &FieldError{Field: "training.optimizer_moments", Value: strconv.Quote(t.OptimizerMoments), Allowed: MomentsFP32 + ", " + MomentsBF16}
+	}
 	if rt.Optimizer == "" {
 		rt.Optimizer = "adamw"
 	}
