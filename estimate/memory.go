@@ -172,7 +172,11 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 	}
 	chunks := inFlight(l.PP, l.VPP, r, int(m)) // micro-batch chunks held at the peak
 	if s.dualPipe {
-		chunks = min(float64(l.PP+1), m) // PP+1 micro-batches (DeepSeek-V3 report, Table 2)
+		// PP+1 chunks (DualPipe README, DeepSeek-V3 report Table 2),
+		// a chunk being one micro-batch through one stage: each end's
+		// half of the batch is scattered into micro-batches (dualpipe.py
+		// step: half_num_chunks each).
+		chunks = min(float64(l.PP+1), m)
 	}
 	stages := float64(l.VPP)
 	if s.dualPipe {

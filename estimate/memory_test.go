@@ -260,3 +260,61 @@ parallel: {tp: 8, pp: 1, dp: 8, micro_batch: 1, zero: 1, offload: %s}
 		t.Errorf("tpu-v5p without a host link: warn %v offload %v", tpu.Warn, tpu.Breakdown.OffloadS)
 	}
 }
+
+// DeepSeek-V3's memory mechanisms (report §3.2.3, §3.3.3): bf16 Adam
+// moments take the megatron optimizer from 12 to 8 bytes per parameter
+// and shorten its step; FP8/E5M6 activation storage shrinks an MoE
+// layer's saved bytes by the SwiGLU input's and the attention output's
+// difference; under DualPipe rank r holds stage r and stage p-1-r, so the
+// first rank holds the embedding, the output head and the MTP module, and
+// the MTP module shares the embedding instead of copying it.
+func TestDeepSeekMemoryMechanisms(t *testing.T) {
+	const run = `
+model: deepseek-v3
+cluster: {chip: h800, chips: 2048}
+training: {seq_len: 4096, global_batch: 15360, precision: fp8%s}
+parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule: %s}
+`
+	eval := func(extra, schedule string) (Result, *Estimator, spec.Layout) {
+		r, e := resolveRun(t, fmt.Sprintf(run, extra, schedule))
+		return e.Estimate(r.Layout), e, r.Layout
+	}
+	base, e, l := eval("", "1f1b")
+	mom, _, _ := eval(", optimizer_moments: bf16", "1f1b")
+	if got := mom.Memory.OptimizerGiB / base.Memory.OptimizerGiB; math.Abs(got-8.0/12) > 1e-9 {
+		t.Errorf("bf16 moments: optimizer %v of fp32's, want 8/12", got)
+	}
+	if got := mom.Breakdown.OptimizerS / base.Breakdown.OptimizerS; math.Abs(got-30.0/38) > 1e-3 {
+		t.Errorf("bf16 moments: optimizer step %v of fp32's, want 30/38", got)
+	}
+
+	_, ea, _ := eval(", fp8_activations: true", "1f1b")
+	s, sa := e.newShape(&l), ea.newShape(&l)
+	moe, moeA := e.layer(&s, true), ea.layer(&sa, true)
+	routed := s.tokens * e.topK
+	want := routed*e.expertFFN*2*(bf16Bytes-fp8CachedBytes) + s.tokens*float64(e.heads)*e.vHeadDim*(bf16Bytes-e5m6CachedBytes)
+	if got := moe.saved - moeA.saved; math.Abs(got-want) > 1e-6*want {
+		t.Errorf("fp8_activations saves %v bytes of an MoE layer, want %v", got, want)
+	}
+
+	// DualPipe: rank 0 holds stage 0 and stage 15.
+	_, ed, ld := eval("", "dualpipe")
+	sp := ed.stageSplit(&ld)
+	rl := ed.dualPipeLoad(&sp, 0, ed.rank(&sp, 0))
+	if !rl.first || !rl.last || rl.mtp != 1 || rl.dense+rl.moe != float64(sp.layers(0)+sp.layers(15))-1 {
+		t.Errorf("dualpipe rank 0 load %+v", rl)
+	}
+	c := &layerCache{}
+	ed.fill(&ld, c)
+	pd, _, emb := ed.rankParams(rl, c)
+	if want := 2 * ed.embParams; emb != want { // embedding and head, no MTP copy
+		t.Errorf("dualpipe rank 0 embedding parameters %v, want %v (input and output, shared with the MTP module)", emb, want)
+	}
+	_, _, emb1 := ed.rankParams(ed.rank(&sp, 15), c)
+	if want := 2 * ed.embParams; emb1 != want { // 1F1B's last rank: the head and the MTP module's copy
+		t.Errorf("1f1b last rank embedding parameters %v, want %v", emb1, want)
+	}
+	if pd <= emb {
+		t.Errorf("dualpipe rank 0 holds no layers: %v", pd)
+	}
+}
