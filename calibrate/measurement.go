@@ -110,6 +110,9 @@ type StepModel struct {
 	FFNKind        string `json:"ffn_kind"` // gelu | swiglu
 	Vocab          int    `json:"vocab"`
 	TiedEmbeddings bool   `json:"tied_embeddings,omitempty"`
+	Position       string `json:"position,omitempty"` // rope (default) | learned | none
+	Norm           string `json:"norm,omitempty"`     // rmsnorm (default) | layernorm
+	Bias           bool   `json:"bias,omitempty"`     // linear layers with biases
 }
 
 const notMeasurementHint = "want a JSON object with env, gemm and attention sections, as tools/gpu/measure.py writes"
@@ -319,6 +322,9 @@ func parseStep(n node) StepPoint {
 			FFNKind:        mo.oneOf("ffn_kind", true, "gelu", "swiglu"),
 			Vocab:          mo.posInt("vocab", true),
 			TiedEmbeddings: mo.boolean("tied_embeddings"),
+			Position:       mo.oneOf("position", false, "rope", "learned", "none"),
+			Norm:           mo.oneOf("norm", false, "rmsnorm", "layernorm"),
+			Bias:           mo.boolean("bias"),
 		}
 		if s.Model.KVHeads == 0 {
 			s.Model.KVHeads = s.Model.Heads

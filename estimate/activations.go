@@ -19,13 +19,11 @@ const (
 	// normFwdBytes per hidden element: a fused norm's forward reads and
 	// writes bf16; what recomputing it costs.
 	normFwdBytes = 2 * bf16Bytes
-	// eagerResidualSavedBytes per hidden element: under autocast the fp32
-	// residual and norm inputs and their bf16 casts are kept (an fp32 norm
-	// saves its fp32 input; PyTorch derivatives.yaml).
-	eagerResidualSavedBytes = 6.0
-	// eagerRotarySavedBytes per q and k element: the pre-rotary q and k
-	// (bf16) that the unfused rotary's multiplications save.
-	eagerRotarySavedBytes = 4.0
+	// layerNormStatsBytes, rmsNormStatsBytes per token: the fp32
+	// statistics a norm saves,
+	// LayerNorm its mean and rstd, RMSNorm its rstd (derivatives.yaml:
+	// native_layer_norm, _fused_rms_norm).
+	layerNormStatsBytes, rmsNormStatsBytes = 2 * fp32Bytes, fp32Bytes
 	// eagerWeightCopyBytes per parameter: autocast's cached bf16 copy of
 	// each fp32 weight, referenced by the saved tensors (autocast_mode.cpp
 	// weight-cast cache).
@@ -83,18 +81,23 @@ func (e *Estimator) gemmInputBytes() float64 {
 }
 
 // eagerSaved adds what eager PyTorch under autocast keeps besides the
-// fused recipe's tensors: fp32 residual and norm inputs, the pre-rotary q
-// and k, and autocast's bf16 copies of the fp32 weights.
+// tensors every recipe keeps (each norm's input in bf16 and its bf16
+// output, attentionSaved and mlp): the norms' inputs at their saved size
+// and their statistics, and autocast's bf16 copies of the fp32 weights.
+// A LayerNorm runs in fp32 under autocast and saves an fp32 copy of its
+// input; an RMSNorm saves its input in the residual stream's dtype
+// (derivatives.yaml; autocast_mode.cpp's fp32 list has layer_norm). The
+// rotary products save only cos and sin, which need no gradient
+// (derivatives.yaml mul saves an operand only for the other's gradient).
 func (e *Estimator) eagerSaved(c *layerCost, s *shape) {
 	if !e.eager {
 		return
 	}
-	heads := s.headsPerRank(e)
-	qkHeads := heads + s.kvHeadsPerRank
-	if e.mla {
-		qkHeads = 2 * heads
+	in, stats := residualBytes(s), float64(rmsNormStatsBytes)
+	if e.layerNorm {
+		in, stats = fp32Bytes, layerNormStatsBytes
 	}
-	keep(c, s, s.normTokens*eagerResidualSavedBytes*e.hidden+s.tokens*eagerRotarySavedBytes*qkHeads*e.qkHeadDim, 0)
+	keep(c, s, 2*s.normTokens*((in-bf16Bytes)*e.hidden+stats), 0)
 	if !s.zero3 {
 		// Without FSDP's bf16 parameter gathers, autocast's bf16 copies
 		// of the fp32 weights are saved for the backward pass.

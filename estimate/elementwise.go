@@ -21,21 +21,37 @@ const (
 	fusedKernelsFwd, fusedKernelsBwd = 8, 12
 )
 
-// Eager PyTorch under autocast (the pytorch-amp recipe): an fp32 residual
-// stream and norms, a cast to bf16 before each GEMM, unfused rotary and
-// activation. Bytes per element. Assumptions from the kernels' reads and
-// writes (autocast's op lists, PyTorch amp docs).
+// Eager PyTorch under autocast (the pytorch-amp recipe): every kernel is a
+// launch of its own, priced by the bytes it reads and writes, per element.
+// Autocast's op lists (aten/src/ATen/autocast_mode.cpp) cast linear and
+// matmul inputs to bf16 and run layer_norm, log_softmax and cross_entropy
+// in fp32; other ops (add, mul, silu, gelu, rms_norm) run in their inputs'
+// dtype, promoting mixed inputs to fp32. With fp32 weights the residual
+// stream is fp32 (the embedding lookup of an fp32 table, then fp32 + bf16
+// adds); under FSDP the gathered compute weights are bf16 and so is the
+// stream (residualBytes).
 const (
-	// eagerNormResidualBytes per hidden element per token: two fp32
-	// residual adds (12 B each) and two fp32 norms with the bf16 cast of
-	// their output (about 12 B each).
-	eagerNormResidualBytes = 48.0
-	// eagerRotaryBytes per q and k element: x·cos + rotate_half(x)·sin as
-	// separate kernels.
-	eagerRotaryBytes = 12.0
-	// eagerActivationBytes per intermediate element: silu(gate) (read and
+	// eagerCastDownBytes per element: the bf16 cast of an fp32 tensor
+	// before a GEMM (read 4, write 2); eagerCastUpBytes the fp32 copy
+	// autocast makes of a bf16 input to an fp32 op (read 2, write 4).
+	eagerCastDownBytes, eagerCastUpBytes = fp32Bytes + bf16Bytes, bf16Bytes + fp32Bytes
+	// eagerRotaryBytes per q and k element: q·cos + rotate_half(q)·sin as
+	// separate bf16 kernels: the negation of half (2 B), the cat (4 B),
+	// two products (4 B each) and their sum (6 B) (HF transformers
+	// modeling_llama.py apply_rotary_pos_emb; torchtitan's complex form,
+	// fp32 up-cast, product and cast back, moves as much).
+	eagerRotaryBytes = 20.0
+	// eagerSwiGLUBytes per intermediate element: silu(gate) (read and
 	// write bf16) and the product with up (two reads, one write).
-	eagerActivationBytes = 10.0
+	eagerSwiGLUBytes = 10.0
+	// eagerGELUBytes per intermediate element: GELU-tanh is one kernel
+	// (read and write bf16).
+	eagerGELUBytes = 2 * bf16Bytes
+	// eagerBiasAddBytes per output element of a linear layer with a bias:
+	// the add reads and writes the bf16 output; eagerBiasGradBytes: its
+	// gradient is a reduction that reads the output gradient once
+	// (derivatives.yaml: bias grad = grad.sum over tokens).
+	eagerBiasAddBytes, eagerBiasGradBytes = 2 * bf16Bytes, bf16Bytes
 	// eagerWeightCastFwdBytes per parameter: autocast reads each fp32
 	// weight and writes its bf16 copy in every forward.
 	eagerWeightCastFwdBytes = 6.0
@@ -46,6 +62,58 @@ const (
 	// adds and attention as separate launches.
 	eagerKernelsFwd, eagerKernelsBwd = 24, 36
 )
+
+// residualBytes is the size of an element of eager PyTorch's residual
+// stream: fp32 with fp32 weights, bf16 with FSDP's bf16 compute weights.
+func residualBytes(s *shape) float64 {
+	if s.zero3 {
+		return bf16Bytes
+	}
+	return fp32Bytes
+}
+
+// eagerNormResidualBytes is the forward bytes per hidden element per token
+// of a layer's two norms and two residual adds in eager PyTorch. A
+// LayerNorm runs in fp32 under autocast: an fp32 copy of a bf16 input,
+// the fp32 norm (read, write), the bf16 cast for the GEMM. An RMSNorm
+// runs in the stream's dtype and is cast for the GEMM when that is fp32.
+// A residual add reads the stream and the bf16 block output and writes
+// the stream.
+func (e *Estimator) eagerNormResidualBytes(s *shape) float64 {
+	r := residualBytes(s)
+	norm := 2 * r
+	if e.layerNorm {
+		norm = 2 * fp32Bytes
+		if r != fp32Bytes {
+			norm += eagerCastUpBytes
+		}
+	}
+	if r == fp32Bytes || e.layerNorm {
+		norm += eagerCastDownBytes
+	}
+	add := 2*r + bf16Bytes
+	return 2*norm + 2*add
+}
+
+// eagerActivationBytes is the forward bytes per intermediate element of
+// eager PyTorch's FFN activation.
+func (e *Estimator) eagerActivationBytes() float64 {
+	if e.swiglu {
+		return eagerSwiGLUBytes
+	}
+	return eagerGELUBytes
+}
+
+// biasAdd adds the bias of a linear layer of n output elements (tokens ×
+// width) under eager PyTorch, where it is a kernel of its own; the fused
+// recipe folds it into the GEMM epilogue.
+func (e *Estimator) biasAdd(c *layerCost, n float64) {
+	if !e.eager || !e.bias {
+		return
+	}
+	c.fwd += e.dev.Mem(n * eagerBiasAddBytes)
+	c.bwd += e.dev.Mem(n * eagerBiasGradBytes)
+}
 
 // elementwise adds the memory-bound kernels of one layer. Backward reads
 // and writes twice what forward does (the gradient of each input and the
@@ -58,7 +126,10 @@ func (e *Estimator) elementwise(c *layerCost, s *shape, ffn ffnSaved) {
 	T, normT, hidden := s.tokens, s.normTokens, e.hidden
 	var fwdBytes, bwdBytes float64
 	if e.eager {
-		fwdBytes = normT*eagerNormResidualBytes*hidden + T*eagerRotaryBytes*qkHeads*e.qkHeadDim + T*ffn.width*eagerActivationBytes
+		fwdBytes = normT*e.eagerNormResidualBytes(s)*hidden + T*ffn.width*e.eagerActivationBytes()
+		if e.rope {
+			fwdBytes += T * eagerRotaryBytes * qkHeads * e.qkHeadDim
+		}
 		bwdBytes = 2 * fwdBytes
 		if !s.zero3 {
 			// fp32 weights: autocast casts each to bf16 in every forward,

@@ -20,9 +20,13 @@ const (
 	lossFwdBytes, lossBwdBytes           = 30.0, 14.0
 	eagerLossFwdBytes, eagerLossBwdBytes = 14.0, 18.0
 	// Bytes per logit held at the loss: megatron keeps the bf16 logits
-	// and the fp32 softmax, and backward's fp32 gradient (2 + 4 + 4);
-	// eager PyTorch adds autocast's fp32 copy of the logits (+4).
-	logitsHeldBytes, eagerLogitsHeldBytes = 10.0, 14.0
+	// and the fp32 softmax, and backward's fp32 gradient (2 + 4 + 4).
+	// Eager PyTorch: cross_entropy runs in fp32 under autocast
+	// (autocast_mode.cpp) and log_softmax saves its fp32 result
+	// (derivatives.yaml); its backward holds those log-probs, their
+	// fp32 gradient and the gradient of the fp32 logits (4 + 4 + 4), more
+	// than the forward's bf16 logits, fp32 copy and log-probs (2 + 4 + 4).
+	logitsHeldBytes, eagerLogitsHeldBytes = 10.0, 12.0
 )
 
 // ends costs the embedding (first stage) and the logits and loss (last
@@ -30,6 +34,11 @@ const (
 func (e *Estimator) ends(s *shape, c *layerCache) {
 	tp, hidden := s.tp, e.hidden
 	c.embTime = e.dev.Mem(s.normTokens * hidden * bf16Bytes * 2)
+	if e.eager && e.learnedPos {
+		// The learned positions' add, forward (two reads, a write) and
+		// backward (the gradient read twice, the table's row written).
+		c.embTime += e.dev.Mem(2 * 3 * s.normTokens * hidden * residualBytes(s))
+	}
 	c.embComm = 0
 	if tp > 1 {
 		// The embedding's output is reduced over the vocabulary shards,
@@ -59,4 +68,15 @@ func (e *Estimator) logitsHeld(c *layerCache) float64 {
 		return c.logits * eagerLogitsHeldBytes
 	}
 	return c.logits * logitsHeldBytes
+}
+
+// headWeightCopy is the bytes of autocast's bf16 copy of the fp32 output
+// weight that the logits GEMM saves for backward on the last stage: one
+// copy, tied or not (the embedding lookup is not on autocast's lists and
+// casts nothing). FSDP's gathered weights are already bf16.
+func (e *Estimator) headWeightCopy(s *shape) float64 {
+	if !e.eager || s.zero3 {
+		return 0
+	}
+	return eagerWeightCopyBytes * e.embParams / s.tp
 }

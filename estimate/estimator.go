@@ -70,6 +70,9 @@ type Estimator struct {
 	qkHeadDim, vHeadDim            float64 // per head; MLA's q/k include the rotary part
 	ffn, vocab                     float64
 	swiglu                         bool
+	layerNorm                      bool // LayerNorm (else RMSNorm)
+	rope, learnedPos               bool // rotary on q and k; a learned position table added to the input
+	bias                           bool // the linear layers carry biases
 	mla                            bool
 	qLoraRank, kvLoraRank, ropeDim float64 // MLA only
 	moe                            bool
@@ -137,6 +140,10 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.qkHeadDim, e.vHeadDim = float64(m.HeadDim), float64(m.HeadDim)
 	e.ffn, e.vocab = float64(m.FFN), float64(m.Vocab)
 	e.swiglu = m.FFNKind != model.FFNGELU
+	e.layerNorm = m.Norm == model.NormLayer
+	e.rope = m.Position == "" || m.Position == model.PositionRoPE
+	e.learnedPos = m.Position == model.PositionLearned
+	e.bias = m.Bias
 	if m.Attention == model.AttentionMLA && m.MLA != nil {
 		e.mla = true
 		e.qLoraRank, e.kvLoraRank, e.ropeDim = float64(m.MLA.QLoraRank), float64(m.MLA.KVLoraRank), float64(m.MLA.QKRopeDim)

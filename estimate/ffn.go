@@ -10,8 +10,8 @@ import "github.com/flopcast/flopcast/spec"
 // gate and up, 2 × 2 B; GELU: 2 B), and the activation's output, the
 // second GEMM's input (gemmInputBytes: 2 B, or the quantised copy under
 // a low-precision recipe) (Korthikanti et al. 2022 §4.1, generalised to
-// SwiGLU). Eager PyTorch keeps one more bf16 tensor: the unfused SiLU's
-// output, which the product saves (PyTorch derivatives.yaml: silu saves
+// SwiGLU). Eager PyTorch's unfused SwiGLU keeps one more bf16 tensor: the
+// SiLU's output, which the product saves (GELU-tanh is one kernel) (PyTorch derivatives.yaml: silu saves
 // its input, mul both operands).
 const (
 	swigluInputBytes   = 2 * bf16Bytes
@@ -43,7 +43,7 @@ func (e *Estimator) ffnInputBytes() float64 {
 
 func (e *Estimator) ffnOutputBytes() float64 {
 	b := e.gemmInputBytes()
-	if e.eager {
+	if e.eager && e.swiglu {
 		b += eagerFFNExtraBytes
 	}
 	return b
@@ -54,7 +54,7 @@ func (e *Estimator) ffnOutputBytes() float64 {
 // unfused kernels write one more tensor).
 func (e *Estimator) ffnTraffic() float64 {
 	b := e.ffnInputBytes() + bf16Bytes
-	if e.eager {
+	if e.eager && e.swiglu {
 		b += eagerFFNExtraBytes
 	}
 	return b

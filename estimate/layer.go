@@ -96,6 +96,7 @@ func (e *Estimator) linear(c *layerCost, count, tokens, out, in float64) (fwd fl
 	b := e.dev.BatchedGEMM(count, tokens, in, out) + w
 	c.fwd += f
 	c.bwd += b
+	e.biasAdd(c, count*tokens*out)
 	c.gemm += f + b
 	c.wgrad += w
 	c.kernelsFwd++

@@ -25,7 +25,8 @@ func MeasuredRows(m *calibrate.Measurement, chip, profile string) ([]Row, error)
 		}
 		mc := model.Config{Name: p.Name, Layers: p.Model.Layers, Hidden: p.Model.Hidden, Heads: p.Model.Heads,
 			KVHeads: p.Model.KVHeads, HeadDim: p.Model.HeadDim, FFN: p.Model.FFN, FFNKind: p.Model.FFNKind,
-			Vocab: p.Model.Vocab, TiedEmbeddings: p.Model.TiedEmbeddings}
+			Vocab: p.Model.Vocab, TiedEmbeddings: p.Model.TiedEmbeddings,
+			Position: p.Model.Position, Norm: p.Model.Norm, Bias: p.Model.Bias}
 		recipe, precision := spec.Recipe(p.Recipe), spec.Precision(p.Precision)
 		if recipe == "" {
 			recipe = spec.RecipePyTorchAMP

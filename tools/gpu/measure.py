@@ -539,7 +539,9 @@ def measure_step(torch, cfg, recompute, warmup, repeats, notes):
     return {
         "name": name,
         "model": {"layers": L, "hidden": h, "heads": H, "kv_heads": KV, "head_dim": h // H, "ffn": ffn,
-                  "ffn_kind": ffn_kind, "vocab": V, "tied_embeddings": tied},
+                  "ffn_kind": ffn_kind, "vocab": V, "tied_embeddings": tied,
+                  "position": "learned" if style == "gpt" else "rope",
+                  "norm": "layernorm" if style == "gpt" else "rmsnorm", "bias": style == "gpt"},
         "seq_len": S, "micro_batch": mb, "recipe": "pytorch-amp", "precision": "bf16",
         "recompute": recompute, "step_s": statistics.median(times), "peak_alloc_gib": peak, "params": params,
     }
