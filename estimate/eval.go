@@ -166,6 +166,9 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		same := r > 0 && rl == prev && r < l.PP-1 && !c.s.dualPipe // DualPipe: memory depends on the mirror stage too
 		if !same {
 			prev, prevTime = rl, e.rankTime(l, rl, c)
+			if c.s.dualPipe {
+				prevTime = e.dualPipeTime(l, &sp, r, prevTime, c)
+			}
 		}
 		rt := &prevTime
 		sums.time += rt.total()

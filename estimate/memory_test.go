@@ -318,3 +318,42 @@ parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule:
 		t.Errorf("dualpipe rank 0 holds no layers: %v", pd)
 	}
 }
+
+// TestDualPipeMirrorPairs: under DualPipe a rank runs half the
+// micro-batches through its stage and half through the mirror stage, so
+// rank r and rank p−1−r carry the same load, and DeepSeek-V3's heavy last
+// stage (two output heads and the MTP module) no longer sets the pace alone
+// as it does under 1F1B.
+func TestDualPipeMirrorPairs(t *testing.T) {
+	const run = `
+model: deepseek-v3
+cluster: {chip: h800, chips: 2048}
+training: {seq_len: 4096, global_batch: 15360, precision: fp8}
+parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule: %s}
+`
+	r, e := resolveRun(t, fmt.Sprintf(run, "dualpipe"))
+	l := r.Layout
+	var c layerCache
+	var res Result
+	e.eval(l, &res, &c)
+	sp := e.stageSplit(&l)
+	for rank := 0; rank < l.PP/2; rank++ {
+		a := e.dualPipeTime(&l, &sp, rank, e.rankTime(&l, e.rank(&sp, rank), &c), &c)
+		b := e.dualPipeTime(&l, &sp, l.PP-1-rank, e.rankTime(&l, e.rank(&sp, l.PP-1-rank), &c), &c)
+		if math.Abs(a.total()-b.total()) > 1e-12*a.total() {
+			t.Errorf("rank %d carries %v s per micro-batch, its mirror %v", rank, a.total(), b.total())
+		}
+	}
+	last := e.rankTime(&l, e.rank(&sp, l.PP-1), &c)
+	paired := e.dualPipeTime(&l, &sp, l.PP-1, last, &c)
+	if paired.total() >= last.total() {
+		t.Errorf("the last stage paired with the first: %v s, want less than the last stage alone, %v s", paired.total(), last.total())
+	}
+	if m := float64(l.MicroBatches(r.Training.GlobalBatch)); res.StepTimeS >= m*last.total() {
+		t.Errorf("DualPipe step %v s, want less than %v micro-batches at the last stage's own pace (%v s)", res.StepTimeS, m, m*last.total())
+	}
+	r1, e1 := resolveRun(t, fmt.Sprintf(run, "1f1b"))
+	if one := e1.Estimate(r1.Layout); res.StepTimeS >= one.StepTimeS {
+		t.Errorf("DualPipe step %v s, want less than 1F1B's %v s for the same layout", res.StepTimeS, one.StepTimeS)
+	}
+}

@@ -51,6 +51,22 @@ func dualPipeTime(p, m, slowest, mean float64, rt *rankTiming) (pipelined, bubbl
 	return pipelined, pipelined - m*mean
 }
 
+// dualPipeTime is rank r's time per micro-batch under DualPipe: the rank
+// holds stage r of one direction and stage p−1−r of the other, and half of
+// the step's micro-batches pass through each (deepseek-ai/DualPipe: each end
+// of the pipeline feeds half of them), so its load is the mean of the two
+// stages'. Pairing a stage with its mirror is what lets the ends' embedding,
+// output heads and multi-token-prediction module share ranks with lighter
+// stages.
+func (e *Estimator) dualPipeTime(l *spec.Layout, sp *split, r int, own rankTiming, c *layerCache) rankTiming {
+	mirror := e.rankTime(l, e.rank(sp, sp.p-1-r), c)
+	return rankTiming{
+		fwd: (own.fwd + mirror.fwd) / 2, bwd: (own.bwd + mirror.bwd) / 2,
+		tp: (own.tp + mirror.tp) / 2, cp: (own.cp + mirror.cp) / 2, ep: (own.ep + mirror.ep) / 2,
+		offload: (own.offload + mirror.offload) / 2, wgrad: (own.wgrad + mirror.wgrad) / 2,
+	}
+}
+
 // dualPipeHops: DualPipe hides the pipeline's transfers behind the paired
 // chunks; filling the pipeline still waits on them.
 func dualPipeHops(p, hop float64) float64 {
