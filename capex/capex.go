@@ -132,7 +132,7 @@ func Plan(budget float64, chip hardware.Chip, opts Options) (*Report, error) {
 // share (a scenario spends two budgets on the same chip).
 type planner struct {
 	opts Options
-	jobs map[jobKey][]jobSize
+	jobs map[jobKey]jobSize
 	mfu  map[jobKey]float64
 }
 
@@ -143,7 +143,7 @@ func newPlanner(opts Options) *planner {
 	if opts.Search == nil {
 		opts.Search = search.Run
 	}
-	return &planner{opts: opts, jobs: map[jobKey][]jobSize{}, mfu: map[jobKey]float64{}}
+	return &planner{opts: opts, jobs: map[jobKey]jobSize{}, mfu: map[jobKey]float64{}}
 }
 
 func (p *planner) plan(budget float64, chip hardware.Chip, d economics.Defaults, cd Defaults) (*Report, error) {
@@ -198,8 +198,8 @@ func (p *planner) plan(budget float64, chip hardware.Chip, d economics.Defaults,
 		sn = chipUSD * f.Value
 		rep.Assumptions = append(rep.Assumptions, f.Use("server_network_fraction"))
 	}
-	facility := pick(opt(opts.FacilityUSDPerMW), d.FacilityUSDPerMW, "facility_usd_per_mw", &rep.Assumptions)
-	pue := pick(opt(opts.PUE), d.PUE, "pue", &rep.Assumptions)
+	facility := catalog.Pick(opt(opts.FacilityUSDPerMW), d.FacilityUSDPerMW, "facility_usd_per_mw", &rep.Assumptions)
+	pue := catalog.Pick(opt(opts.PUE), d.PUE, "pue", &rep.Assumptions)
 	rep.PerChipUSD = PerChipUSD{Chip: chipUSD, ServerNetwork: sn, Facility: facility * itW / 1e6}
 	rep.PerChipUSD.AllIn = rep.PerChipUSD.Chip + rep.PerChipUSD.ServerNetwork + rep.PerChipUSD.Facility
 
@@ -299,16 +299,6 @@ func (p *planner) fleetMFU(chip hardware.Chip, chips int64) (float64, error) {
 	}
 	p.mfu[k] = mfu
 	return mfu, nil
-}
-
-// pick returns the override or the catalog default, and records which.
-func pick(override *float64, def catalog.Figure, name string, as *[]catalog.Assumption) float64 {
-	if override != nil {
-		*as = append(*as, catalog.Given(name, *override, def.Unit))
-		return *override
-	}
-	*as = append(*as, def.Use(name))
-	return def.Value
 }
 
 // RunScenario plans every entry of a scenario with the catalog's chips.

@@ -101,19 +101,11 @@ var loaded = sync.OnceValues(func() (*file, error) {
 	return &f, nil
 })
 
-func mustLoad() *file {
-	f, err := loaded()
-	if err != nil {
-		panic(err) // the embedded catalog is part of the program
-	}
-	return f
-}
-
 // CatalogDefaults returns the built-in capex figures.
-func CatalogDefaults() Defaults { return mustLoad().Capex }
+func CatalogDefaults() Defaults { return catalog.Must(loaded()).Capex }
 
 // Scenarios lists the built-in capex scenarios.
-func Scenarios() []Scenario { return mustLoad().Scenarios }
+func Scenarios() []Scenario { return catalog.Must(loaded()).Scenarios }
 
 // LookupScenario finds a built-in scenario by name.
 func LookupScenario(name string) (Scenario, bool) {

@@ -106,7 +106,7 @@ func (p *planner) trainable(m model.Config, chip hardware.Chip, rep *Report, cd 
 	for float64(start)*chip.BF16TFLOPS*1e12*maxRunS < t.FLOP && int64(start) < rep.Chips {
 		start *= 2
 	}
-	sizes, err := p.jobSizes(m, chip, seq, t.GlobalBatch, tokens, start, rep.Chips)
+	sizes, err := p.jobSizes(m, chip, seq, t.GlobalBatch, tokens, start, rep.Chips, cd.JobEfficiency.Value)
 	if err != nil {
 		return t, err
 	}
@@ -135,7 +135,7 @@ func (p *planner) trainable(m model.Config, chip hardware.Chip, rep *Report, cd 
 		t.Days = t.FLOP / (float64(rep.Chips) * chip.BF16TFLOPS * 1e12 * mfu) / 86400
 		t.JobReason = fmt.Sprintf("no layout of %s with a batch of %d × %d tokens fits on %d to %d chips: the whole fleet at %s MFU %.0f%%, failures not counted",
 			m.Name, t.GlobalBatch, seq, start, rep.Chips, src, 100*mfu)
-		t.RunsPerYear = economics.HoursPerYear / 24 / t.Days
+		t.RunsPerYear = economics.Span{Days: t.Days}.RunsPerYear()
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %s", m.Name, t.JobReason))
 		return t, nil
 	}
@@ -192,9 +192,8 @@ func (p *planner) jobReason(sizes []jobSize, pick int, best float64, t Trainable
 // once a size has no layout or MFU × goodput has fallen below
 // job_efficiency of the best; the size between the last good one and the
 // next is then searched too. Sizes come back in increasing order.
-func (p *planner) jobSizes(m model.Config, chip hardware.Chip, seq, batch int, tokens float64, start int, fleet int64) ([]jobSize, error) {
+func (p *planner) jobSizes(m model.Config, chip hardware.Chip, seq, batch int, tokens float64, start int, fleet int64, eff float64) ([]jobSize, error) {
 	var out []jobSize
-	eff := CatalogDefaults().JobEfficiency.Value
 	best := 0.0
 	at := func(n int) (jobSize, bool, error) {
 		if err := p.opts.Context.Err(); err != nil {
@@ -246,7 +245,7 @@ func (p *planner) jobSizes(m model.Config, chip hardware.Chip, seq, batch int, t
 // jobAt is the best layout of one job size, remembered per planner.
 func (p *planner) jobAt(k jobKey, m model.Config, chip hardware.Chip) (jobSize, bool, error) {
 	if s, ok := p.jobs[k]; ok {
-		return s[0], s[0].r != nil, nil
+		return s, s.r != nil, nil
 	}
 	s := jobSize{chips: k.chips}
 	var inline *model.Config
@@ -277,6 +276,6 @@ func (p *planner) jobAt(k jobKey, m model.Config, chip hardware.Chip) (jobSize, 
 			return s, false, err
 		}
 	}
-	p.jobs[k] = []jobSize{s}
+	p.jobs[k] = s
 	return s, s.r != nil, nil
 }

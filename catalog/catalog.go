@@ -37,6 +37,15 @@ func Decode(name string, v any) error {
 	return nil
 }
 
+// Must returns v, and panics on err: for the packages that decode the
+// embedded catalog, which is part of the program.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 // DecodeStrict decodes YAML with unknown fields rejected. Empty input is an
 // error.
 func DecodeStrict(b []byte, v any) error {

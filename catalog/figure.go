@@ -29,6 +29,17 @@ func (f Figure) Use(name string) Assumption {
 	return Assumption{Name: name, Value: f.Value, Unit: f.Unit, Source: f.Source, Date: f.Date}
 }
 
+// Pick returns the override, or else the catalog default def, and records
+// which it used under name in as.
+func Pick(override *float64, def Figure, name string, as *[]Assumption) float64 {
+	if override != nil {
+		*as = append(*as, Given(name, *override, def.Unit))
+		return *override
+	}
+	*as = append(*as, def.Use(name))
+	return def.Value
+}
+
 // Given records a value the run set itself (run.yaml).
 func Given(name string, v float64, unit string) Assumption {
 	return Assumption{Name: name, Value: v, Unit: unit, Source: "run.yaml", Overridden: true}

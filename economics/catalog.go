@@ -71,22 +71,14 @@ var loaded = sync.OnceValues(func() (*file, error) {
 	return &f, nil
 })
 
-func mustLoad() *file {
-	f, err := loaded()
-	if err != nil {
-		panic(err) // the embedded catalog is part of the program
-	}
-	return f
-}
-
 // CatalogDefaults returns the built-in economic defaults.
-func CatalogDefaults() Defaults { return mustLoad().Economics }
+func CatalogDefaults() Defaults { return catalog.Must(loaded()).Economics }
 
 // ServerNetworkFor is the server-network cost of chip as a fraction
 // of its purchase price: the chip's own figure where the catalog has one,
 // else the default.
 func (d Defaults) ServerNetworkFor(chip string) catalog.Figure {
-	for _, e := range mustLoad().ServerNetworkByChip {
+	for _, e := range catalog.Must(loaded()).ServerNetworkByChip {
 		if e.Chip == chip {
 			return e.Fraction
 		}

@@ -386,7 +386,7 @@ func TestCatalogProvenance(t *testing.T) {
 			t.Errorf("%s: %+v lacks source, date or unit", name, f)
 		}
 	}
-	for _, e := range mustLoad().ServerNetworkByChip {
+	for _, e := range catalog.Must(loaded()).ServerNetworkByChip {
 		if _, ok := hardware.LookupChip(e.Chip); !ok && len(hardware.Chips()) > 0 {
 			t.Errorf("server_network_fraction_by_chip names %q, which is not a catalog chip", e.Chip)
 		}

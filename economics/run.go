@@ -301,7 +301,7 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 			Source: "flopcast model",
 			Note:   "chip draw while training = idle + (TDP − idle)·u with u = compute_s / step_time_s: GEMM-bound compute runs near TDP, exposed communication and bubbles near idle"})
 	}
-	pue := pick(e.PUE, d.PUE, "pue", &out.Assumptions)
+	pue := catalog.Pick(e.PUE, d.PUE, "pue", &out.Assumptions)
 	out.Power = Power{Utilisation: u, ChipBusyW: busyW, ChipIdleW: pw.IdleW, ChipTDPW: pw.TDPW, HostW: pw.HostW, PUE: pue,
 		ITMW: chips * (busyW + pw.HostW) / 1e6}
 	out.Power.FacilityMW = out.Power.ITMW * pue
@@ -315,7 +315,7 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 	out.EnergyMWh = out.EnergyITMWh * pue
 
 	// Carbon: kg/kWh is t/MWh.
-	grid := pick(e.GridKgCO2PerKWh, d.GridKgCO2PerKWh, "grid_kg_co2_per_kwh", &out.Assumptions)
+	grid := catalog.Pick(e.GridKgCO2PerKWh, d.GridKgCO2PerKWh, "grid_kg_co2_per_kwh", &out.Assumptions)
 	out.CO2T = out.EnergyMWh * grid
 	out.CO2ChipsT = out.EnergyChipsMWh * grid
 	if e.MarketKgCO2PerKWh != nil {
@@ -344,11 +344,11 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 			own.ServerNetworkUSD = capex * d.ServerNetworkFor(r.Chip.Name).Value
 			out.Assumptions = append(out.Assumptions, d.ServerNetworkFor(r.Chip.Name).Use("server_network_fraction"))
 		}
-		own.DepreciationYears = pick(e.DepreciationYears, d.DepreciationYears, "depreciation_years", &out.Assumptions)
-		facility := pick(e.FacilityUSDPerMW, d.FacilityUSDPerMW, "facility_usd_per_mw", &out.Assumptions)
+		own.DepreciationYears = catalog.Pick(e.DepreciationYears, d.DepreciationYears, "depreciation_years", &out.Assumptions)
+		facility := catalog.Pick(e.FacilityUSDPerMW, d.FacilityUSDPerMW, "facility_usd_per_mw", &out.Assumptions)
 		life := d.FacilityLifeYears.Value
 		out.Assumptions = append(out.Assumptions, d.FacilityLifeYears.Use("facility_life_years"))
-		elec := pick(e.ElectricityUSDPerMWh, d.ElectricityUSDPerMWh, "electricity_usd_per_mwh", &out.Assumptions)
+		elec := catalog.Pick(e.ElectricityUSDPerMWh, d.ElectricityUSDPerMWh, "electricity_usd_per_mwh", &out.Assumptions)
 		own.HardwareUSD = out.ChipHours * (capex + own.ServerNetworkUSD) / (own.DepreciationYears * HoursPerYear)
 		// The facility is sized for the chips' full draw, TDP plus host.
 		provisionedMW := (pw.TDPW + pw.HostW) / 1e6
@@ -371,16 +371,6 @@ func WholeRunWith(r *spec.Resolved, res *estimate.Result, d Defaults, rd reliabi
 	}
 	out.Assumptions = append(out.Assumptions, rel.Assumptions...)
 	return out, nil
-}
-
-// pick returns the run's override or the catalog default, and records which.
-func pick(override *float64, def catalog.Figure, name string, as *[]catalog.Assumption) float64 {
-	if override != nil {
-		*as = append(*as, catalog.Given(name, *override, def.Unit))
-		return *override
-	}
-	*as = append(*as, def.Use(name))
-	return def.Value
 }
 
 // checkEconomics rejects impossible economics overrides, naming the field.

@@ -99,10 +99,4 @@ var defaults = sync.OnceValues(func() (Defaults, error) {
 })
 
 // CatalogDefaults returns the built-in reliability defaults.
-func CatalogDefaults() Defaults {
-	d, err := defaults()
-	if err != nil {
-		panic(err) // the embedded catalog is part of the program
-	}
-	return d
-}
+func CatalogDefaults() Defaults { return catalog.Must(defaults()) }
