@@ -18,7 +18,6 @@ package search
 import (
 	"context"
 	"fmt"
-	"github.com/flopcast/flopcast"
 	"runtime"
 	"slices"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/spec"
@@ -283,32 +283,33 @@ func (w *worker) group(base spec.Layout) {
 	g.n = 0
 	// Validity does not depend on the knobs a group varies (recompute,
 	// sequence parallelism, and ZeRO stages the space keeps in 0..3), so
-	// the rules run once per group.
-	bv := s.r.Violation(base)
+	// the rules run once per group, and an invalid group is only counted.
+	if v := s.r.Violation(base); v != spec.OK {
+		n := len(sp.rc) * len(sps) * len(sp.zero)
+		w.candidates += int64(n)
+		if n > 0 && int(v) < len(w.viol) {
+			if w.viol[v] == 0 {
+				l := base
+				l.Recompute, l.SequenceParallel, l.ZeRO = sp.rc[0], sps[0], sp.zero[0]
+				w.violEx[v] = l
+			}
+			w.viol[v] += int64(n)
+		}
+		return
+	}
 	for ri, rc := range sp.rc {
 		for si, spv := range sps {
 			for zi, z := range sp.zero {
-				l := base
-				l.Recompute, l.SequenceParallel, l.ZeRO = rc, spv, z
 				n := g.n
-				g.l[n], g.ri[n], g.si[n], g.zi[n] = l, int8(ri), int8(si), int8(zi)
-				if v := bv; v != spec.OK {
-					g.state[n] = stInvalid
-					if int(v) < len(w.viol) {
-						if w.viol[v] == 0 {
-							w.violEx[v] = l
-						}
-						w.viol[v]++
-					}
-				} else {
-					g.state[n] = stValid
-					w.valid++
-				}
+				g.l[n] = base
+				g.l[n].Recompute, g.l[n].SequenceParallel, g.l[n].ZeRO = rc, spv, z
+				g.ri[n], g.si[n], g.zi[n], g.state[n] = int8(ri), int8(si), int8(zi), stValid
 				g.n++
 			}
 		}
 	}
 	w.candidates += int64(g.n)
+	w.valid += int64(g.n)
 
 	// Probes: the most memory-saving variant of each recompute class (the
 	// highest ZeRO stage, sequence parallelism on where tried, selective
@@ -343,10 +344,10 @@ func (w *worker) group(base spec.Layout) {
 			// module sets may need less memory than selective and are
 			// not pruned by a probe.
 			probe := -1
-			switch rc := sp.rc[g.ri[i]]; {
-			case int(g.ri[i]) == sp.fullRC:
+			switch sp.bound[g.ri[i]] {
+			case boundFull:
 				probe = probeFull
-			case rc == spec.RecomputeNone || rc == spec.RecomputeSelective:
+			case boundLight:
 				probe = probeLight
 			}
 			if (probe >= 0 && !g.res[probe].res.Memory.Fits) || failed == key {

@@ -62,7 +62,16 @@ type space struct {
 	// the others' from below (the sets are nested), -1 if none is tried.
 	lightRC int
 	fullRC  int // index of full in rc, -1 if not tried
+	// bound says, per entry of rc, which probe bounds its memory from below.
+	bound []uint8
 }
+
+// Which probe bounds a recompute set's memory (space.bound).
+const (
+	boundNone  uint8 = iota // other module sets may need less than selective
+	boundLight              // none and selective: the lightRC probe
+	boundFull               // full: the fullRC probe
+)
 
 // task is one outer combination: tp, pp and cp (dp follows), with the
 // ep and vpp values to try under it.
@@ -140,10 +149,16 @@ func newSpace(r *spec.Resolved) *space {
 			}
 		}
 	}
+	s.bound = make([]uint8, len(s.rc))
 	for i, rc := range s.rc {
-		if rc == spec.RecomputeFull {
+		switch {
+		case rc == spec.RecomputeFull:
 			s.fullRC = i
-		} else {
+			s.bound[i] = boundFull
+		case rc == spec.RecomputeNone || rc == spec.RecomputeSelective:
+			s.bound[i] = boundLight
+		}
+		if rc != spec.RecomputeFull {
 			s.lightRC = i // the last, most saving, of the nested sets
 		}
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/flopcast/flopcast"
 	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/economics"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/hardware"

@@ -43,10 +43,13 @@ const recomputeAllowed = "none, selective, full, or a list of core_attn, layerno
 func (r Recompute) Has(m Recompute) bool { return r&m == m }
 
 // Modules lists the module names of the set, in Megatron-Core's order.
-func (r Recompute) Modules() []string {
+func (r Recompute) Modules() []string { return bitNames(uint(r), recomputeModules[:]) }
+
+// bitNames lists names[i] for each bit i set in bits.
+func bitNames(bits uint, names []string) []string {
 	var out []string
-	for i, n := range recomputeModules {
-		if r&(1<<i) != 0 {
+	for i, n := range names {
+		if bits&(1<<i) != 0 {
 			out = append(out, n)
 		}
 	}
@@ -155,13 +158,7 @@ func (f Offload) String() string {
 	if f >= 1<<len(offloadNames) {
 		return fmt.Sprintf("Offload(%#x)", uint8(f))
 	}
-	var out []string
-	for i, n := range offloadNames {
-		if f&(1<<i) != 0 {
-			out = append(out, n)
-		}
-	}
-	return strings.Join(out, ",")
+	return strings.Join(bitNames(uint(f), offloadNames[:]), ",")
 }
 
 // ParseOffload reads none, activations, optimizer or a comma list.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -38,7 +39,7 @@ func (m *ModelRef) UnmarshalYAML(n *yaml.Node) error {
 		m.Inline = &c
 		return nil
 	}
-	return &FieldError{Field: "model", Value: n.Tag, Allowed: "a catalog model name or an inline mapping (layers, hidden, heads, ffn, vocab, ...)"}
+	return &flopcast.FieldError{Field: "model", Value: n.Tag, Allowed: "a catalog model name or an inline mapping (layers, hidden, heads, ffn, vocab, ...)"}
 }
 
 // MarshalYAML writes the name or the inline block.
@@ -100,7 +101,7 @@ var yamlAllowed = map[string]string{
 
 // prefixYAMLError turns yaml.v3's errors into FieldErrors where it can.
 func prefixYAMLError(prefix string, err error) error {
-	var fe *FieldError
+	var fe *flopcast.FieldError
 	if errors.As(err, &fe) {
 		return fe
 	}
@@ -110,26 +111,26 @@ func prefixYAMLError(prefix string, err error) error {
 		if prefix == "model" && m[3] == "model.Config" {
 			sec = "model."
 		}
-		return &FieldError{Field: sec + m[2], Value: "(line " + m[1] + ")", Reason: "is not a known field", Allowed: yamlAllowed[m[3]]}
+		return &flopcast.FieldError{Field: sec + m[2], Value: "(line " + m[1] + ")", Reason: "is not a known field", Allowed: yamlAllowed[m[3]]}
 	}
 	if m := reTypeYAML.FindStringSubmatch(msg); m != nil {
 		v := m[3]
 		if v == "" {
 			v = "a " + map[string]string{"seq": "list", "map": "mapping"}[m[2]]
 		}
-		return &FieldError{Field: "line " + m[1], Value: v, Reason: "has the wrong type", Allowed: typeWords(strings.TrimPrefix(m[4], "*"))}
+		return &flopcast.FieldError{Field: "line " + m[1], Value: v, Reason: "has the wrong type", Allowed: typeWords(strings.TrimPrefix(m[4], "*"))}
 	}
 	return fmt.Errorf("run.yaml: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 func prefixJSONError(prefix string, err error) error {
-	var fe *FieldError
+	var fe *flopcast.FieldError
 	if errors.As(err, &fe) {
 		return fe
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return &FieldError{Field: strings.Trim(f, `"`), Value: "(unknown)", Reason: "is not a known field in " + prefix}
+		return &flopcast.FieldError{Field: strings.Trim(f, `"`), Value: "(unknown)", Reason: "is not a known field in " + prefix}
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
@@ -138,7 +139,7 @@ func prefixJSONError(prefix string, err error) error {
 			field = prefix
 		}
 		// Say what is expected in the document's words, not Go's.
-		return &FieldError{Field: field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: JSONTypeWords(te.Type)}
+		return &flopcast.FieldError{Field: field, Value: "a JSON " + te.Value, Reason: "has the wrong type", Allowed: JSONTypeWords(te.Type)}
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }
@@ -147,14 +148,14 @@ func prefixJSONError(prefix string, err error) error {
 // names only; Resolve validates values.
 func Parse(b []byte) (*Run, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, &FieldError{Field: "run.yaml", Value: "(empty)", Reason: "is empty", Allowed: "a mapping with model, cluster, training"}
+		return nil, &flopcast.FieldError{Field: "run.yaml", Value: "(empty)", Reason: "is empty", Allowed: "a mapping with model, cluster, training"}
 	}
 	var probe yaml.Node
 	if err := yaml.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("run.yaml: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if len(probe.Content) == 0 || probe.Content[0].Kind != yaml.MappingNode {
-		return nil, &FieldError{Field: "run.yaml", Value: "(not a mapping)", Reason: "must be a mapping", Allowed: "keys model, cluster, training, parallel, economics, reliability"}
+		return nil, &flopcast.FieldError{Field: "run.yaml", Value: "(not a mapping)", Reason: "must be a mapping", Allowed: "keys model, cluster, training, parallel, economics, reliability"}
 	}
 	if err := checkYAMLIntegers(probe.Content[0], reflect.TypeFor[Run](), ""); err != nil {
 		return nil, err
@@ -164,7 +165,7 @@ func Parse(b []byte) (*Run, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
 		err = prefixYAMLError("", err)
-		var fe *FieldError
+		var fe *flopcast.FieldError
 		if errors.As(err, &fe) && strings.HasPrefix(fe.Field, "line ") {
 			// Name the field rather than the line.
 			var line int
@@ -199,7 +200,7 @@ func ParseFile(path string) (*Run, error) {
 // HTTP API).
 func ParseJSON(b []byte) (*Run, error) {
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
-		return nil, &FieldError{Field: "body", Value: "a JSON " + JSONKind(t[0]), Reason: "is not a run", Allowed: "a JSON object with keys " + yamlAllowed["spec.Run"]}
+		return nil, &flopcast.FieldError{Field: "body", Value: "a JSON " + JSONKind(t[0]), Reason: "is not a run", Allowed: "a JSON object with keys " + yamlAllowed["spec.Run"]}
 	}
 	// Integer fields given in exponent form (1e9) become plain integers;
 	// fractions are refused by name. Malformed JSON is left to the strict
@@ -221,7 +222,7 @@ func ParseJSON(b []byte) (*Run, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &FieldError{Field: "body", Value: "(empty)", Reason: "is empty", Allowed: "a JSON object with model, cluster, training"}
+			return nil, &flopcast.FieldError{Field: "body", Value: "(empty)", Reason: "is empty", Allowed: "a JSON object with model, cluster, training"}
 		}
 		return nil, prefixJSONError("run", err)
 	}

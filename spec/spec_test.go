@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/spec"
 )
 
@@ -165,9 +166,9 @@ func TestFieldErrorAs(t *testing.T) {
 	if err == nil {
 		err = r.CheckLayout(r.Layout)
 	}
-	var fe *spec.FieldError
+	var fe *flopcast.FieldError
 	if !errors.As(err, &fe) || fe.Field != "parallel.tp" || fe.Value != 3 {
-		t.Fatalf("want *FieldError for parallel.tp, got %#v", err)
+		t.Fatalf("want *flopcast.FieldError for parallel.tp, got %#v", err)
 	}
 }
 

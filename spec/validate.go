@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/hardware"
 	"github.com/flopcast/flopcast/model"
 )
@@ -27,7 +28,7 @@ const (
 // search leaves knobs open and never uses the defaults.
 func Resolve(run *Run) (*Resolved, error) {
 	if run == nil {
-		return nil, &FieldError{Field: "run", Value: "(nil)", Reason: "is missing"}
+		return nil, &flopcast.FieldError{Field: "run", Value: "(nil)", Reason: "is missing"}
 	}
 	r := &Resolved{}
 	if err := r.resolveModel(run.Model); err != nil {
@@ -72,27 +73,27 @@ func (r *Resolved) resolveModel(m ModelRef) error {
 	case m.Name != "":
 		c, ok := model.Lookup(m.Name)
 		if !ok {
-			return &FieldError{Field: "model", Value: strconv.Quote(m.Name), Reason: "is not in the catalog",
+			return &flopcast.FieldError{Field: "model", Value: strconv.Quote(m.Name), Reason: "is not in the catalog",
 				Allowed: strings.Join(model.Names(), ", "), Hint: nearest(m.Name, model.Names())}
 		}
 		r.Model = c
 	default:
-		return &FieldError{Field: "model", Value: "(missing)", Reason: "is required", Allowed: "a catalog name (" + strings.Join(model.Names(), ", ") + ") or an inline block"}
+		return &flopcast.FieldError{Field: "model", Value: "(missing)", Reason: "is required", Allowed: "a catalog name (" + strings.Join(model.Names(), ", ") + ") or an inline block"}
 	}
 	return nil
 }
 
 func (r *Resolved) resolveCluster(c Cluster) error {
 	if c.Chip == "" {
-		return &FieldError{Field: "cluster.chip", Value: "(missing)", Reason: "is required", Allowed: strings.Join(hardware.ChipNames(), ", ")}
+		return &flopcast.FieldError{Field: "cluster.chip", Value: "(missing)", Reason: "is required", Allowed: strings.Join(hardware.ChipNames(), ", ")}
 	}
 	chip, ok := hardware.LookupChip(c.Chip)
 	if !ok {
-		return &FieldError{Field: "cluster.chip", Value: strconv.Quote(c.Chip), Reason: "is not in the catalog",
+		return &flopcast.FieldError{Field: "cluster.chip", Value: strconv.Quote(c.Chip), Reason: "is not in the catalog",
 			Allowed: strings.Join(hardware.ChipNames(), ", "), Hint: nearest(c.Chip, hardware.ChipNames())}
 	}
 	if c.Chips <= 0 || c.Chips > MaxChips {
-		return &FieldError{Field: "cluster.chips", Value: c.Chips, Allowed: fmt.Sprintf("a positive integer up to %d", MaxChips)}
+		return &flopcast.FieldError{Field: "cluster.chips", Value: c.Chips, Allowed: fmt.Sprintf("a positive integer up to %d", MaxChips)}
 	}
 	r.Chips = c.Chips
 	// Copy the fabric so overrides do not write into the catalog.
@@ -102,7 +103,7 @@ func (r *Resolved) resolveCluster(c Cluster) error {
 	}
 	if v := c.ScaleUpDomain; v != nil {
 		if *v <= 0 {
-			return &FieldError{Field: "cluster.scale_up_domain", Value: *v, Allowed: "a positive integer"}
+			return &flopcast.FieldError{Field: "cluster.scale_up_domain", Value: *v, Allowed: "a positive integer"}
 		}
 		if len(chip.Fabric) > 1 {
 			chip.Fabric[0].Size = *v
@@ -116,19 +117,19 @@ func (r *Resolved) resolveCluster(c Cluster) error {
 	}
 	if v := c.ScaleUpGBps; v != nil {
 		if !positive(*v) {
-			return &FieldError{Field: "cluster.scale_up_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
+			return &flopcast.FieldError{Field: "cluster.scale_up_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
 		}
 		chip.Fabric[0].GBps = *v
 	}
 	if v := c.ScaleOutGBps; v != nil {
 		if !positive(*v) {
-			return &FieldError{Field: "cluster.scale_out_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
+			return &flopcast.FieldError{Field: "cluster.scale_out_gbps", Value: *v, Allowed: "a positive number of GB/s per chip, one direction"}
 		}
 		chip.Fabric[len(chip.Fabric)-1].GBps = *v
 	}
 	if v := c.HBMGiB; v != nil {
 		if !positive(*v) {
-			return &FieldError{Field: "cluster.hbm_gib", Value: *v, Allowed: "a positive number of GiB"}
+			return &flopcast.FieldError{Field: "cluster.hbm_gib", Value: *v, Allowed: "a positive number of GiB"}
 		}
 		chip.HBMGB = *v
 	}
@@ -164,13 +165,13 @@ func loadProfile(name string) (*hardware.Profile, error) {
 	if b, err := os.ReadFile(name); err == nil {
 		p, err := hardware.ParseProfile(b)
 		if err != nil {
-			return nil, &FieldError{Field: "cluster.profile", Value: name, Reason: "is not a valid profile: " + err.Error(), Hint: "flopcast calibrate --from measured.json --out " + name}
+			return nil, &flopcast.FieldError{Field: "cluster.profile", Value: name, Reason: "is not a valid profile: " + err.Error(), Hint: "flopcast calibrate --from measured.json --out " + name}
 		}
 		return p, nil
 	}
 	p, err := hardware.BuiltinProfile(name)
 	if err != nil {
-		return nil, &FieldError{Field: "cluster.profile", Value: name, Reason: "is neither a readable file nor a built-in profile",
+		return nil, &flopcast.FieldError{Field: "cluster.profile", Value: name, Reason: "is neither a readable file nor a built-in profile",
 			Allowed: "a path written by flopcast calibrate, a built-in profile name, or \"default\""}
 	}
 	return p, nil
@@ -178,30 +179,30 @@ func loadProfile(name string) (*hardware.Profile, error) {
 
 func (r *Resolved) resolveTraining(t Training) error {
 	if t.SeqLen <= 0 || t.SeqLen > MaxSeqLen {
-		return &FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: fmt.Sprintf("a positive integer up to %d", MaxSeqLen)}
+		return &flopcast.FieldError{Field: "training.seq_len", Value: t.SeqLen, Allowed: fmt.Sprintf("a positive integer up to %d", MaxSeqLen)}
 	}
 	if t.GlobalBatch <= 0 || t.GlobalBatch > MaxGlobalBatch {
-		return &FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: fmt.Sprintf("a positive integer up to %d (sequences per optimizer step)", MaxGlobalBatch)}
+		return &flopcast.FieldError{Field: "training.global_batch", Value: t.GlobalBatch, Allowed: fmt.Sprintf("a positive integer up to %d (sequences per optimizer step)", MaxGlobalBatch)}
 	}
 	if !nonNegative(t.Tokens) {
-		return &FieldError{Field: "training.tokens", Value: t.Tokens, Allowed: "0 (not given) or a positive number"}
+		return &flopcast.FieldError{Field: "training.tokens", Value: t.Tokens, Allowed: "0 (not given) or a positive number"}
 	}
 	if step := float64(t.GlobalBatch) * float64(t.SeqLen); t.Tokens > 0 && t.Tokens < step {
-		return &FieldError{Field: "training.tokens", Value: t.Tokens, Reason: fmt.Sprintf("is less than one step (global_batch×seq_len = %.0f tokens)", step), Allowed: fmt.Sprintf(">= %.0f", step)}
+		return &flopcast.FieldError{Field: "training.tokens", Value: t.Tokens, Reason: fmt.Sprintf("is less than one step (global_batch×seq_len = %.0f tokens)", step), Allowed: fmt.Sprintf(">= %.0f", step)}
 	}
 	for i, rp := range t.BatchRamp {
 		f := fmt.Sprintf("training.batch_ramp[%d]", i)
 		if !positive(rp.Tokens) {
-			return &FieldError{Field: f + ".tokens", Value: rp.Tokens, Allowed: "a positive number"}
+			return &flopcast.FieldError{Field: f + ".tokens", Value: rp.Tokens, Allowed: "a positive number"}
 		}
 		if i > 0 && rp.Tokens <= t.BatchRamp[i-1].Tokens {
-			return &FieldError{Field: f + ".tokens", Value: rp.Tokens, Reason: "is not after the previous stage's", Allowed: "increasing cumulative token counts"}
+			return &flopcast.FieldError{Field: f + ".tokens", Value: rp.Tokens, Reason: "is not after the previous stage's", Allowed: "increasing cumulative token counts"}
 		}
 		if t.Tokens > 0 && rp.Tokens >= t.Tokens {
-			return &FieldError{Field: f + ".tokens", Value: rp.Tokens, Reason: "is not inside the run", Allowed: fmt.Sprintf("< training.tokens = %g", t.Tokens)}
+			return &flopcast.FieldError{Field: f + ".tokens", Value: rp.Tokens, Reason: "is not inside the run", Allowed: fmt.Sprintf("< training.tokens = %g", t.Tokens)}
 		}
 		if rp.GlobalBatch <= 0 || rp.GlobalBatch > MaxGlobalBatch {
-			return &FieldError{Field: f + ".global_batch", Value: rp.GlobalBatch, Allowed: fmt.Sprintf("1..%d", MaxGlobalBatch)}
+			return &flopcast.FieldError{Field: f + ".global_batch", Value: rp.GlobalBatch, Allowed: fmt.Sprintf("1..%d", MaxGlobalBatch)}
 		}
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
@@ -212,38 +213,38 @@ func (r *Resolved) resolveTraining(t Training) error {
 		rt.MoEDispatcher = DispatcherAllToAll
 	case DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP:
 	default:
-		return &FieldError{Field: "training.moe_dispatcher", Value: strconv.Quote(rt.MoEDispatcher),
+		return &flopcast.FieldError{Field: "training.moe_dispatcher", Value: strconv.Quote(rt.MoEDispatcher),
 			Allowed: strings.Join([]string{DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP}, ", ")}
 	}
 	if rt.Precision == "" {
 		rt.Precision = PrecisionBF16
 	}
 	if indexOf(precisionNames(), string(rt.Precision)) < 0 {
-		return &FieldError{Field: "training.precision", Value: strconv.Quote(string(rt.Precision)), Allowed: strings.Join(precisionNames(), ", ")}
+		return &flopcast.FieldError{Field: "training.precision", Value: strconv.Quote(string(rt.Precision)), Allowed: strings.Join(precisionNames(), ", ")}
 	}
 	if !r.Chip.Supports(string(rt.Precision)) {
-		return &FieldError{Field: "training.precision", Value: strconv.Quote(string(rt.Precision)), Reason: "is not supported by " + r.Chip.Name,
+		return &flopcast.FieldError{Field: "training.precision", Value: strconv.Quote(string(rt.Precision)), Reason: "is not supported by " + r.Chip.Name,
 			Allowed: strings.Join(r.Chip.Precisions(), ", ")}
 	}
 	if rt.Recipe == "" {
 		rt.Recipe = RecipeMegatron
 	}
 	if rt.Recipe != RecipeMegatron && rt.Recipe != RecipePyTorchAMP {
-		return &FieldError{Field: "training.recipe", Value: strconv.Quote(string(rt.Recipe)), Allowed: "megatron, pytorch-amp"}
+		return &flopcast.FieldError{Field: "training.recipe", Value: strconv.Quote(string(rt.Recipe)), Allowed: "megatron, pytorch-amp"}
 	}
 	rt.FP8Params = rt.Recipe == RecipeMegatron && rt.Precision.LowPrecision()
 	if t.FP8Params != nil {
 		if *t.FP8Params && !rt.Precision.LowPrecision() {
-			return &FieldError{Field: "training.fp8_params", Value: true, Reason: "needs a low-precision training.precision (the weights are kept in that format), not " + string(rt.Precision),
+			return &flopcast.FieldError{Field: "training.fp8_params", Value: true, Reason: "needs a low-precision training.precision (the weights are kept in that format), not " + string(rt.Precision),
 				Allowed: "false, or training.precision fp8, mxfp8 or nvfp4"}
 		}
 		if *t.FP8Params && rt.Recipe != RecipeMegatron {
-			return &FieldError{Field: "training.fp8_params", Value: true, Reason: "needs the megatron recipe (Transformer Engine keeps the primary weights in FP8)", Allowed: "false with " + string(rt.Recipe)}
+			return &flopcast.FieldError{Field: "training.fp8_params", Value: true, Reason: "needs the megatron recipe (Transformer Engine keeps the primary weights in FP8)", Allowed: "false with " + string(rt.Recipe)}
 		}
 		rt.FP8Params = *t.FP8Params
 	}
 	if t.FP8Activations && (!rt.Precision.LowPrecision() || rt.Recipe != RecipeMegatron) {
-		return &FieldError{Field: "training.fp8_activations", Value: true, Reason: "needs a low-precision training.precision and the megatron recipe, not " + string(rt.Precision) + " with " + string(rt.Recipe),
+		return &flopcast.FieldError{Field: "training.fp8_activations", Value: true, Reason: "needs a low-precision training.precision and the megatron recipe, not " + string(rt.Precision) + " with " + string(rt.Recipe),
 			Allowed: "false, or training.precision fp8, mxfp8 or nvfp4 with recipe megatron"}
 	}
 	rt.FP8Activations = t.FP8Activations
@@ -252,13 +253,13 @@ func (r *Resolved) resolveTraining(t Training) error {
 		rt.OptimizerMoments = MomentsFP32
 	case MomentsFP32, MomentsBF16:
 	default:
-		return &FieldError{Field: "training.optimizer_moments", Value: strconv.Quote(t.OptimizerMoments), Allowed: MomentsFP32 + ", " + MomentsBF16}
+		return &flopcast.FieldError{Field: "training.optimizer_moments", Value: strconv.Quote(t.OptimizerMoments), Allowed: MomentsFP32 + ", " + MomentsBF16}
 	}
 	if rt.Optimizer == "" {
 		rt.Optimizer = "adamw"
 	}
 	if rt.Optimizer != "adamw" && rt.Optimizer != "adam" {
-		return &FieldError{Field: "training.optimizer", Value: strconv.Quote(rt.Optimizer), Allowed: "adamw, adam"}
+		return &flopcast.FieldError{Field: "training.optimizer", Value: strconv.Quote(rt.Optimizer), Allowed: "adamw, adam"}
 	}
 	rt.DPCommOverlap = true
 	if t.DPCommOverlap != nil {
@@ -293,7 +294,7 @@ func (r *Resolved) resolveParallel(p Parallel) error {
 			limit = r.Model.Layers
 		}
 		if *v <= 0 || *v > limit {
-			return &FieldError{Field: "parallel." + f, Value: *v, Allowed: fmt.Sprintf("1..%d", limit)}
+			return &flopcast.FieldError{Field: "parallel." + f, Value: *v, Allowed: fmt.Sprintf("1..%d", limit)}
 		}
 		*dst = *v
 		r.Given |= g
@@ -312,7 +313,7 @@ func (r *Resolved) resolveParallel(p Parallel) error {
 	}
 	if p.ZeRO != nil {
 		if *p.ZeRO < 0 || *p.ZeRO > 3 {
-			return &FieldError{Field: "parallel.zero", Value: *p.ZeRO, Allowed: "0, 1, 2, 3"}
+			return &flopcast.FieldError{Field: "parallel.zero", Value: *p.ZeRO, Allowed: "0, 1, 2, 3"}
 		}
 		l.ZeRO = *p.ZeRO
 		r.Given |= GivenZeRO
@@ -533,24 +534,24 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 	case BadProduct:
 		if l.DP == 0 {
 			div := l.TP * l.PP * l.CP
-			return &FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×cp = %d×%d×%d = %d", l.TP, l.PP, l.CP, div),
+			return &flopcast.FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×cp = %d×%d×%d = %d", l.TP, l.PP, l.CP, div),
 				Reason: fmt.Sprintf("does not divide cluster.chips=%d", r.Chips), Allowed: "tp×pp×cp dividing " + strconv.Itoa(r.Chips),
 				Hint: fmt.Sprintf("cluster.chips: %d", (r.Chips/div+1)*div)}
 		}
-		return &FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×dp×cp = %d×%d×%d×%d = %d", l.TP, l.PP, l.DP, l.CP, l.TP*l.PP*l.DP*l.CP),
+		return &flopcast.FieldError{Field: "parallel", Value: fmt.Sprintf("tp×pp×dp×cp = %d×%d×%d×%d = %d", l.TP, l.PP, l.DP, l.CP, l.TP*l.PP*l.DP*l.CP),
 			Reason: fmt.Sprintf("does not equal cluster.chips=%d", r.Chips), Allowed: "tp×pp×dp×cp = " + strconv.Itoa(r.Chips),
 			Hint: "leave dp out and it is derived"}
 	case BadTPHeads:
-		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("does not divide model.heads=%d", m.Heads), Allowed: divisors(m.Heads)}
+		return &flopcast.FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("does not divide model.heads=%d", m.Heads), Allowed: divisors(m.Heads)}
 	case BadTPKVHeads:
-		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("neither divides nor is a multiple of model.kv_heads=%d", m.KVHeads), Allowed: divisors(m.KVHeads) + " or multiples of " + strconv.Itoa(m.KVHeads)}
+		return &flopcast.FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("neither divides nor is a multiple of model.kv_heads=%d", m.KVHeads), Allowed: divisors(m.KVHeads) + " or multiples of " + strconv.Itoa(m.KVHeads)}
 	case BadTPFFN:
 		f := r.tpFFN(l.TP)
-		return &FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("does not divide the FFN width %d", f), Allowed: divisors(f)}
+		return &flopcast.FieldError{Field: "parallel.tp", Value: l.TP, Reason: fmt.Sprintf("does not divide the FFN width %d", f), Allowed: divisors(f)}
 	case BadETPNoMoE:
-		return &FieldError{Field: "parallel.etp", Value: l.ETP, Reason: "needs a mixture-of-experts model (expert tensor parallelism splits the experts)", Allowed: fmt.Sprintf("%d (tp), or leave etp out", l.TP)}
+		return &flopcast.FieldError{Field: "parallel.etp", Value: l.ETP, Reason: "needs a mixture-of-experts model (expert tensor parallelism splits the experts)", Allowed: fmt.Sprintf("%d (tp), or leave etp out", l.TP)}
 	case BadETPFFN:
-		return &FieldError{Field: "parallel.etp", Value: l.ETP, Reason: fmt.Sprintf("does not divide model.moe.expert_ffn=%d", m.MoE.ExpertFFN), Allowed: divisors(m.MoE.ExpertFFN),
+		return &flopcast.FieldError{Field: "parallel.etp", Value: l.ETP, Reason: fmt.Sprintf("does not divide model.moe.expert_ffn=%d", m.MoE.ExpertFFN), Allowed: divisors(m.MoE.ExpertFFN),
 			Hint: etpHint(l)}
 	case BadRecomputeModule:
 		bad := r.recomputeFault(l.Recompute)
@@ -565,16 +566,16 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 		case bad&recomputeMoEModules != 0:
 			reason = "names " + strings.Join(bad.Modules(), ", ") + ", which need a mixture-of-experts model"
 		}
-		return &FieldError{Field: "parallel.recompute", Value: strconv.Quote(l.Recompute.String()), Reason: reason, Allowed: r.recomputeAllowed()}
+		return &flopcast.FieldError{Field: "parallel.recompute", Value: strconv.Quote(l.Recompute.String()), Reason: reason, Allowed: r.recomputeAllowed()}
 	case BadSchedule:
 		return r.explainSchedule(l)
 	case BadEPNoMoE:
-		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: "needs a mixture-of-experts model", Allowed: "1"}
+		return &flopcast.FieldError{Field: "parallel.ep", Value: l.EP, Reason: "needs a mixture-of-experts model", Allowed: "1"}
 	case BadEPExperts:
-		return &FieldError{Field: "parallel.ep", Value: l.EP, Reason: fmt.Sprintf("does not divide model.moe.experts=%d", m.MoE.Experts), Allowed: divisors(m.MoE.Experts)}
+		return &flopcast.FieldError{Field: "parallel.ep", Value: l.EP, Reason: fmt.Sprintf("does not divide model.moe.experts=%d", m.MoE.Experts), Allowed: divisors(m.MoE.Experts)}
 	case BadFold:
 		ranks := l.TP * l.CP * l.DP
-		fe := &FieldError{Field: "parallel.ep", Value: l.EP,
+		fe := &flopcast.FieldError{Field: "parallel.ep", Value: l.EP,
 			Reason: fmt.Sprintf("× etp %d = %d does not divide tp×cp×dp = %d×%d×%d = %d (MoE parallel folding: the experts' ep×etp grid folds over one pipeline stage's ranks)",
 				l.ETP, l.EP*l.ETP, l.TP, l.CP, l.DP, ranks),
 			Allowed: "ep×etp dividing " + strconv.Itoa(ranks)}
@@ -583,27 +584,27 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 		}
 		return fe
 	case BadBatch:
-		return &FieldError{Field: "training.global_batch", Value: r.Training.GlobalBatch,
+		return &flopcast.FieldError{Field: "training.global_batch", Value: r.Training.GlobalBatch,
 			Reason: fmt.Sprintf("is not divisible by dp×micro_batch = %d×%d", l.DP, l.MicroBatch), Allowed: "multiples of " + strconv.Itoa(l.DP*l.MicroBatch),
 			Hint: fmt.Sprintf("training.global_batch: %d", roundUp(r.Training.GlobalBatch, l.DP*l.MicroBatch))}
 	case BadCPSeq:
-		return &FieldError{Field: "parallel.cp", Value: l.CP, Reason: fmt.Sprintf("needs training.seq_len=%d divisible by 2×cp (load-balanced ring attention)", r.Training.SeqLen), Allowed: "cp with seq_len % (2·cp) = 0"}
+		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: fmt.Sprintf("needs training.seq_len=%d divisible by 2×cp (load-balanced ring attention)", r.Training.SeqLen), Allowed: "cp with seq_len % (2·cp) = 0"}
 	case BadPPLayers:
-		return &FieldError{Field: "parallel.pp", Value: l.PP, Reason: fmt.Sprintf("is more than model.layers=%d", m.Layers), Allowed: "1.." + strconv.Itoa(m.Layers)}
+		return &flopcast.FieldError{Field: "parallel.pp", Value: l.PP, Reason: fmt.Sprintf("is more than model.layers=%d", m.Layers), Allowed: "1.." + strconv.Itoa(m.Layers)}
 	case BadVPP:
-		return &FieldError{Field: "parallel.vpp", Value: l.VPP, Reason: fmt.Sprintf("needs pp > 1 and pp×vpp <= layers=%d", m.Layers), Allowed: "1, or 2..layers/pp with pp > 1"}
+		return &flopcast.FieldError{Field: "parallel.vpp", Value: l.VPP, Reason: fmt.Sprintf("needs pp > 1 and pp×vpp <= layers=%d", m.Layers), Allowed: "1, or 2..layers/pp with pp > 1"}
 	case BadVPPMicroBatches:
-		return &FieldError{Field: "parallel.vpp", Value: l.VPP, Reason: fmt.Sprintf("needs the micro-batch count %d to be a multiple of pp=%d (interleaved 1F1B)", l.MicroBatches(r.Training.GlobalBatch), l.PP), Allowed: "1, or a global batch giving a multiple of pp micro-batches"}
+		return &flopcast.FieldError{Field: "parallel.vpp", Value: l.VPP, Reason: fmt.Sprintf("needs the micro-batch count %d to be a multiple of pp=%d (interleaved 1F1B)", l.MicroBatches(r.Training.GlobalBatch), l.PP), Allowed: "1, or a global batch giving a multiple of pp micro-batches"}
 	case BadZeRO:
-		return &FieldError{Field: "parallel.zero", Value: l.ZeRO, Allowed: "0, 1, 2, 3"}
+		return &flopcast.FieldError{Field: "parallel.zero", Value: l.ZeRO, Allowed: "0, 1, 2, 3"}
 	case BadKnob:
-		return &FieldError{Field: "parallel", Value: l.String(), Reason: "has a size below 1", Allowed: "positive tp, pp, dp, cp, ep, etp, vpp, micro_batch"}
+		return &flopcast.FieldError{Field: "parallel", Value: l.String(), Reason: "has a size below 1", Allowed: "positive tp, pp, dp, cp, ep, etp, vpp, micro_batch"}
 	case BadCPFlash:
-		return &FieldError{Field: "parallel.cp", Value: l.CP, Reason: "needs training.flash_attention (ring attention is built on the fused kernel)", Allowed: "1 without flash attention"}
+		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: "needs training.flash_attention (ring attention is built on the fused kernel)", Allowed: "1 without flash attention"}
 	case BadRampBatch:
 		for i, rp := range r.Training.BatchRamp {
 			if rp.GlobalBatch%(l.DP*l.MicroBatch) != 0 {
-				return &FieldError{Field: fmt.Sprintf("training.batch_ramp[%d].global_batch", i), Value: rp.GlobalBatch,
+				return &flopcast.FieldError{Field: fmt.Sprintf("training.batch_ramp[%d].global_batch", i), Value: rp.GlobalBatch,
 					Reason: fmt.Sprintf("is not divisible by dp×micro_batch = %d×%d", l.DP, l.MicroBatch), Allowed: "multiples of " + strconv.Itoa(l.DP*l.MicroBatch)}
 			}
 		}
@@ -645,7 +646,7 @@ func (r *Resolved) recomputeAllowed() string {
 }
 
 func (r *Resolved) explainSchedule(l Layout) error {
-	fe := &FieldError{Field: "parallel.pp_schedule", Value: l.Schedule.String()}
+	fe := &flopcast.FieldError{Field: "parallel.pp_schedule", Value: l.Schedule.String()}
 	switch l.Schedule {
 	case Schedule1F1B:
 		fe.Reason = fmt.Sprintf("runs one stage per rank, but vpp is %d", l.VPP)
@@ -743,7 +744,7 @@ type floatRule struct {
 func checkRules(rules []floatRule) error {
 	for _, c := range rules {
 		if c.v != nil && !c.ok(*c.v) {
-			return &FieldError{Field: c.field, Value: *c.v, Allowed: c.allowed}
+			return &flopcast.FieldError{Field: c.field, Value: *c.v, Allowed: c.allowed}
 		}
 	}
 	return nil
@@ -756,7 +757,7 @@ func CheckEconomics(e *Economics) error {
 		return nil
 	}
 	if e.PUE != nil && *e.PUE < 1 {
-		return &FieldError{Field: "economics.pue", Value: *e.PUE, Reason: "is below 1 (facility power cannot be less than IT power)", Allowed: ">= 1, typically 1.1-1.6"}
+		return &flopcast.FieldError{Field: "economics.pue", Value: *e.PUE, Reason: "is below 1 (facility power cannot be less than IT power)", Allowed: ">= 1, typically 1.1-1.6"}
 	}
 	return checkRules([]floatRule{
 		{"economics.price_per_chip_hour", e.PricePerChipHour, positive, "a positive price in USD per chip-hour"},
@@ -790,7 +791,7 @@ func CheckReliability(x *Reliability) error {
 		return err
 	}
 	if x.FailuresPerChipHour != nil && x.MTTIHours != nil {
-		return &FieldError{Field: "reliability.mtti_hours", Value: *x.MTTIHours,
+		return &flopcast.FieldError{Field: "reliability.mtti_hours", Value: *x.MTTIHours,
 			Reason: "is given together with reliability.failures_per_chip_hour", Hint: "give one of the two"}
 	}
 	return nil

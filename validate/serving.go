@@ -2,7 +2,6 @@ package validate
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/flopcast/flopcast/catalog"
 	"github.com/flopcast/flopcast/infer"
@@ -114,8 +113,7 @@ func PredictServing(row *ServingRow) (Result, error) {
 		return out, fmt.Errorf("metric: %q (allowed: %s, %s, %s, %s, %s, %s)", row.Metric, MetricOutputPerChip, MetricDecodeOutputPerChip,
 			MetricPrefillInputPerChip, MetricTokensPerUser, MetricUSDPerMOutputAllIn, MetricUSDPerMOutputDecode)
 	}
-	out.Err = (out.Predicted - out.Measured) / out.Measured
-	out.AbsErr = math.Abs(out.Err)
+	out.setErr()
 	return out, nil
 }
 

@@ -467,7 +467,12 @@ func Predict(row *Row) (Result, error) {
 	default:
 		return out, fmt.Errorf("metric: %q (allowed: tflops_per_chip, mfu, hfu, step_time_s, tokens_per_s_per_chip, seqs_per_s, minutes, layer_ms, peak_mem_gib, peak_alloc_gib, chip_hours, co2_t, energy_chips_mwh, co2_chips_t)", row.Metric)
 	}
-	out.Err = (out.Predicted - out.Measured) / out.Measured
-	out.AbsErr = math.Abs(out.Err)
+	out.setErr()
 	return out, nil
+}
+
+// setErr sets Err and AbsErr from Predicted and Measured.
+func (r *Result) setErr() {
+	r.Err = (r.Predicted - r.Measured) / r.Measured
+	r.AbsErr = math.Abs(r.Err)
 }
