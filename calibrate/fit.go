@@ -280,8 +280,7 @@ func WaveEff(g hardware.GEMMModel, m, n int) float64 {
 		return 1
 	}
 	tiles := ((m + g.TileM - 1) / g.TileM) * ((n + g.TileN - 1) / g.TileN)
-	waves := (tiles + g.Units - 1) / g.Units
-	return float64(tiles) / float64(waves*g.Units)
+	return hardware.WaveEff(float64(tiles), float64(g.Units))
 }
 
 // GEMMTime is the model's time in seconds for an (m×k)·(k×n) product in

@@ -39,13 +39,10 @@ func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines
 	}
 }
 
-// expertDP is the expert-data-parallel group: the ranks of one pipeline
-// stage, tp·cp·dp, over the experts' grid etp·ep (Megatron-Core's
-// decoupled grids, parallel_state.py); the experts' gradients are reduced
-// over it.
-func expertDP(l *spec.Layout, s *shape) float64 {
-	return max(float64(l.TP*l.CP*l.DP)/(s.etp*s.ep), 1)
-}
+// expertDP is the expert-data-parallel group over which the experts'
+// gradients are reduced (spec.Layout.ExpertDP: Megatron-Core's decoupled
+// grids, parallel_state.py).
+func expertDP(l *spec.Layout) float64 { return float64(l.ExpertDP()) }
 
 // optimizerTime is the optimizer step of pd dense and px expert
 // parameters, sharded by ZeRO-1 and above.

@@ -68,7 +68,7 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 	if l.ZeRO == 3 {
 		z3 = 1 // FSDP changes eager layers' casts and saved tensors
 	}
-	key := [9]int{l.TP, l.CP, l.EP, expertTP(l), l.MicroBatch, sp, int(l.Recompute), z3, int(l.Schedule)}
+	key := [9]int{l.TP, l.CP, l.EP, l.ETP, l.MicroBatch, sp, int(l.Recompute), z3, int(l.Schedule)}
 	if !c.valid || c.key != key {
 		c.s = e.newShape(l)
 		c.dense = e.layer(&c.s, false)
@@ -81,9 +81,9 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 		c.dpValid = false
 		c.key, c.valid = key, true
 	}
-	if k := [4]int{l.TP, l.DP * l.CP, l.EP, expertTP(l)}; !c.dpValid || c.dpKey != k {
+	if k := [4]int{l.TP, l.DP * l.CP, l.EP, l.ETP}; !c.dpValid || c.dpKey != k {
 		dpg := float64(l.DP * l.CP)
-		c.lines = e.dpLines(l, &c.s, dpg, expertDP(l, &c.s))
+		c.lines = e.dpLines(l, &c.s, dpg, expertDP(l))
 		c.hop, c.hopLat = e.hopTime(l, &c.s)
 		c.dpKey, c.dpValid = k, true
 	}
@@ -157,17 +157,23 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 	var sums stepSums
 	dpg := float64(l.DP * l.CP)
-	edpg := expertDP(l, &c.s)
+	edpg := expertDP(l)
 	sp := e.stageSplit(l)
 	var prev rankLoad
 	var prevTime rankTiming
 	for r := 0; r < l.PP; r++ {
 		rl := e.rank(&sp, r)
+		var mirror rankLoad // DualPipe: the mirror stage this rank also holds
+		if c.s.dualPipe {
+			mirror = e.rank(&sp, l.PP-1-r)
+		}
 		same := r > 0 && rl == prev && r < l.PP-1 && !c.s.dualPipe // DualPipe: memory depends on the mirror stage too
 		if !same {
-			prev, prevTime = rl, e.rankTime(l, rl, c)
+			prev = rl
 			if c.s.dualPipe {
-				prevTime = e.dualPipeTime(l, &sp, r, prevTime, c)
+				prevTime = e.dualPipeRankTime(l, rl, mirror, c)
+			} else {
+				prevTime = e.rankTime(l, rl, c)
 			}
 		}
 		rt := &prevTime
@@ -188,7 +194,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		}
 		ml := rl // what the rank keeps in memory
 		if c.s.dualPipe {
-			ml = e.dualPipeLoad(&sp, r, rl)
+			ml = dualPipeLoad(rl, mirror)
 		}
 		pd, px, emb := e.rankParams(ml, c)
 		if mem := e.rankMemory(l, c, r, ml, pd, px, emb, m, dpg, edpg); mem.PeakGiB > sums.peak.PeakGiB {

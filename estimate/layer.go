@@ -37,7 +37,7 @@ type shape struct {
 }
 
 func (e *Estimator) newShape(l *spec.Layout) shape {
-	s := shape{tp: float64(l.TP), cp: float64(l.CP), ep: float64(l.EP), etp: float64(expertTP(l)), microBatch: float64(l.MicroBatch), recompute: l.Recompute}
+	s := shape{tp: float64(l.TP), cp: float64(l.CP), ep: float64(l.EP), etp: float64(l.ETP), microBatch: float64(l.MicroBatch), recompute: l.Recompute}
 	s.tokens = s.microBatch * e.seqLen / s.cp
 	s.sp = l.SequenceParallel && l.TP > 1
 	s.normTokens = s.tokens

@@ -118,14 +118,13 @@ func (e *Estimator) rankParams(rl rankLoad, c *layerCache) (dense, expert, emb f
 	return dense + emb, expert, emb
 }
 
-// dualPipeLoad is what rank r holds under DualPipe: stage r of the
-// micro-batches fed from the first rank and stage p-1-r of those fed from
-// the last, so every stage lives on two ranks (DualPipe README: parameters
-// 2× those of 1F1B).
-func (e *Estimator) dualPipeLoad(sp *split, r int, rl rankLoad) rankLoad {
-	m := e.rank(sp, sp.p-1-r)
-	return rankLoad{dense: rl.dense + m.dense, moe: rl.moe + m.moe, mtp: rl.mtp + m.mtp,
-		first: rl.first || m.first, last: rl.last || m.last}
+// dualPipeLoad is what a rank holds under DualPipe: its stage rl of the
+// micro-batches fed from the first rank and the mirror stage of those fed
+// from the last, so every stage lives on two ranks (DualPipe README:
+// parameters 2× those of 1F1B).
+func dualPipeLoad(rl, mirror rankLoad) rankLoad {
+	return rankLoad{dense: rl.dense + mirror.dense, moe: rl.moe + mirror.moe, mtp: rl.mtp + mirror.mtp,
+		first: rl.first || mirror.first, last: rl.last || mirror.last}
 }
 
 // rankMemory is the memory of pipeline rank r of the layout at its peak:

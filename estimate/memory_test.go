@@ -300,7 +300,7 @@ parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule:
 	// DualPipe: rank 0 holds stage 0 and stage 15.
 	_, ed, ld := eval("", "dualpipe")
 	sp := ed.stageSplit(&ld)
-	rl := ed.dualPipeLoad(&sp, 0, ed.rank(&sp, 0))
+	rl := dualPipeLoad(ed.rank(&sp, 0), ed.rank(&sp, 15))
 	if !rl.first || !rl.last || rl.mtp != 1 || rl.dense+rl.moe != float64(sp.layers(0)+sp.layers(15))-1 {
 		t.Errorf("dualpipe rank 0 load %+v", rl)
 	}
@@ -338,14 +338,14 @@ parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule:
 	e.eval(l, &res, &c)
 	sp := e.stageSplit(&l)
 	for rank := 0; rank < l.PP/2; rank++ {
-		a := e.dualPipeTime(&l, &sp, rank, e.rankTime(&l, e.rank(&sp, rank), &c), &c)
-		b := e.dualPipeTime(&l, &sp, l.PP-1-rank, e.rankTime(&l, e.rank(&sp, l.PP-1-rank), &c), &c)
+		own, mirror := e.rank(&sp, rank), e.rank(&sp, l.PP-1-rank)
+		a, b := e.dualPipeRankTime(&l, own, mirror, &c), e.dualPipeRankTime(&l, mirror, own, &c)
 		if math.Abs(a.total()-b.total()) > 1e-12*a.total() {
 			t.Errorf("rank %d carries %v s per micro-batch, its mirror %v", rank, a.total(), b.total())
 		}
 	}
 	last := e.rankTime(&l, e.rank(&sp, l.PP-1), &c)
-	paired := e.dualPipeTime(&l, &sp, l.PP-1, last, &c)
+	paired := e.dualPipeRankTime(&l, e.rank(&sp, l.PP-1), e.rank(&sp, 0), &c)
 	if paired.total() >= last.total() {
 		t.Errorf("the last stage paired with the first: %v s, want less than the last stage alone, %v s", paired.total(), last.total())
 	}

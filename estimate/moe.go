@@ -23,14 +23,6 @@ const (
 	moeKernels = 6
 )
 
-// expertTP is the layout's expert tensor-parallel size (tp when unset).
-func expertTP(l *spec.Layout) int {
-	if l.ETP > 0 {
-		return l.ETP
-	}
-	return l.TP
-}
-
 // moeBlock adds an MoE layer's router, experts and dispatch, keeps what
 // it saves, and returns its activation and routing traffic.
 //

@@ -51,15 +51,16 @@ func dualPipeTime(p, m, slowest, mean float64, rt *rankTiming) (pipelined, bubbl
 	return pipelined, pipelined - m*mean
 }
 
-// dualPipeTime is rank r's time per micro-batch under DualPipe: the rank
-// holds stage r of one direction and stage p−1−r of the other, and half of
+// dualPipeRankTime is a rank's time per micro-batch under DualPipe: the
+// rank holds its stage rl of one direction and the mirror stage of the
+// other, and half of
 // the step's micro-batches pass through each (deepseek-ai/DualPipe: each end
 // of the pipeline feeds half of them), so its load is the mean of the two
 // stages'. Pairing a stage with its mirror is what lets the ends' embedding,
 // output heads and multi-token-prediction module share ranks with lighter
 // stages.
-func (e *Estimator) dualPipeTime(l *spec.Layout, sp *split, r int, own rankTiming, c *layerCache) rankTiming {
-	mirror := e.rankTime(l, e.rank(sp, sp.p-1-r), c)
+func (e *Estimator) dualPipeRankTime(l *spec.Layout, rl, mirrorLoad rankLoad, c *layerCache) rankTiming {
+	own, mirror := e.rankTime(l, rl, c), e.rankTime(l, mirrorLoad, c)
 	return rankTiming{
 		fwd: (own.fwd + mirror.fwd) / 2, bwd: (own.bwd + mirror.bwd) / 2,
 		tp: (own.tp + mirror.tp) / 2, cp: (own.cp + mirror.cp) / 2, ep: (own.ep + mirror.ep) / 2,

@@ -18,8 +18,7 @@ type Group struct {
 // megatron/core/parallel_state.py). Groups of one are left out. It
 // allocates; Eval does not call it.
 func (e *Estimator) Placement(l spec.Layout) []Group {
-	etp := expertTP(&l)
-	edp := l.TP * l.CP * l.DP / max(l.EP*etp, 1)
+	etp, edp := l.ETP, l.ExpertDP()
 	var gs []Group
 	add := func(name string, n, stride int) {
 		if n <= 1 {

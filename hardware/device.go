@@ -172,12 +172,7 @@ func (d *Device) gemm(batch, m, n, k, peak, eff float64) float64 {
 // compute is a GEMM's FLOPs over peak × efficiency × wave-quantisation
 // efficiency.
 func (d *Device) compute(batch, m, n, k, peak, eff float64) float64 {
-	q := 1.0
-	if d.units > 0 {
-		tiles := batch * math.Ceil(m/d.tileM) * math.Ceil(n/d.tileN)
-		waves := math.Ceil(tiles / d.units)
-		q = tiles / (waves * d.units)
-	}
+	q := WaveEff(batch*math.Ceil(m/d.tileM)*math.Ceil(n/d.tileN), d.units)
 	return 2 * batch * m * n * k / (peak * d.clock * eff * q)
 }
 
@@ -264,4 +259,14 @@ func (d *Device) PeakBF16() float64 { return d.peakBF16 }
 // clock.
 func (d *Device) GEMMCeiling() float64 {
 	return d.eff * d.clock * d.peak / d.peakBF16
+}
+
+// WaveEff is the wave-quantisation factor of a kernel of tiles output tiles
+// on units parallel compute units (SMs): the last wave runs partly empty,
+// so tiles / (⌈tiles/units⌉ × units). 1 when units is 0 (no model).
+func WaveEff(tiles, units float64) float64 {
+	if units <= 0 || tiles <= 0 {
+		return 1
+	}
+	return tiles / (math.Ceil(tiles/units) * units)
 }
