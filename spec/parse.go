@@ -86,18 +86,23 @@ var yamlSection = map[string]string{
 	"model.MoE": "model.moe.", "model.MLA": "model.mla.", "spec.Ramp": "training.batch_ramp[].",
 }
 
-var yamlAllowed = map[string]string{
-	"spec.Run":         "model, cluster, training, parallel, economics, reliability",
-	"spec.Cluster":     "chip, chips, scale_up_domain, scale_up_gbps, scale_out_gbps, hbm_gib, profile",
-	"spec.Training":    "seq_len, global_batch, tokens, batch_ramp, precision, recipe, optimizer, optimizer_moments, fp8_params, fp8_activations, flash_attention, tp_comm_overlap, dp_comm_overlap, ep_comm_overlap, dropout",
-	"spec.Parallel":    "tp, pp, dp, cp, ep, etp, vpp, micro_batch, zero, recompute, offload, pp_schedule, sequence_parallel",
-	"spec.Economics":   "price_per_chip_hour, capex_per_chip, depreciation_years, server_network_share, facility_usd_per_mw, pue, electricity_usd_per_mwh, grid_kg_co2_per_kwh, market_kg_co2_per_kwh, chip_power_w, host_power_w",
-	"spec.Reliability": "failures_per_chip_hour, mtti_hours, checkpoint_write_s, checkpoint_interval_s, storage_gbps, restart_s",
-	"model.Config":     "layers, hidden, heads, kv_heads, head_dim, ffn, ffn_kind, vocab, tied_embeddings, moe, attention, mla, position, norm, bias, mtp_depth",
-	"model.MoE":        "experts, top_k, shared_experts, expert_ffn, dense_layers, max_groups_per_token, routing",
-	"model.MLA":        "q_lora_rank, kv_lora_rank, qk_rope_dim, qk_nope_dim, v_head_dim",
-	"spec.Ramp":        "tokens, global_batch",
-}
+// yamlAllowed lists the keys of each run.yaml section for "not a known
+// field" messages, read from the types' yaml tags so that a new field is
+// never missing from them.
+var yamlAllowed = func() map[string]string {
+	m := map[string]string{}
+	for _, v := range []any{Run{}, Cluster{}, Training{}, Parallel{}, Economics{}, Reliability{}, Ramp{}, model.Config{}, model.MoE{}, model.MLA{}} {
+		t := reflect.TypeOf(v)
+		var keys []string
+		for i := 0; i < t.NumField(); i++ {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
+				keys = append(keys, name)
+			}
+		}
+		m[t.String()] = strings.Join(keys, ", ")
+	}
+	return m
+}()
 
 // prefixYAMLError turns yaml.v3's errors into FieldErrors where it can.
 func prefixYAMLError(prefix string, err error) error {

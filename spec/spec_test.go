@@ -189,3 +189,17 @@ func TestParseJSON(t *testing.T) {
 		t.Fatalf("inline JSON model: %v", err)
 	}
 }
+
+// TestUnknownFieldListsEveryKey: the allowed keys of a "not a known field"
+// error come from the types, so fields added later are listed too.
+func TestUnknownFieldListsEveryKey(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"model: llama3-8b\ncluster: {chip: h100-sxm, chips: 8}\ntraining: {seq_len: 8192, global_batch: 8, dispatcher: deepep}\n", "moe_dispatcher"},
+		{"model: llama3-8b\ncluster: {chip: h100-sxm, chips: 8}\ntraining: {seq_len: 8192, global_batch: 8}\nreliability: {sites: rsc}\n", "site"},
+	} {
+		_, err := spec.Parse([]byte(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want it to list %s", c.yaml, err, c.want)
+		}
+	}
+}
