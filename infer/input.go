@@ -265,18 +265,19 @@ var (
 	reType    = regexp.MustCompile(`cannot unmarshal !!(\w+) (?:` + "`" + `([^` + "`" + `]*)` + "` " + `)?into (\S+)`)
 )
 
-// sections names, per Go type, the serve.yaml section and its keys.
+// sections names, per Go type, the serve.yaml section and its keys. The
+// model block is spec.ModelRef's: it decodes strictly and names its own
+// unknown fields.
 var sections = map[string]string{
 	"infer.Serve":    "model, cluster, serving, parallel, prefill_parallel, economics",
 	"infer.Serving":  "input_tokens, output_tokens, concurrency, ttft_ms, tpot_ms, precision, kv_precision, cache_hit_rate, disaggregated",
 	"infer.Parallel": "tp, ep, pp, dp, attention_dp",
 	"spec.Cluster":   "chip, chips, scale_up_domain, scale_up_gbps, scale_out_gbps, hbm_gib, profile",
 	"spec.Economics": "price_per_chip_hour, capex_per_chip, depreciation_years, server_network_share, facility_usd_per_mw, pue, electricity_usd_per_mwh, grid_kg_co2_per_kwh, market_kg_co2_per_kwh, chip_power_w, host_power_w",
-	"model.Config":   "layers, hidden, heads, kv_heads, head_dim, ffn, ffn_kind, vocab, tied_embeddings, moe, attention, mla",
 }
 
 var prefixes = map[string]string{"infer.Serve": "", "infer.Serving": "serving.", "infer.Parallel": "parallel.",
-	"spec.Cluster": "cluster.", "spec.Economics": "economics.", "model.Config": "model."}
+	"spec.Cluster": "cluster.", "spec.Economics": "economics."}
 
 // yamlError turns yaml.v3's first error into a FieldError naming the field.
 func yamlError(err error) error {

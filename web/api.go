@@ -233,6 +233,20 @@ func (s *server) estimate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// topParam reads ?top=N, the length of a ranked list: 1..most, def when
+// the query leaves it out.
+func topParam(r *http.Request, def, most int) (int, error) {
+	v := r.URL.Query().Get("top")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		return 0, &flopcast.FieldError{Field: "top", Value: v, Allowed: fmt.Sprintf("1..%d", most)}
+	}
+	return n, nil
+}
+
 // runSearch runs one search under a slot and a timeout, tied to the
 // request so that a client that goes away stops it.
 func (s *server) runSearch(ctx context.Context, rs *spec.Resolved, opt search.Options) (*search.Report, error) {
@@ -253,13 +267,9 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	opt := search.DefaultOptions
 	q := r.URL.Query()
-	if v := q.Get("top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			s.writeError(w, r, &flopcast.FieldError{Field: "top", Value: v, Allowed: "1..100"})
-			return
-		}
-		opt.Top = n
+	if opt.Top, err = topParam(r, opt.Top, 100); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if v := q.Get("objective"); v != "" {
 		o, err := search.ParseObjective(v)

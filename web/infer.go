@@ -3,9 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"github.com/flopcast/flopcast"
 	"net/http"
-	"strconv"
 
 	"github.com/flopcast/flopcast/infer"
 )
@@ -41,12 +39,10 @@ func (s *server) infer(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badInput{err})
 		return
 	}
-	top := 10
-	if q := r.URL.Query().Get("top"); q != "" {
-		if top, err = strconv.Atoi(q); err != nil || top < 1 || top > 1000 {
-			s.writeError(w, r, &flopcast.FieldError{Field: "top", Value: q, Allowed: "1..1000"})
-			return
-		}
+	top, err := topParam(r, 10, 1000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	release, err := s.acquire(r)
 	if err != nil {

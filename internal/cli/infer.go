@@ -157,9 +157,7 @@ func runInfer(cmd *cobra.Command, io *IO, f *inferFlags) error {
 	if err != nil {
 		var fe *fieldError
 		if errors.As(err, &fe) && fe.Field == "objective" {
-			c := *fe
-			c.Field = "--objective"
-			return &c
+			return asFlag(err, "--objective")
 		}
 		return err
 	}
@@ -219,19 +217,10 @@ func writeInfer(w io.Writer, r *infer.Resolved, rep *infer.Report) {
 	}
 	tw.Flush()
 
-	n := len(rep.Pareto)
-	fmt.Fprintf(w, "\nPareto front, output tokens/s per chip against tokens/s per user (%d points", n)
-	if n > paretoShownInfer {
-		fmt.Fprintf(w, "; %d shown, --json lists all", paretoShownInfer)
-	}
-	fmt.Fprintln(w, ")")
+	rows := paretoRows(w, "output tokens/s per chip against tokens/s per user", "points", len(rep.Pareto), paretoShownInfer)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "mode\ttp\tep\tpp\tadp\tconc\ttok/s/user\tout tok/s/chip\tTTFT ms\tTPOT ms\t")
-	for k := 0; k < min(n, paretoShownInfer); k++ {
-		i := k
-		if n > paretoShownInfer {
-			i = k * (n - 1) / (paretoShownInfer - 1)
-		}
+	for _, i := range rows {
 		res := &rep.Pareto[i]
 		l := res.Parallel
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%s\t%.0f\t%.1f\t\n", res.Mode, l.TP, l.EP, l.PP, l.AttentionDP,

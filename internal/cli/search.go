@@ -200,6 +200,25 @@ func objectiveColumn(o search.Objective) (string, func(float64) string) {
 // paretoShown is the most Pareto points the text output lists.
 const paretoShown = 12
 
+// paretoRows prints the title of a Pareto table, "Pareto front, what (n
+// unit...)", and returns the indices of the n points it lists: all of
+// them, or shown spread evenly from the first to the last.
+func paretoRows(w io.Writer, what, unit string, n, shown int) []int {
+	fmt.Fprintf(w, "\nPareto front, %s (%d %s", what, n, unit)
+	if n > shown {
+		fmt.Fprintf(w, "; %d shown, --json lists all", shown)
+	}
+	fmt.Fprintln(w, ")")
+	rows := make([]int, min(n, shown))
+	for k := range rows {
+		rows[k] = k
+		if n > shown {
+			rows[k] = k * (n - 1) / (shown - 1)
+		}
+	}
+	return rows
+}
+
 func writeSearch(w io.Writer, r *spec.Resolved, rep *search.Report) {
 	fmt.Fprintf(w, "%s on %d × %s (%s, %s recipe), seq %d, global batch %d\n", r.Model.Name, r.Chips, r.Chip.Name,
 		r.Training.Precision, r.Training.Recipe, r.Training.SeqLen, r.Training.GlobalBatch)
@@ -238,19 +257,10 @@ func writeSearch(w io.Writer, r *spec.Resolved, rep *search.Report) {
 	}
 	tw.Flush()
 
-	n := len(rep.Pareto)
-	fmt.Fprintf(w, "\nPareto front, step time against peak memory (%d layouts", n)
-	if n > paretoShown {
-		fmt.Fprintf(w, "; %d shown, --json lists all", paretoShown)
-	}
-	fmt.Fprintln(w, ")")
+	rows := paretoRows(w, "step time against peak memory", "layouts", len(rep.Pareto), paretoShown)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "tp\tpp\tdp\tcp\tep\tvpp\tmb\tzero\trecompute\tsp\tstep s\tMFU\tpeak GiB\t")
-	for k := 0; k < min(n, paretoShown); k++ {
-		i := k
-		if n > paretoShown {
-			i = k * (n - 1) / (paretoShown - 1)
-		}
+	for _, i := range rows {
 		res := &rep.Pareto[i]
 		l := res.Parallel
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.3f\t%.1f%%\t%.1f\t\n", l.TP, l.PP, l.DP, l.CP, l.EP, l.VPP,
