@@ -160,7 +160,7 @@ func (p *planner) trainable(m model.Config, chip hardware.Chip, rep *Report, cd 
 		t.Days = run.Days
 	}
 	if t.Days > 0 {
-		t.RunsPerYear = float64(t.ConcurrentJobs) * economics.HoursPerYear / 24 / t.Days
+		t.RunsPerYear = float64(t.ConcurrentJobs) * economics.Span{Days: t.Days}.RunsPerYear()
 	}
 	return t, nil
 }

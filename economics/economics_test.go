@@ -392,3 +392,11 @@ func TestCatalogProvenance(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsPerYearJulian: a run of a Julian year fits once a year (an
+// integer HoursPerYear once made the year 365 days).
+func TestRunsPerYearJulian(t *testing.T) {
+	if got := (Span{Days: 365.25}).RunsPerYear(); math.Abs(got-1) > 1e-12 {
+		t.Errorf("runs per year of a 365.25-day run: %v, want 1", got)
+	}
+}

@@ -6,7 +6,7 @@ package economics
 const ChinchillaTokensPerParam = 20
 
 // HoursPerYear is a Julian year, 365.25 days.
-const HoursPerYear = 8766
+const HoursPerYear = 365.25 * 24 // a float constant: HoursPerYear/24 is 365.25, not 365
 
 // Span is the failure-free length of a run: tokens at a steady throughput
 // on a number of chips.
