@@ -51,6 +51,7 @@ type Device struct {
 	attnHalfSeq    float64
 	attnBwdRatio   float64
 	quantBytes     float64 // HBM bytes per element to quantise a bf16 GEMM operand
+	commShare      float64 // share of compute a running collective takes (Chip.CommFraction)
 }
 
 // NewDevice builds the kernel cost model of chip for a run in precision
@@ -89,6 +90,7 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 		attnMaxEff:   g.AttnMaxEff,
 		attnHalfSeq:  g.AttnHalfSeq,
 		attnBwdRatio: g.AttnBwdRatio,
+		commShare:    chip.CommFraction(g.Units),
 	}
 	if precision != "bf16" && precision != "" && g.FP8MaxEff > 0 {
 		d.eff = g.FP8MaxEff
@@ -186,6 +188,11 @@ func (d *Device) GEMMCompute(batch, m, n, k float64) float64 {
 	}
 	return d.compute(batch, m, n, k, d.peak, d.eff)
 }
+
+// CommShare is the fraction of the chip's compute that a collective takes
+// while it runs beside compute: overlapped communication slows the
+// compute it hides behind by this share of its own duration.
+func (d *Device) CommShare() float64 { return d.commShare }
 
 // Overhead is the fixed time of one kernel launch and ramp, seconds.
 func (d *Device) Overhead() float64 { return d.overhead }
