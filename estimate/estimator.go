@@ -44,14 +44,14 @@ const (
 type Estimator struct {
 	r *spec.Resolved
 
-	dev    hardware.Device // kernel costs on this chip at the run precision
+	dev hardware.Device // kernel costs on this chip at the run precision
 	// commShare is the share of the chip's compute that a collective
 	// takes while it runs hidden behind compute
 	// (hardware.Device.CommShare): overlapped TP, DP, PP and EP traffic
 	// slows the compute it overlaps by this share of its duration.
 	commShare float64
-	fab    hardware.Fabric // collective costs over its fabric
-	domain int             // chips in the scale-up domain
+	fab       hardware.Fabric // collective costs over its fabric
+	domain    int             // chips in the scale-up domain
 	// slowest is the fraction by which the job's slowest chip is slower
 	// than the average: a synchronous step runs at its pace.
 	slowest float64
