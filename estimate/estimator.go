@@ -122,6 +122,9 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("estimate: %w", err)
 	}
+	if r.Training.AttentionKernel == spec.AttentionFlash2 {
+		dev = dev.Flash2()
+	}
 	e.dev = dev
 	e.commShare = dev.CommShare()
 	// Every low precision the chip runs natively quantises its GEMM
