@@ -118,7 +118,7 @@ func (e *Estimator) costShape(l *spec.Layout) shapeCosts {
 	if e.moe {
 		sc.moe = e.layer(&sc.s, true)
 	}
-	sc.denseTP, sc.moeTP = exposedTP(&sc.s, &sc.dense), exposedTP(&sc.s, &sc.moe)
+	sc.denseTP, sc.moeTP = exposedTP(&sc.s, &sc.dense, e.commShare), exposedTP(&sc.s, &sc.moe, e.commShare)
 	e.ends(&sc.s, &sc)
 	return sc
 }
@@ -158,7 +158,7 @@ func (v *Evaluator) StepTimeLowerBound(l spec.Layout) float64 {
 // Recompute only adds to the work the bound counts (the recomputed
 // forward, full recompute's second TP collectives and dispatch; with the
 // all-to-all overlapped, the hidden part grows by the compute that hides
-// it, and 1−commContention of it is still work), which
+// it, and 1−commShare of it, commShare being under 1, is still work), which
 // TestStepTimeLowerBound checks.
 func (v *Evaluator) GroupStepTimeLowerBound(l spec.Layout) float64 {
 	k := groupKey{l.TP, l.CP, l.EP, l.ETP, l.MicroBatch, int(l.Schedule)}
@@ -238,13 +238,14 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	p, v := float64(l.PP), float64(l.VPP)
 	mean := sums.time / p
 	pipelined, bubble := pipelineTime(p, v, m, sums.slowest, mean)
-	hops := exposedHops(&l, c.hop, c.hopLat, m, mean)
+	hops := exposedHops(&l, c.hop, c.hopLat, m, mean, e.commShare)
 	if c.s.dualPipe {
 		pipelined, bubble = dualPipeTime(p, m, sums.slowest, mean, &sums.slowestRank)
 		hops = dualPipeHops(p, c.hop)
 	}
-	// The slowest chip sets the pace of the synchronous part of the step.
-	sync := e.slowest * pipelined
+	// The slowest chip sets the pace of the synchronous part of the step,
+	// and the step synchronises every chip once before the optimizer.
+	sync := e.slowest*pipelined + e.stepSync
 	step := pipelined + hops + sums.dp + sums.optimizer + sync
 	out.StepTimeS = step
 	out.Breakdown = Breakdown{
