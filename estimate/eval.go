@@ -117,6 +117,8 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	if c.s.dualPipe {
 		pipelined, bubble = dualPipeTime(p, m, sums.slowest, mean, &sums.slowestRank)
 		hops = dualPipeHops(p, c.hop)
+	} else {
+		hops += e.embeddingSync(&l, &c.s)
 	}
 	// The slowest chip sets the pace of the synchronous part of the step.
 	sync := e.slowest * pipelined

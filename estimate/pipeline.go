@@ -136,3 +136,18 @@ func exposedHops(l *spec.Layout, hop, fixed, m, mean, fwdShare float64) float64 
 // fillHops is the transfers in series while an interleaved pipeline fills
 // and drains: forward across the p·v−1 virtual-stage boundaries, and back.
 func fillHops(p, v int) float64 { return float64(2 * (p*v - 1)) }
+
+// embeddingSync is the all-reduce of the tied embedding's gradient between
+// the first pipeline stage, which holds the input embedding, and the last,
+// which holds a copy as its output layer: after the backward, before the
+// optimizer, on the critical path (Megatron-LM
+// megatron/core/distributed/finalize_model_grads.py,
+// _allreduce_word_embedding_grads over the embedding group; the gradient is
+// the fp32 main_grad). DualPipe puts both ends on one rank.
+func (e *Estimator) embeddingSync(l *spec.Layout, s *shape) float64 {
+	if !e.tied || l.PP <= 1 {
+		return 0
+	}
+	stride := float64((l.PP - 1) * l.TP * l.CP * l.DP)
+	return e.fab.AllReduce(dpGradBytes*e.embParams/s.tp, 2, stride)
+}

@@ -351,3 +351,36 @@ func TestExposedHopsGrowWithVPP(t *testing.T) {
 		prev = got
 	}
 }
+
+// A tied embedding split over pipeline stages costs one all-reduce of its
+// fp32 gradient between the first and the last stage, on the critical path;
+// an untied model or a single stage pays nothing.
+func TestEmbeddingSyncTied(t *testing.T) {
+	run := func(tied string, pp int) (*spec.Resolved, *Estimator, Result) {
+		r, e := resolveRun(t, `
+model: {layers: 8, hidden: 4096, heads: 32, ffn: 16384, vocab: 50000`+tied+`}
+cluster: {chip: a100-sxm-80gb, chips: 64}
+training: {seq_len: 2048, global_batch: 64}
+parallel: {tp: 8, pp: `+itoa(pp)+`, micro_batch: 1}
+`)
+		return r, e, e.Estimate(r.Layout)
+	}
+	for _, pp := range []int{1, 4} {
+		r, e, tied := run(", tied_embeddings: true", pp)
+		_, _, untied := run("", pp)
+		got := tied.Breakdown.ExposedPPCommS - untied.Breakdown.ExposedPPCommS
+		want := 0.0
+		if pp > 1 {
+			// The fp32 gradient of the tp-sharded table, between two
+			// chips a pipeline apart (over InfiniBand here).
+			l := r.Layout
+			want = e.fab.AllReduce(4*50000*4096/8, 2, float64((l.PP-1)*l.TP*l.DP))
+			if want < 4*50000*4096/8/25e9 {
+				t.Fatalf("pp %d: the sync takes %.3g s, less than the gradient over InfiniBand", pp, want)
+			}
+		}
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("pp %d: tied embedding adds %.4g s of PP communication, want %.4g s", pp, got, want)
+		}
+	}
+}
