@@ -119,6 +119,9 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("estimate: %w", err)
 	}
+	if r.Training.AttentionKernel == spec.AttentionFlash2 {
+		dev = dev.Flash2()
+	}
 	e.dev = dev
 	// Every low precision the chip runs natively quantises its GEMM
 	// operands (fp8, mxfp8, nvfp4).
