@@ -243,3 +243,13 @@ func TestSlowestOf(t *testing.T) {
 		t.Errorf("slowest of 8: %gσ, want 1.42σ", got)
 	}
 }
+
+// Blom's approximation stays within 0.03 of the exact expected maxima of
+// n standard normals (Harter 1961 tables: 0.5642, 1.4236, 2.5076).
+func TestMaxOfNormals(t *testing.T) {
+	for _, tc := range []struct{ n, want float64 }{{1, 0}, {0, 0}, {2, 0.5642}, {8, 1.4236}, {100, 2.5076}} {
+		if got := hardware.MaxOfNormals(tc.n); math.Abs(got-tc.want) > 0.03 {
+			t.Errorf("MaxOfNormals(%g) = %.4f, want %.4f", tc.n, got, tc.want)
+		}
+	}
+}
