@@ -76,7 +76,7 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 		if e.moe {
 			c.moe = e.layer(&c.s, true)
 		}
-		c.denseTP, c.moeTP = exposedTP(&c.s, &c.dense), exposedTP(&c.s, &c.moe)
+		c.denseTP, c.moeTP = exposedTP(&c.s, &c.dense, e.commShare), exposedTP(&c.s, &c.moe, e.commShare)
 		e.ends(&c.s, c)
 		c.dpValid = false
 		c.key, c.valid = key, true
@@ -113,15 +113,16 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	if sums.compute > 0 {
 		fwdShare = sums.fwd / sums.compute
 	}
-	hops := exposedHops(&l, c.hop, c.hopLat, m, mean, fwdShare)
+	hops := exposedHops(&l, c.hop, c.hopLat, m, mean, fwdShare, e.commShare)
 	if c.s.dualPipe {
 		pipelined, bubble = dualPipeTime(p, m, sums.slowest, mean, &sums.slowestRank)
 		hops = dualPipeHops(p, c.hop)
 	} else {
 		hops += e.embeddingSync(&l, &c.s)
 	}
-	// The slowest chip sets the pace of the synchronous part of the step.
-	sync := e.slowest * pipelined
+	// The slowest chip sets the pace of the synchronous part of the step,
+	// and the step synchronises every chip once before the optimizer.
+	sync := e.slowest*pipelined + e.stepSync
 	step := pipelined + hops + sums.dp + sums.optimizer + sync
 	out.StepTimeS = step
 	out.Breakdown = Breakdown{

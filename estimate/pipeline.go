@@ -97,7 +97,8 @@ func (e *Estimator) hopTime(l *spec.Layout, s *shape) (hop, fixed float64) {
 
 // exposedHops is the pipeline's point-to-point time left on the critical
 // path of a step of m micro-batches; mean is the average rank's time per
-// micro-batch and fwdShare the forward's share of it.
+// micro-batch, fwdShare the forward's share of it, and share the part of
+// the chip's compute that a hidden transfer holds (Estimator.commShare).
 //
 // 1F1B (Megatron's non-interleaved schedule sends and receives in one
 // blocking batch): filling and draining waits on every hop, and in the
@@ -116,10 +117,10 @@ func (e *Estimator) hopTime(l *spec.Layout, s *shape) (hop, fixed float64) {
 // what outlasts that chunk is exposed. Every chunk of every micro-batch
 // still pays a send/receive pair whose fixed part (credit, latency, launch)
 // the next chunk waits for, and the hidden transfer holds SMs while it runs
-// (commContention). These costs grow with v while the bubble shrinks as
+// (share). These costs grow with v while the bubble shrinks as
 // 1/v (Narayanan et al. 2021, §2.2.2: interleaving multiplies the
 // pipeline's communication by v), so one layer per chunk is not free.
-func exposedHops(l *spec.Layout, hop, fixed, m, mean, fwdShare float64) float64 {
+func exposedHops(l *spec.Layout, hop, fixed, m, mean, fwdShare, share float64) float64 {
 	if l.PP <= 1 {
 		return 0
 	}
@@ -129,7 +130,7 @@ func exposedHops(l *spec.Layout, hop, fixed, m, mean, fwdShare float64) float64 
 	}
 	fill := fillHops(l.PP, l.VPP) * hop
 	fwd, bwd := mean*fwdShare/v, mean*(1-fwdShare)/v // one chunk's passes
-	perChunk := max(0, hop-bwd) + max(0, hop-fwd) + 2*fixed + commContention*(min(hop, bwd)+min(hop, fwd))
+	perChunk := max(0, hop-bwd) + max(0, hop-fwd) + 2*fixed + share*(min(hop, bwd)+min(hop, fwd))
 	return fill + m*v*perChunk
 }
 

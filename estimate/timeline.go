@@ -257,7 +257,7 @@ func PipelineTimelineHops(p, v, m int, fwd, bwd []float64, hop float64) (*Timeli
 		t.MakespanS, t.BubbleS = pipelineTime(float64(p), float64(v), float64(m), slowest, t.BusyS/float64(m))
 		if hop > 0 {
 			l := spec.Layout{PP: p, VPP: v}
-			t.PPCommS = exposedHops(&l, hop, 0, float64(m), 0, 0)
+			t.PPCommS = exposedHops(&l, hop, 0, float64(m), 0, 0, 0)
 			if v > 1 {
 				t.PPCommS = fillHops(p, v) * hop // steady-state transfers hide behind the chunks
 			}

@@ -341,7 +341,7 @@ func TestExposedHopsGrowWithVPP(t *testing.T) {
 	prev := 0.0
 	for _, v := range []int{2, 4, 8, 24} {
 		l := spec.Layout{PP: 4, VPP: v}
-		got := exposedHops(&l, hop, fixed, m, mean, 1.0/3)
+		got := exposedHops(&l, hop, fixed, m, mean, 1.0/3, 0.15)
 		if got <= prev {
 			t.Errorf("vpp %d: %.4g s of exposed transfers, not more than at half the chunks (%.4g s)", v, got, prev)
 		}
