@@ -31,12 +31,14 @@ type Chip struct {
 	// HostW is the per-chip share of host CPU, memory, NICs and switches.
 	HostW float64 `yaml:"host_w,omitempty" json:"host_w,omitempty"`
 
-	// SustainedClock is the fraction of its burst clock a chip holds for
-	// tensor-core work under minutes of continuous load at its power
-	// limit. Microbenchmarks of short kernels (and so measured profiles)
-	// see the burst clock; a training step does not. 0 means 1 (no
-	// evidence of throttling). SustainedClockSource says where it came
-	// from.
+	// SustainedClock is the fraction of the speed of its efficiency model
+	// that a chip holds for tensor-core work under continuous load at its
+	// power limit: what sustained GEMMs measure below a profile fitted
+	// mostly to shorter kernels. It is a clock effect only; the costs of
+	// running at scale are mechanisms of their own (overlapped
+	// communication's share of compute, the slowest chip, the step's
+	// global sync). 0 means 1 (nothing measured). SustainedClockSource says
+	// where it came from.
 	SustainedClock       float64 `yaml:"sustained_clock,omitempty" json:"sustained_clock,omitempty"`
 	SustainedClockSource string  `yaml:"sustained_clock_source,omitempty" json:"sustained_clock_source,omitempty"`
 
