@@ -42,7 +42,7 @@ const (
 type Device struct {
 	peak, peakBF16 float64 // FLOP/s at the run precision and at bf16
 	eff, effBF16   float64 // best GEMM efficiency at each
-	clock          float64 // sustained clock for tensor-core work, relative to the efficiency model
+	clock          float64 // sustained clock for tensor-core work, relative to the efficiency model, times the chip's residual derate
 	units          float64 // parallel compute units (SMs); 0: no wave quantisation
 	tileM, tileN   float64
 	overhead       float64 // seconds per kernel launch
@@ -107,6 +107,9 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	}
 	if d.clock <= 0 || d.clock > 1 {
 		d.clock = 1
+	}
+	if r := chip.ResidualDerate; r > 0 && r <= 1 {
+		d.clock *= r // applied as the clock is: to tensor-core work
 	}
 	if d.tileM <= 0 {
 		d.tileM = defaultTile
