@@ -284,7 +284,7 @@ func (d *Device) PeakBF16() float64 { return d.peakBF16 }
 
 // GEMMCeiling is the best fraction of the bf16 peak this chip's GEMMs reach
 // in a training step: the efficiency curve's maximum at the sustained
-// clock.
+// clock, times the chip's residual derate.
 func (d *Device) GEMMCeiling() float64 {
 	return d.eff * d.clock * d.peak / d.peakBF16
 }
