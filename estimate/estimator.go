@@ -61,6 +61,9 @@ type Estimator struct {
 	// dispatchers: DeepEP, HybridEP).
 	maxGroups float64
 	perDomain bool
+	// routeCV is the coefficient of variation of the experts' loads
+	// that dropless routing lets through (router skew; 0 when balanced).
+	routeCV float64
 
 	capacity float64 // usable bytes per device
 	hostBW   float64 // achieved bytes/s per direction to host memory; 0 unknown
@@ -119,6 +122,9 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("estimate: %w", err)
 	}
+	if r.Training.AttentionKernel == spec.AttentionFlash2 {
+		dev = dev.Flash2()
+	}
 	e.dev = dev
 	// Every low precision the chip runs natively quantises its GEMM
 	// operands (fp8, mxfp8, nvfp4).
@@ -158,6 +164,12 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		e.sharedExperts, e.expertFFN = float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
 		e.denseLayers = float64(m.MoE.DenseLayers)
 		e.maxGroups = float64(m.MoE.MaxGroupsPerToken)
+		if m.MoE.Routing == model.RoutingDropless {
+			e.routeCV = auxLossRouteCV
+			if m.MoE.LoadBalance == model.BalanceExpertBias {
+				e.routeCV = expertBiasRouteCV
+			}
+		}
 	}
 	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
 	e.flash = r.Training.FlashAttention

@@ -1,6 +1,11 @@
 package estimate
 
-import "github.com/flopcast/flopcast/spec"
+import (
+	"math"
+
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/spec"
+)
 
 // The mixture-of-experts block: router, token permutation, the routed
 // experts as one grouped GEMM, shared experts, and the expert-parallel
@@ -23,6 +28,19 @@ const (
 	moeKernels = 6
 )
 
+// Router skew under dropless routing. Wang et al. 2024, "Auxiliary-Loss-
+// Free Load Balancing Strategy for Mixture-of-Experts" (arXiv 2408.15664,
+// Table 2), measure MaxVio_global = (busiest expert's load − mean load) /
+// mean load over a validation set, for MoE models of 64 routed experts:
+// 0.52 for the 3B model balanced by an auxiliary loss (0.72 for the 1B),
+// 0.04 with the auxiliary-loss-free per-expert bias that DeepSeek-V3 adopts
+// (its report §2.1.2). Read as the largest of 64 normal draws, the experts'
+// loads vary with a coefficient of variation MaxVio / E[max of 64].
+var (
+	auxLossRouteCV    = 0.52 / hardware.MaxOfNormals(64)
+	expertBiasRouteCV = 0.04 / hardware.MaxOfNormals(64)
+)
+
 // moeBlock adds an MoE layer's router, experts and dispatch, keeps what
 // it saves, and returns its activation and routing traffic.
 //
@@ -39,11 +57,15 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	localExperts := e.experts / s.ep
 	tokensIn := T / s.tp
 	tokensPerExpert := tokensIn * s.etp * s.ep * e.topK / e.experts // balanced routing
+	// Dropless routing: the busiest EP rank holds load times its share,
+	// and every rank of the group waits for it.
+	load := e.busiestLoad(s, tokensPerExpert)
+	tokensPerExpert *= load
 	inner := e.expertFFN / s.etp
 	e.ffnGEMMs(c, localExperts, tokensPerExpert, inner)
 	// Routed copies this rank holds, per token of the micro-batch's
 	// tokens (topK when etp = tp), and in all.
-	perToken := e.topK * s.etp / s.tp
+	perToken := e.topK * s.etp / s.tp * load
 	routed := T * perToken
 	traffic := ffnSaved{
 		bytes: perToken * (e.ffnTraffic()*inner + moeRoutedSavedBytes*hidden),
@@ -58,7 +80,7 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 		keep(c, s, T*(e.ffnInputBytes()+e.ffnOutputBytes())*sharedInner, spec.RecomputeSharedExperts|spec.RecomputeMoE)
 	}
 	traffic.bytes += routerProbBytes * e.experts
-	perm := permuteBytes * routed * hidden
+	perm := permuteBytes * routed * hidden // the sort after dispatch runs on the busiest rank
 	c.fwd += e.dev.Mem(perm)
 	c.bwd += e.dev.Mem(perm)
 	c.kernelsFwd += moeKernels
@@ -71,7 +93,7 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 		c.fwd += e.dev.Quantize(c.expParams)
 		c.kernelsFwd++
 	}
-	c.epComm = e.expertAllToAll(s)
+	c.epComm = e.expertAllToAll(s) * load // the busiest rank receives and returns the most
 
 	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)
 	if s.recompute.Has(spec.RecomputeMoE) {
@@ -107,6 +129,24 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 		keep(c, s, normT*dropoutMaskSavedBytes*hidden, 0)
 	}
 	return traffic
+}
+
+// busiestLoad is the expected load of the busiest of an MoE layer's ep
+// ranks over the mean, for one micro-batch under dropless routing (1 when
+// balanced). Each expert's load varies with the router's skew (routeCV)
+// and, as a count of the tokens routed to it, with Poisson noise of its
+// mean count perExpert: more tokens per micro-batch, relatively less
+// noise. A rank sums experts/ep of them, drawn from a fixed total, so its
+// coefficient of variation is the experts' times √(ep/E · (E − E/ep)/(E − 1));
+// the busiest of ep ranks lies MaxOfNormals(ep) of those above the mean.
+// Every rank of the group waits for it at the combine.
+func (e *Estimator) busiestLoad(s *shape, perExpert float64) float64 {
+	if e.routeCV == 0 || s.ep <= 1 || perExpert <= 0 {
+		return 1
+	}
+	E, local := e.experts, e.experts/s.ep
+	cv := math.Sqrt(e.routeCV*e.routeCV+1/perExpert) * math.Sqrt((E-local)/(E-1)/local)
+	return 1 + hardware.MaxOfNormals(s.ep)*cv
 }
 
 // expertAllToAll is the raw time of one layer's expert exchange, forward

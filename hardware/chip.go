@@ -73,6 +73,12 @@ type GEMMModel struct {
 	AttnMaxEff   float64 `yaml:"attn_max_eff" json:"attn_max_eff"`     // fused attention forward, long sequences
 	AttnHalfSeq  float64 `yaml:"attn_half_seq" json:"attn_half_seq"`   // sequence length at which attention reaches half of AttnMaxEff
 	AttnBwdRatio float64 `yaml:"attn_bwd_ratio" json:"attn_bwd_ratio"` // backward efficiency / forward efficiency
+	// AttnFlash2MaxEff is FlashAttention-2's forward efficiency at long
+	// sequences where it falls short of the chip's best fused attention
+	// (AttnMaxEff): on Hopper, whose warpgroup MMA and TMA it does not
+	// use. 0: FlashAttention-2 runs at AttnMaxEff (it is the chip's best
+	// kernel, as on Ampere, or no separate figure is known).
+	AttnFlash2MaxEff float64 `yaml:"attn_flash2_max_eff,omitempty" json:"attn_flash2_max_eff,omitempty"`
 	Source       string  `yaml:"source" json:"source"`
 }
 

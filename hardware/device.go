@@ -50,6 +50,7 @@ type Device struct {
 	attnMaxEff     float64
 	attnHalfSeq    float64
 	attnBwdRatio   float64
+	attnFlash2Eff  float64 // FlashAttention-2's attnMaxEff; 0: attnMaxEff
 	quantBytes     float64 // HBM bytes per element to quantise a bf16 GEMM operand
 }
 
@@ -89,6 +90,12 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 		attnMaxEff:   g.AttnMaxEff,
 		attnHalfSeq:  g.AttnHalfSeq,
 		attnBwdRatio: g.AttnBwdRatio,
+		// A profile measures the chip's default attention kernel; the
+		// FlashAttention-2 figure stays the catalog's unless it has one.
+		attnFlash2Eff: g.AttnFlash2MaxEff,
+	}
+	if d.attnFlash2Eff <= 0 {
+		d.attnFlash2Eff = chip.GEMM.AttnFlash2MaxEff
 	}
 	if precision != "bf16" && precision != "" && g.FP8MaxEff > 0 {
 		d.eff = g.FP8MaxEff
@@ -200,6 +207,17 @@ func (d *Device) Attention(flops, seq float64) (fwd, bwd float64) {
 	fwd = flops / (d.peakBF16 * eff)
 	bwd = flashBwdFLOPs * flops / (d.peakBF16 * eff * d.attnBwdRatio)
 	return fwd, bwd
+}
+
+// Flash2 is d with its fused attention priced as FlashAttention-2's where
+// the chip's catalog entry gives FlashAttention-2 its own efficiency
+// (GEMMModel.AttnFlash2MaxEff); elsewhere d unchanged. The sequence
+// dependence and the backward ratio stay the chip's.
+func (d Device) Flash2() Device {
+	if d.attnFlash2Eff > 0 {
+		d.attnMaxEff = d.attnFlash2Eff
+	}
+	return d
 }
 
 // Quantize is the time to quantise elems bf16 elements into the operands a

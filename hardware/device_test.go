@@ -99,6 +99,44 @@ func TestDeviceAttention(t *testing.T) {
 	}
 }
 
+func TestDeviceFlash2(t *testing.T) {
+	const flops, seq = 1e12, 1000
+	for _, tc := range []struct {
+		name    string
+		flash2  float64 // the catalog's attn_flash2_max_eff
+		profile bool    // a measured profile without a FlashAttention-2 figure
+		ratio   float64 // FlashAttention-2 time / fused attention time
+	}{
+		{"no figure: the chip's curve", 0, false, 1},
+		{"Hopper-like figure", 0.25, false, 0.5 / 0.25},
+		{"figure kept under a profile", 0.25, true, 0.5 / 0.25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testChip()
+			c.GEMM.AttnFlash2MaxEff = tc.flash2
+			var p *hardware.Profile
+			if tc.profile {
+				g := c.GEMM
+				g.AttnFlash2MaxEff = 0
+				p = &hardware.Profile{GEMM: g}
+			}
+			d, err := hardware.NewDevice(&c, p, "bf16")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f2 := d.Flash2()
+			fwd, bwd := d.Attention(flops, seq)
+			fwd2, bwd2 := f2.Attention(flops, seq)
+			if !near(fwd2/fwd, tc.ratio) || !near(bwd2/bwd, tc.ratio) {
+				t.Errorf("flash2 / fused: forward %g, backward %g, want %g", fwd2/fwd, bwd2/bwd, tc.ratio)
+			}
+			if g1, g2 := d.GEMM(4096, 4096, 4096), f2.GEMM(4096, 4096, 4096); g1 != g2 {
+				t.Errorf("Flash2 changed a GEMM: %g -> %g", g1, g2)
+			}
+		})
+	}
+}
+
 func TestNewDeviceErrors(t *testing.T) {
 	c := testChip()
 	c.GEMM.MaxEff = 0
@@ -203,5 +241,15 @@ func TestSlowestOf(t *testing.T) {
 	// The expected maximum of 8 normal draws is 1.42σ (Blom: 1.42).
 	if got := hardware.SlowestOf(8) / (0.08 / 6.48); math.Abs(got-1.42) > 0.02 {
 		t.Errorf("slowest of 8: %gσ, want 1.42σ", got)
+	}
+}
+
+// Blom's approximation stays within 0.03 of the exact expected maxima of
+// n standard normals (Harter 1961 tables: 0.5642, 1.4236, 2.5076).
+func TestMaxOfNormals(t *testing.T) {
+	for _, tc := range []struct{ n, want float64 }{{1, 0}, {0, 0}, {2, 0.5642}, {8, 1.4236}, {100, 2.5076}} {
+		if got := hardware.MaxOfNormals(tc.n); math.Abs(got-tc.want) > 0.03 {
+			t.Errorf("MaxOfNormals(%g) = %.4f, want %.4f", tc.n, got, tc.want)
+		}
 	}
 }

@@ -20,9 +20,16 @@ const chipSpeedSigma = 0.08 / (2 * 3.24)
 // (Blom's approximation, Φ⁻¹((n − 0.375)/(n + 0.25))). A synchronous
 // training step runs at the pace of its slowest chip; one chip pays nothing.
 func SlowestOf(n int) float64 {
+	return chipSpeedSigma * MaxOfNormals(float64(n))
+}
+
+// MaxOfNormals is the expected maximum of n independent standard normal
+// draws, by Blom's approximation Φ⁻¹((n − 0.375)/(n + 0.25)) (Blom 1958,
+// Statistical Estimates and Transformed Beta-Variables); 0 for n ≤ 1.
+func MaxOfNormals(n float64) float64 {
 	if n <= 1 {
 		return 0
 	}
-	p := (float64(n) - 0.375) / (float64(n) + 0.25)
-	return chipSpeedSigma * math.Sqrt2 * math.Erfinv(2*p-1)
+	p := (n - 0.375) / (n + 0.25)
+	return math.Sqrt2 * math.Erfinv(2*p-1)
 }

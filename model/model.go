@@ -67,6 +67,11 @@ type MoE struct {
 	// Routing is balanced (default: every expert gets its share) or
 	// dropless (no capacity factor; loads vary).
 	Routing string `yaml:"routing,omitempty" json:"routing,omitempty"`
+	// LoadBalance is how a dropless router keeps expert loads even:
+	// aux_loss (the default: an auxiliary balance loss, as Switch
+	// Transformer, Mixtral and Qwen train) or expert_bias (DeepSeek-V3's
+	// auxiliary-loss-free per-expert bias on the top-k scores, §2.1.2).
+	LoadBalance string `yaml:"load_balance,omitempty" json:"load_balance,omitempty"`
 }
 
 // MLA holds the low-rank shapes of multi-head latent attention.
@@ -126,6 +131,9 @@ const (
 const (
 	RoutingBalanced = "balanced" // every expert receives its even share of tokens
 	RoutingDropless = "dropless" // no capacity limit: expert loads vary from batch to batch
+
+	BalanceAuxLoss    = "aux_loss"    // an auxiliary load-balancing loss (the default)
+	BalanceExpertBias = "expert_bias" // auxiliary-loss-free: a per-expert bias steers top-k selection
 )
 
 func bad(field string, v any, allowed string) error {
@@ -213,6 +221,11 @@ func (c *Config) Validate() error {
 		case "", RoutingBalanced, RoutingDropless:
 		default:
 			return bad("moe.routing", quote(m.Routing), "balanced, dropless")
+		}
+		switch m.LoadBalance {
+		case "", BalanceAuxLoss, BalanceExpertBias:
+		default:
+			return bad("moe.load_balance", quote(m.LoadBalance), "aux_loss, expert_bias")
 		}
 	}
 	return nil

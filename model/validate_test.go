@@ -32,6 +32,8 @@ func TestValidate(t *testing.T) {
 		{"max groups negative", func(c *Config) { c.MoE.MaxGroupsPerToken = -1 }, "model.moe.max_groups_per_token", "0 (no limit)"},
 		{"routing", func(c *Config) { c.MoE.Routing = "capacity" }, "model.moe.routing", "balanced, dropless"},
 		{"dropless", func(c *Config) { c.MoE.Routing = RoutingDropless }, "", ""},
+		{"load balance", func(c *Config) { c.MoE.LoadBalance = "sinkhorn" }, "model.moe.load_balance", "aux_loss, expert_bias"},
+		{"expert bias", func(c *Config) { c.MoE.LoadBalance = BalanceExpertBias }, "", ""},
 		{"zero heads", func(c *Config) { c.Heads = 0 }, "model.heads", "a positive integer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +87,9 @@ func TestCatalogArchitecture(t *testing.T) {
 		}
 		if c.MoE != nil && (c.MoE.MaxGroupsPerToken != tc.groups || c.MoE.Routing != tc.routing) {
 			t.Errorf("%s: max_groups_per_token %d routing %s", tc.name, c.MoE.MaxGroupsPerToken, c.MoE.Routing)
+		}
+		if c.MoE != nil && (c.MoE.LoadBalance == BalanceExpertBias) != (tc.name == "deepseek-v3") {
+			t.Errorf("%s: load_balance %q", tc.name, c.MoE.LoadBalance)
 		}
 	}
 }

@@ -45,6 +45,8 @@ type ResolvedTraining struct {
 	// cached in low precision (DeepSeek-V3 §3.3.3).
 	FP8Activations bool
 	FlashAttention bool
+	// AttentionKernel: AttentionFused or AttentionFlash2.
+	AttentionKernel string
 	// TPCommOverlap nil means automatic: on for megatron with sequence
 	// parallelism.
 	TPCommOverlap *bool
@@ -53,6 +55,12 @@ type ResolvedTraining struct {
 	MoEDispatcher string // alltoall, deepep or hybridep
 	Dropout       bool
 }
+
+// Fused attention kernels (training.attention_kernel).
+const (
+	AttentionFused  = "fused"
+	AttentionFlash2 = "flash2"
+)
 
 // MoE token dispatchers (training.moe_dispatcher).
 const (

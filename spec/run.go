@@ -62,6 +62,13 @@ type Training struct {
 	// FlashAttention: fused attention that never stores the score matrix.
 	// Default true; runs before mid-2022 used false.
 	FlashAttention *bool `yaml:"flash_attention,omitempty" json:"flash_attention,omitempty"`
+	// AttentionKernel is which fused attention kernel runs: fused (default:
+	// the chip's best, cuDNN or Transformer Engine fused attention,
+	// FlashAttention-3 on Hopper) or flash2 (FlashAttention-2: the
+	// flash-attn 2.x package, and PyTorch SDPA's flash backend, which
+	// ports it). FlashAttention-2 is written for Ampere's tensor-core
+	// instructions and leaves much of a Hopper chip idle.
+	AttentionKernel string `yaml:"attention_kernel,omitempty" json:"attention_kernel,omitempty"`
 	// TPCommOverlap: TP collectives split and pipelined with the GEMMs
 	// (Megatron-Core --tp-comm-overlap). Default true for the megatron
 	// recipe with sequence parallelism; runs before 2023 used false.

@@ -268,6 +268,17 @@ func (r *Resolved) resolveTraining(t Training) error {
 	if t.FlashAttention != nil {
 		rt.FlashAttention = *t.FlashAttention
 	}
+	switch rt.AttentionKernel = t.AttentionKernel; rt.AttentionKernel {
+	case "":
+		rt.AttentionKernel = AttentionFused
+	case AttentionFused, AttentionFlash2:
+		if !rt.FlashAttention {
+			return &flopcast.FieldError{Field: "training.attention_kernel", Value: strconv.Quote(t.AttentionKernel), Reason: "names a fused kernel, but training.flash_attention is false",
+				Allowed: "leave it out without flash attention"}
+		}
+	default:
+		return &flopcast.FieldError{Field: "training.attention_kernel", Value: strconv.Quote(t.AttentionKernel), Allowed: AttentionFused + ", " + AttentionFlash2}
+	}
 	r.Training = rt
 	return nil
 }
