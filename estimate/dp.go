@@ -122,5 +122,5 @@ func (e *Estimator) dpExposed(l *spec.Layout, lines *dpLines, r int, pd, px floa
 			exp += max(gather-fwd-float64(r)*fwd/v, gather/buckets)
 		}
 	}
-	return exp + commContention*max(0, grad+gather-exp)
+	return exp + e.commShare*max(0, grad+gather-exp)
 }

@@ -26,12 +26,6 @@ import (
 // Constants of the model that are not per chip or per mechanism. Each says
 // where it comes from.
 const (
-	// commContention: the share of a chip's compute that a hidden
-	// collective takes while it runs (its kernels occupy SMs and HBM
-	// bandwidth). NCCL and Transformer Engine's userbuffers run
-	// collectives on 16-32 of an H100's 132 SMs (NCCL_MAX_NCHANNELS,
-	// TE's num_sm); 0.15 is the middle of that range. Assumption.
-	commContention = 0.15
 	// hostFwdUs, hostBwdUs: host time to launch one kernel from Python
 	// (forward: module call, dispatcher, launch) and from the autograd
 	// engine (backward). When the GPU work of a pass is shorter, the host
@@ -50,12 +44,21 @@ const (
 type Estimator struct {
 	r *spec.Resolved
 
-	dev    hardware.Device // kernel costs on this chip at the run precision
-	fab    hardware.Fabric // collective costs over its fabric
-	domain int             // chips in the scale-up domain
+	dev hardware.Device // kernel costs on this chip at the run precision
+	// commShare is the share of the chip's compute that a collective
+	// takes while it runs hidden behind compute
+	// (hardware.Device.CommShare): overlapped TP, DP, PP and EP traffic
+	// slows the compute it overlaps by this share of its duration.
+	commShare float64
+	fab       hardware.Fabric // collective costs over its fabric
+	domain    int             // chips in the scale-up domain
 	// slowest is the fraction by which the job's slowest chip is slower
 	// than the average: a synchronous step runs at its pace.
 	slowest float64
+	// stepSync is the step's global synchronisation before the optimizer:
+	// the gradient norm (and inf/NaN flag) all-reduced over every chip and
+	// read by the host (stepSyncTime).
+	stepSync float64
 	// MoE dispatch: the scale-up domains one token may reach (0: any),
 	// and whether tokens cross once per destination domain (flex
 	// dispatchers: DeepEP, HybridEP).
@@ -126,6 +129,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 		dev = dev.Flash2()
 	}
 	e.dev = dev
+	e.commShare = dev.CommShare()
 	// Every low precision the chip runs natively quantises its GEMM
 	// operands (fp8, mxfp8, nvfp4).
 	e.fp8 = dev.Quantizes()
@@ -136,6 +140,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	// Groups are placed as launchers place them for a job of this size.
 	e.fab = hardware.NewFabric(c.Fabric).ForJob(r.Chips)
 	e.slowest = hardware.SlowestOf(r.Chips)
+	e.stepSync = stepSyncTime(&e.fab, &e.dev, r.Chips)
 	e.perDomain = r.Training.PerNodeDispatch()
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
@@ -194,6 +199,19 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.modelFlopsPerToken = m.TrainFLOPsPerToken(r.Training.SeqLen)
 	e.recomputeFLOPs(m)
 	return e, nil
+}
+
+// stepSyncTime is the global synchronisation every step pays before its
+// optimizer: gradient clipping all-reduces the squared gradient norm over
+// every rank that holds a shard of the gradients (all chips, with the
+// distributed optimizer) and reads it on the host (total_norm.item() in
+// Megatron-LM megatron/core/optimizer/clip_grads.py; PyTorch's
+// clip_grad_norm_ under FSDP likewise all-reduces the norm). The
+// all-reduce is latency-bound (Fabric.TreeAllReduceLatency), and the host
+// read drains the launch queue, so the next kernel waits for one launch.
+// A single chip only pays the host read.
+func stepSyncTime(fab *hardware.Fabric, dev *hardware.Device, chips int) float64 {
+	return fab.TreeAllReduceLatency(float64(chips), 1) + dev.LaunchOverhead()
 }
 
 // GEMMCeiling is the best fraction of the BF16 peak this chip's GEMMs reach

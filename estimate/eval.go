@@ -76,7 +76,7 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 		if e.moe {
 			c.moe = e.layer(&c.s, true)
 		}
-		c.denseTP, c.moeTP = exposedTP(&c.s, &c.dense), exposedTP(&c.s, &c.moe)
+		c.denseTP, c.moeTP = exposedTP(&c.s, &c.dense, e.commShare), exposedTP(&c.s, &c.moe, e.commShare)
 		e.ends(&c.s, c)
 		c.dpValid = false
 		c.key, c.valid = key, true
@@ -108,13 +108,14 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	p, v := float64(l.PP), float64(l.VPP)
 	mean := sums.time / p
 	pipelined, bubble := pipelineTime(p, v, m, sums.slowest, mean)
-	hops := exposedHops(&l, c.hop, c.hopLat, m, mean)
+	hops := exposedHops(&l, c.hop, c.hopLat, m, mean, e.commShare)
 	if c.s.dualPipe {
 		pipelined, bubble = dualPipeTime(p, m, sums.slowest, mean, &sums.slowestRank)
 		hops = dualPipeHops(p, c.hop)
 	}
-	// The slowest chip sets the pace of the synchronous part of the step.
-	sync := e.slowest * pipelined
+	// The slowest chip sets the pace of the synchronous part of the step,
+	// and the step synchronises every chip once before the optimizer.
+	sync := e.slowest*pipelined + e.stepSync
 	step := pipelined + hops + sums.dp + sums.optimizer + sync
 	out.StepTimeS = step
 	out.Breakdown = Breakdown{

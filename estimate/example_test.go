@@ -59,5 +59,5 @@ func ExampleEstimator_Eval() {
 	}
 	// Output:
 	// tp 4: 18.9 s per step
-	// tp 8: 18.5 s per step
+	// tp 8: 18.6 s per step
 }

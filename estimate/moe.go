@@ -180,14 +180,14 @@ func (e *Estimator) expertAllToAll(s *shape) float64 {
 // exposedEP is the expert all-to-all left on the critical path. Overlapped
 // (two micro-batches in flight, one communicating while the other
 // computes), only what outlasts the layer's compute stays exposed, and the
-// hidden part takes its share of the SMs: commContention, the 20 of an
-// H800's 132 SMs that DeepSeek-V3 gives its dispatch and combine kernels
-// (report §3.2.2; DeepEP's README example uses 24).
+// hidden part takes its share of the SMs (Estimator.commShare: on GPUs
+// hardware.CommUnits, the 20 SMs DeepSeek-V3 gives its dispatch and
+// combine kernels, report §3.2.2).
 func (e *Estimator) exposedEP(c *layerCost, overlap bool) float64 {
 	if !overlap {
 		return c.epComm
 	}
 	comp := c.fwd + c.bwd + c.recompute
 	exp := max(0, c.epComm-comp)
-	return exp + commContention*(c.epComm-exp)
+	return exp + e.commShare*(c.epComm-exp)
 }

@@ -98,9 +98,9 @@ func (e *Estimator) hopTime(l *spec.Layout, s *shape) (hop, fixed float64) {
 // but every chunk boundary of every micro-batch is still a send/receive
 // pair that the receiving chunk waits for: its fixed cost stays on the
 // critical path, and the hidden transfer holds SMs while it runs
-// (commContention). These per-chunk costs grow with v while the bubble
+// (share, Estimator.commShare). These per-chunk costs grow with v while the bubble
 // shrinks as 1/v, so one layer per chunk is no longer free.
-func exposedHops(l *spec.Layout, hop, fixed, m, mean float64) float64 {
+func exposedHops(l *spec.Layout, hop, fixed, m, mean, share float64) float64 {
 	if l.PP <= 1 {
 		return 0
 	}
@@ -110,5 +110,5 @@ func exposedHops(l *spec.Layout, hop, fixed, m, mean float64) float64 {
 		return exposed + 2*hop*m
 	}
 	chunk := mean / (2 * v) // one chunk's forward or backward, roughly
-	return exposed + 2*m*v*(max(0, hop-chunk)+fixed+commContention*min(hop, chunk))
+	return exposed + 2*m*v*(max(0, hop-chunk)+fixed+share*min(hop, chunk))
 }

@@ -33,7 +33,7 @@ func (e *Estimator) Warnings(res *Result) []string {
 func (e *Estimator) LayerTimes(l spec.Layout) (fwd, bwd float64) {
 	s := e.newShape(&l)
 	c := e.layer(&s, false)
-	exp := exposedTP(&s, &c)
+	exp := exposedTP(&s, &c, e.commShare)
 	tot := c.fwd + c.bwd + c.recompute
 	return c.fwd + exp*c.fwd/tot, c.bwd + c.recompute + exp*(c.bwd+c.recompute)/tot
 }

@@ -60,9 +60,10 @@ type Breakdown struct {
 	PipelineBubbleS float64 `json:"pipeline_bubble_s"`
 	ExposedDPCommS  float64 `json:"exposed_dp_comm_s"`
 	OptimizerS      float64 `json:"optimizer_s"`
-	// SyncS is what the job's slowest chip adds: every step synchronises
-	// all chips, and nominally identical chips differ in speed
-	// (hardware.SlowestOf).
+	// SyncS is what synchronisation adds: every step runs at the pace of
+	// the job's slowest chip, since nominally identical chips differ in
+	// speed (hardware.SlowestOf), and gathers the gradient norm from every
+	// chip to the host before the optimizer.
 	SyncS float64 `json:"sync_s"`
 }
 

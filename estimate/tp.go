@@ -38,8 +38,9 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	c.kernelsBwd += tpKernelsBwd
 }
 
-// exposedTP is the TP communication left on the critical path.
-func exposedTP(s *shape, c *layerCost) float64 {
+// exposedTP is the TP communication left on the critical path; share is
+// the compute a hidden collective takes (Estimator.commShare).
+func exposedTP(s *shape, c *layerCost, share float64) float64 {
 	comm := c.tpFwd + c.tpBwd
 	if comm == 0 {
 		return 0
@@ -48,9 +49,9 @@ func exposedTP(s *shape, c *layerCost) float64 {
 		// Collectives split into tp chunks and pipelined with the GEMMs
 		// (Transformer Engine's userbuffers): one chunk stays exposed,
 		// and whatever outlasts the GEMMs. The hidden part still takes
-		// SMs from the GEMMs (commContention).
+		// SMs from the GEMMs (share).
 		exp := max(comm/s.tp, comm-c.gemm)
-		return exp + commContention*(comm-exp)
+		return exp + share*(comm-exp)
 	}
 	return comm
 }

@@ -40,6 +40,15 @@ type Chip struct {
 	SustainedClock       float64 `yaml:"sustained_clock,omitempty" json:"sustained_clock,omitempty"`
 	SustainedClockSource string  `yaml:"sustained_clock_source,omitempty" json:"sustained_clock_source,omitempty"`
 
+	// CommShare is the fraction of the chip's compute that a collective
+	// takes while it runs beside compute (overlapped communication): on
+	// GPUs its kernels hold SMs the GEMMs cannot use. Nil means the GPU
+	// rule, CommUnits of the chip's gemm.units (hardware.CommUnits); chips
+	// without units (TPU, Trainium, Gaudi) must give it, with
+	// CommShareSource.
+	CommShare       *float64 `yaml:"comm_share,omitempty" json:"comm_share,omitempty"`
+	CommShareSource string   `yaml:"comm_share_source,omitempty" json:"comm_share_source,omitempty"`
+
 	// Efficiency model defaults (used when no measured profile is given).
 	GEMM GEMMModel `yaml:"gemm" json:"gemm"`
 
@@ -79,7 +88,7 @@ type GEMMModel struct {
 	// use. 0: FlashAttention-2 runs at AttnMaxEff (it is the chip's best
 	// kernel, as on Ampere, or no separate figure is known).
 	AttnFlash2MaxEff float64 `yaml:"attn_flash2_max_eff,omitempty" json:"attn_flash2_max_eff,omitempty"`
-	Source       string  `yaml:"source" json:"source"`
+	Source           string  `yaml:"source" json:"source"`
 }
 
 // Tier is one level of the fabric.
@@ -152,6 +161,44 @@ func (c *Chip) Precisions() []string {
 		}
 	}
 	return out
+}
+
+// CommUnits is the number of SMs (compute units) a GPU's communication
+// kernels hold while they overlap compute. NCCL runs one CTA, one SM, per
+// channel, and DeepEP's dispatch and combine run on a fixed SM budget:
+// DeepSeek-V3 found 20 of an H800's 132 SMs enough to saturate both its
+// InfiniBand and NVLink bandwidth (DeepSeek-V3 technical report, arXiv
+// 2412.19437 §3.2.2), and Megatron-Core's flex dispatcher defaults to the
+// same 20 (moe_flex_dispatcher_num_sms, megatron/core/transformer/
+// transformer_config.py). Taken for every collective on every GPU.
+const CommUnits = 20
+
+// CommFraction is the share of the chip's compute a running collective
+// takes (CommShare), given the compute units of the efficiency model in
+// use (a measured profile's or the chip's gemm.units).
+func (c *Chip) CommFraction(units int) float64 {
+	if c.CommShare != nil {
+		return *c.CommShare
+	}
+	if units <= 0 {
+		return 0 // refused by the catalog check
+	}
+	return min(1, CommUnits/float64(units))
+}
+
+// checkCommShare verifies that a chip without compute units gives its
+// communication share, with a source, and that a given share is a
+// fraction.
+func (c *Chip) checkCommShare() error {
+	switch {
+	case c.CommShare == nil && c.GEMM.Units <= 0:
+		return fmt.Errorf("comm_share missing: a chip without gemm.units must give the share of compute its collectives take (allowed: 0 <= comm_share < 1, with comm_share_source)")
+	case c.CommShare != nil && !(*c.CommShare >= 0 && *c.CommShare < 1):
+		return fmt.Errorf("comm_share: %v (allowed: 0 <= comm_share < 1)", *c.CommShare)
+	case c.CommShare != nil && c.CommShareSource == "":
+		return fmt.Errorf("comm_share: %v without comm_share_source", *c.CommShare)
+	}
+	return nil
 }
 
 // checkBlockScaled verifies that each listed format has its peak.

@@ -36,3 +36,47 @@ func TestPrecisionPeaks(t *testing.T) {
 		t.Error("an unknown format must be refused")
 	}
 }
+
+func TestCommFraction(t *testing.T) {
+	share := func(v float64) *float64 { return &v }
+	for _, tc := range []struct {
+		name  string
+		chip  Chip
+		units int
+		want  float64
+	}{
+		// GPUs: CommUnits SMs of the units in use.
+		{"h100", Chip{}, 132, 20.0 / 132},
+		{"a100", Chip{}, 108, 20.0 / 108},
+		// A stated share wins, including 0 (dedicated collective cores).
+		{"stated", Chip{CommShare: share(0.3)}, 132, 0.3},
+		{"dedicated cores", Chip{CommShare: share(0)}, 0, 0},
+	} {
+		if got := tc.chip.CommFraction(tc.units); got != tc.want {
+			t.Errorf("%s: CommFraction(%d) = %v, want %v", tc.name, tc.units, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		chip Chip
+	}{
+		{"no units, no share", Chip{}},
+		{"share of 1", Chip{CommShare: share(1), CommShareSource: "x", GEMM: GEMMModel{Units: 132}}},
+		{"negative share", Chip{CommShare: share(-0.1), CommShareSource: "x"}},
+		{"share without source", Chip{CommShare: share(0.1)}},
+	} {
+		if err := tc.chip.checkCommShare(); err == nil {
+			t.Errorf("%s: checkCommShare accepted it", tc.name)
+		}
+	}
+	if err := (&Chip{GEMM: GEMMModel{Units: 132}}).checkCommShare(); err != nil {
+		t.Errorf("a GPU with units: %v", err)
+	}
+	// The catalog: Trainium2's collectives run on dedicated cores.
+	for name, want := range map[string]float64{"h100-sxm": 20.0 / 132, "a100-sxm-80gb": 20.0 / 108, "trainium2": 0} {
+		c, _ := LookupChip(name)
+		if got := c.CommFraction(c.GEMM.Units); got != want {
+			t.Errorf("%s: CommFraction = %v, want %v", name, got, want)
+		}
+	}
+}

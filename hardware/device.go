@@ -52,6 +52,7 @@ type Device struct {
 	attnBwdRatio   float64
 	attnFlash2Eff  float64 // FlashAttention-2's attnMaxEff; 0: attnMaxEff
 	quantBytes     float64 // HBM bytes per element to quantise a bf16 GEMM operand
+	commShare      float64 // share of compute a running collective takes (Chip.CommFraction)
 }
 
 // NewDevice builds the kernel cost model of chip for a run in precision
@@ -90,6 +91,7 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 		attnMaxEff:   g.AttnMaxEff,
 		attnHalfSeq:  g.AttnHalfSeq,
 		attnBwdRatio: g.AttnBwdRatio,
+		commShare:    chip.CommFraction(g.Units),
 		// A profile measures the chip's default attention kernel; the
 		// FlashAttention-2 figure stays the catalog's unless it has one.
 		attnFlash2Eff: g.AttnFlash2MaxEff,
@@ -193,6 +195,11 @@ func (d *Device) GEMMCompute(batch, m, n, k float64) float64 {
 	}
 	return d.compute(batch, m, n, k, d.peak, d.eff)
 }
+
+// CommShare is the fraction of the chip's compute that a collective takes
+// while it runs beside compute: overlapped communication slows the
+// compute it hides behind by this share of its own duration.
+func (d *Device) CommShare() float64 { return d.commShare }
 
 // Overhead is the fixed time of one kernel launch and ramp, seconds.
 func (d *Device) Overhead() float64 { return d.overhead }

@@ -126,6 +126,25 @@ func (f *Fabric) AllToAll(bytes, n, stride float64) float64 {
 	return t + lat
 }
 
+// TreeAllReduceLatency is the time of an all-reduce of a few bytes (a
+// gradient norm, an inf/NaN flag) over n chips stride apart, which only
+// latency bounds. NCCL runs small all-reduces on trees, a chain inside a
+// node and double binary trees across nodes, so the latency grows with the
+// logarithm of the group (NVIDIA, "Massively Scale Your Deep Learning
+// Training with NCCL 2.4", 2019): each tier adds ⌈log₂ k⌉ steps up to the
+// root and as many back down.
+func (f *Fabric) TreeAllReduceLatency(n, stride float64) float64 {
+	if n <= 1 {
+		return 0
+	}
+	k, _, alpha, cnt := f.levels(n, stride)
+	t := 0.0
+	for i := 0; i < cnt; i++ {
+		t += 2 * math.Ceil(math.Log2(k[i])) * alpha[i]
+	}
+	return t
+}
+
 // SendRecv is one point-to-point transfer of bytes between chips stride
 // apart, over the innermost tier whose domain holds both.
 func (f *Fabric) SendRecv(bytes, stride float64) float64 {

@@ -166,3 +166,28 @@ func TestFabricDispatch(t *testing.T) {
 		t.Error("a group of one or no tokens costs time")
 	}
 }
+
+func TestTreeAllReduceLatency(t *testing.T) {
+	f := hardware.NewFabric([]hardware.Tier{
+		{Name: "nvlink", Size: 8, GBps: 450, Efficiency: 1, LatencyUs: 2, Topology: "switch"},
+		{Name: "ib", Size: 0, GBps: 50, Efficiency: 1, LatencyUs: 5, Topology: "switch"},
+	})
+	for _, c := range []struct {
+		name string
+		n    float64
+		want float64
+	}{
+		{"one chip", 1, 0},
+		// 8 in a server: 3 steps up and 3 down at 2 µs.
+		{"one server", 8, 2 * 3 * 2e-6},
+		// 1024 chips: 3 steps in the server, then 128 servers, 7 steps,
+		// each way.
+		{"128 servers", 1024, 2 * (3*2e-6 + 7*5e-6)},
+		// 3 servers round up to 2 steps.
+		{"3 servers", 24, 2 * (3*2e-6 + 2*5e-6)},
+	} {
+		if got := f.TreeAllReduceLatency(c.n, 1); !near(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
