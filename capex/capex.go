@@ -286,7 +286,7 @@ func (p *planner) fleetMFU(chip hardware.Chip, chips int64) (float64, error) {
 	if mfu, ok := p.mfu[k]; ok {
 		return mfu, nil
 	}
-	res, err := p.opts.Search(p.opts.Context, r, search.Options{Top: 1, Objective: search.ObjectiveTime})
+	res, err := p.opts.Search(p.opts.Context, r, search.Options{Fastest: true})
 	if err != nil {
 		return 0, err
 	}

@@ -256,7 +256,7 @@ func (p *planner) jobAt(k jobKey, m model.Config, chip hardware.Chip) (jobSize, 
 	r, err := resolve(name, inline, chip, k.chips, k.seq, k.batch, k.tokens)
 	if err == nil {
 		var rep *search.Report
-		rep, err = p.opts.Search(p.opts.Context, r, search.Options{Top: 1, Objective: search.ObjectiveTime})
+		rep, err = p.opts.Search(p.opts.Context, r, search.Options{Fastest: true})
 		if err == nil && len(rep.Results) > 0 {
 			s.r, s.res = r, rep.Results[0]
 			// Goodput at the default site; a job that never finishes has

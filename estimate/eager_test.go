@@ -93,8 +93,8 @@ func TestEagerKernelsByArchitecture(t *testing.T) {
 	_, learned := eagerRun(t, ", position: learned", "pytorch-amp", 3)
 	var cr, cl layerCache
 	cr.s, cl.s = rope.newShape(&r.Layout), learned.newShape(&r.Layout)
-	rope.ends(&cr.s, &cr)
-	learned.ends(&cl.s, &cl)
+	rope.ends(&cr.s, &cr.shapeCosts)
+	learned.ends(&cl.s, &cl.shapeCosts)
 	if cl.embTime <= cr.embTime {
 		t.Errorf("learned positions: embedding time %v, want more than %v", cl.embTime, cr.embTime)
 	}

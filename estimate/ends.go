@@ -31,7 +31,7 @@ const (
 
 // ends costs the embedding (first stage) and the logits and loss (last
 // stage) of one micro-batch.
-func (e *Estimator) ends(s *shape, c *layerCache) {
+func (e *Estimator) ends(s *shape, c *shapeCosts) {
 	tp, hidden := s.tp, e.hidden
 	c.embTime = e.dev.Mem(s.normTokens * hidden * bf16Bytes * 2)
 	if e.eager && e.learnedPos {
@@ -63,7 +63,7 @@ func (e *Estimator) ends(s *shape, c *layerCache) {
 
 // logitsHeld is the bytes the last stage holds at the loss for one
 // micro-batch.
-func (e *Estimator) logitsHeld(c *layerCache) float64 {
+func (e *Estimator) logitsHeld(c *shapeCosts) float64 {
 	if e.eager {
 		return c.logits * eagerLogitsHeldBytes
 	}

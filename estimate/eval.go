@@ -1,6 +1,10 @@
 package estimate
 
-import "github.com/flopcast/flopcast/spec"
+import (
+	"math"
+
+	"github.com/flopcast/flopcast/spec"
+)
 
 // Estimate evaluates one layout.
 func (e *Estimator) Estimate(l spec.Layout) Result {
@@ -16,32 +20,72 @@ func (e *Estimator) Eval(l spec.Layout, out *Result) {
 	e.eval(l, out, &c)
 }
 
-// Evaluator evaluates layouts of one Estimator and reuses the layer costs
-// of consecutive layouts that share a shape (they differ only in ZeRO
-// stage, pipeline depth or interleaving), as a search's inner loops do. It
-// is not safe for concurrent use: make one per goroutine.
+// Evaluator evaluates layouts of one Estimator and remembers the layer
+// costs of the shapes it has seen (a shape is what layouts share when they
+// differ only in ZeRO stage 0 to 2, pipeline depth, interleaving or data
+// parallelism), as a search revisits the same shapes under every pipeline
+// depth. It is not safe for concurrent use: make one per goroutine.
 type Evaluator struct {
-	e *Estimator
-	c [2]layerCache // FSDP (ZeRO-3) and the rest, which a group interleaves
+	e    *Estimator
+	c    [2]layerCache // FSDP (ZeRO-3) and the rest, which a group interleaves
+	memo map[layerKey]*shapeCosts
+	// groupWork is GroupStepTimeLowerBound's least work per group key.
+	groupWork map[groupKey]float64
 }
 
 // Evaluator returns a new Evaluator of e.
-func (e *Estimator) Evaluator() *Evaluator { return &Evaluator{e: e} }
-
-// Eval is Estimator.Eval, reusing the previous layout's layer costs when
-// the shape is the same.
-func (v *Evaluator) Eval(l spec.Layout, out *Result) {
-	i := 0
-	if l.ZeRO == 3 {
-		i = 1
-	}
-	v.e.eval(l, out, &v.c[i])
+func (e *Estimator) Evaluator() *Evaluator {
+	return &Evaluator{e: e, memo: map[layerKey]*shapeCosts{}, groupWork: map[groupKey]float64{}}
 }
 
-// layerCache holds the per-layer costs of the last shape evaluated.
-type layerCache struct {
-	valid          bool
-	key            [9]int
+// Eval is Estimator.Eval, reusing the layer costs of a shape seen before.
+func (v *Evaluator) Eval(l spec.Layout, out *Result) {
+	c := &v.c[0]
+	if l.ZeRO == 3 {
+		c = &v.c[1]
+	}
+	if key := layerKeyOf(&l); !c.valid || c.key != key {
+		c.shapeCosts = *v.shape(&l, key)
+		c.key, c.valid, c.dpValid = key, true, false
+	}
+	v.e.eval(l, out, c)
+}
+
+// memoCap bounds an Evaluator's memory of shapes (about 400 bytes each);
+// past it the memory starts over.
+const memoCap = 1 << 15
+
+// shape is the shape costs of l, whose layer key is key, from memory.
+func (v *Evaluator) shape(l *spec.Layout, key layerKey) *shapeCosts {
+	if sc, ok := v.memo[key]; ok {
+		return sc
+	}
+	if len(v.memo) >= memoCap {
+		clear(v.memo)
+	}
+	sc := v.e.costShape(l)
+	v.memo[key] = &sc
+	return &sc
+}
+
+// layerKey is what a layer's cost depends on: tp, cp, ep, etp,
+// micro_batch, sequence parallelism, recompute, ZeRO-3 or not, schedule.
+type layerKey [9]int
+
+func layerKeyOf(l *spec.Layout) layerKey {
+	sp, z3 := 0, 0
+	if l.SequenceParallel {
+		sp = 1
+	}
+	if l.ZeRO == 3 {
+		z3 = 1 // FSDP changes eager layers' casts and saved tensors
+	}
+	return layerKey{l.TP, l.CP, l.EP, l.ETP, l.MicroBatch, sp, int(l.Recompute), z3, int(l.Schedule)}
+}
+
+// shapeCosts is the part of a layout's cost that depends on its layer key
+// alone: one layer of each kind and the pipeline's ends, per micro-batch.
+type shapeCosts struct {
 	s              shape
 	dense, moe     layerCost
 	denseTP, moeTP float64 // exposed TP time per layer
@@ -49,6 +93,13 @@ type layerCache struct {
 	embComm        float64 // its TP reduction (and the logits' input gradient's)
 	headTime       float64 // final norm, logits and loss, per micro-batch
 	logits         float64 // logits per micro-batch on one device
+}
+
+// layerCache holds the costs of the last shape evaluated.
+type layerCache struct {
+	valid bool
+	key   layerKey
+	shapeCosts
 	// DP collectives and the pipeline hop, keyed by tp, dp×cp and ep (the
 	// hop's message depends on the layer key too, so a layer-key change
 	// clears them).
@@ -59,27 +110,25 @@ type layerCache struct {
 	hopLat  float64 // its fixed part
 }
 
-// fill computes the layer costs of l's shape unless the cache has them.
+// costShape computes the shape costs of l.
+func (e *Estimator) costShape(l *spec.Layout) shapeCosts {
+	var sc shapeCosts
+	sc.s = e.newShape(l)
+	sc.dense = e.layer(&sc.s, false)
+	if e.moe {
+		sc.moe = e.layer(&sc.s, true)
+	}
+	sc.denseTP, sc.moeTP = exposedTP(&sc.s, &sc.dense, e.commShare), exposedTP(&sc.s, &sc.moe, e.commShare)
+	e.ends(&sc.s, &sc)
+	return sc
+}
+
+// fill computes the layer costs of l's shape and its DP collectives and
+// pipeline hop unless the cache has them.
 func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
-	sp, z3 := 0, 0
-	if l.SequenceParallel {
-		sp = 1
-	}
-	if l.ZeRO == 3 {
-		z3 = 1 // FSDP changes eager layers' casts and saved tensors
-	}
-	key := [9]int{l.TP, l.CP, l.EP, l.ETP, l.MicroBatch, sp, int(l.Recompute), z3, int(l.Schedule)}
-	if !c.valid || c.key != key {
-		c.s = e.newShape(l)
-		c.dense = e.layer(&c.s, false)
-		c.moe = layerCost{}
-		if e.moe {
-			c.moe = e.layer(&c.s, true)
-		}
-		c.denseTP, c.moeTP = exposedTP(&c.s, &c.dense, e.commShare), exposedTP(&c.s, &c.moe, e.commShare)
-		e.ends(&c.s, c)
-		c.dpValid = false
-		c.key, c.valid = key, true
+	if key := layerKeyOf(l); !c.valid || c.key != key {
+		c.shapeCosts = e.costShape(l)
+		c.key, c.valid, c.dpValid = key, true, false
 	}
 	if k := [4]int{l.TP, l.DP * l.CP, l.EP, l.ETP}; !c.dpValid || c.dpKey != k {
 		dpg := float64(l.DP * l.CP)
@@ -87,6 +136,87 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 		c.hop, c.hopLat = e.hopTime(l, &c.s)
 		c.dpKey, c.dpValid = k, true
 	}
+}
+
+// StepTimeLowerBound is a lower bound on the step time Eval gives l (l
+// valid), from its layer costs alone: the compute and exposed TP, CP and
+// EP time of every layer and of the pipeline's ends, spread evenly over
+// the pipeline ranks, the pipeline's fill and drain, and the straggler
+// term. It leaves out what only adds to a step (DP and pipeline
+// transfers, the optimizer, activation offload, the host's launch floor,
+// the slowest stage's excess over the mean), so a search for the fastest
+// layout may skip every layout whose bound exceeds a step it has already
+// found. It is cheap once the Evaluator has seen l's shape.
+func (v *Evaluator) StepTimeLowerBound(l spec.Layout) float64 {
+	return v.e.boundFactor(&l) * v.e.work(v.shape(&l, layerKeyOf(&l)))
+}
+
+// GroupStepTimeLowerBound is a lower bound on the step time of every
+// valid layout that differs from l only in recompute, sequence
+// parallelism and ZeRO stage: the least StepTimeLowerBound of l with
+// nothing recomputed, over sequence parallelism and FSDP on and off.
+// Recompute only adds to the work the bound counts (the recomputed
+// forward, full recompute's second TP collectives and dispatch; with the
+// all-to-all overlapped, the hidden part grows by the compute that hides
+// it, and 1−commShare of it, commShare being under 1, is still work), which
+// TestStepTimeLowerBound checks.
+func (v *Evaluator) GroupStepTimeLowerBound(l spec.Layout) float64 {
+	k := groupKey{l.TP, l.CP, l.EP, l.ETP, l.MicroBatch, int(l.Schedule)}
+	w, ok := v.groupWork[k]
+	if !ok {
+		w = math.Inf(1)
+		sps := []bool{false, true}
+		if l.TP <= 1 {
+			sps = sps[:1] // sequence parallelism means nothing without TP
+		}
+		for _, sp := range sps {
+			for _, z := range [...]int{0, 3} {
+				x := l
+				x.Recompute, x.SequenceParallel, x.ZeRO = spec.RecomputeNone, sp, z
+				w = min(w, v.e.work(v.shape(&x, layerKeyOf(&x))))
+			}
+		}
+		if len(v.groupWork) >= memoCap {
+			clear(v.groupWork)
+		}
+		v.groupWork[k] = w
+	}
+	return v.e.boundFactor(&l) * w
+}
+
+// groupKey is what GroupStepTimeLowerBound's work depends on.
+type groupKey [6]int
+
+// work is the time per micro-batch of all pipeline ranks together that
+// the step bound counts: the layers by kind, as rank and rankTime count
+// them (multi-token-prediction modules are layers of the model's kind,
+// each with one more output head), and the pipeline's ends.
+func (e *Estimator) work(c *shapeCosts) float64 {
+	dense, moe := e.layers+e.mtpDepth, 0.0
+	if e.moe && e.denseLayers < e.layers {
+		dense, moe = e.denseLayers, e.layers-e.denseLayers+e.mtpDepth
+	}
+	dl, ml := &c.dense, &c.moe
+	w := dense*(dl.fwd+dl.bwd+dl.recompute+c.denseTP+dl.cpExposed) + c.embTime + c.embComm +
+		(1+e.mtpDepth)*(c.headTime+c.embComm)
+	if moe > 0 {
+		w += moe * (ml.fwd + ml.bwd + ml.recompute + c.moeTP + ml.cpExposed + e.exposedEP(ml, e.epOverlap || c.s.dualPipe))
+	}
+	return w
+}
+
+// boundFactor turns work into the step bound: the mean rank's time per
+// micro-batch (the slowest's is no less) for every micro-batch and the
+// pipeline's fill and drain, and the straggler term.
+func (e *Estimator) boundFactor(l *spec.Layout) float64 {
+	p, m := float64(l.PP), float64(l.MicroBatches(e.r.Training.GlobalBatch))
+	passes := m + (p-1)/float64(l.VPP)
+	if l.Schedule == spec.ScheduleDualPipe {
+		passes = m
+	}
+	// The bound is exact arithmetic on quantities the step sums in
+	// another order: a margin far above rounding keeps it below.
+	return (1 - 1e-9) * (1 + e.slowest) * passes / p
 }
 
 // stepSums gathers the per-rank figures a step is made of.

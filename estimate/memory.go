@@ -194,7 +194,7 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 		act += chunks * s.normTokens * e.hidden * bf16Bytes // embedding outputs
 	}
 	if rl.last {
-		act += (1+rl.mtp)*e.logitsHeld(c) + e.headWeightCopy(s)
+		act += (1+rl.mtp)*e.logitsHeld(&c.shapeCosts) + e.headWeightCopy(s)
 		if rl.mtp > 0 {
 			// The last stage's micro-batch in flight through the MTP
 			// modules.

@@ -18,6 +18,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -63,6 +64,15 @@ type Options struct {
 	// Progress, if set, is called now and then with done and total counts
 	// of outer tasks, from one goroutine at a time.
 	Progress func(done, total int64)
+
+	// Fastest asks for the fastest layout alone: Top is 1 and Objective
+	// time, and a layout is skipped unestimated when a lower bound on its
+	// step time (estimate.Evaluator.StepTimeLowerBound) exceeds the step
+	// of a fitting layout already found, as it cannot win. The winner is
+	// the one an exhaustive search ranks first; Evaluated and Feasible
+	// count the layouts estimated, Pruned includes the bounded ones, and
+	// Pareto holds the winner only. Planning (capex) needs no more.
+	Fastest bool
 
 	// exhaustive turns pruning off (tests compare against it).
 	exhaustive bool
@@ -125,7 +135,10 @@ type searcher struct {
 	opt    Options
 	next   atomic.Int64 // next task
 	done   atomic.Int64 // tasks finished
-	stop   <-chan struct{}
+	// best is the shortest step of a fitting layout found so far
+	// (math.Float64bits), for Options.Fastest.
+	best atomic.Uint64
+	stop <-chan struct{}
 }
 
 // worker holds one goroutine's buffers and partial results, merged at the
@@ -174,6 +187,9 @@ func Run(ctx context.Context, r *spec.Resolved, opt Options) (*Report, error) {
 	if opt.Top <= 0 {
 		opt.Top = DefaultOptions.Top
 	}
+	if opt.Fastest {
+		opt.Top, opt.Objective = 1, ObjectiveTime
+	}
 	obj, err := ParseObjective(string(opt.Objective))
 	if err != nil {
 		return nil, err
@@ -187,6 +203,7 @@ func Run(ctx context.Context, r *spec.Resolved, opt Options) (*Report, error) {
 		return nil, err
 	}
 	s := &searcher{r: r, e: e, sp: newSpace(r), factor: scoreFactor(r, opt.Objective), opt: opt, stop: ctx.Done()}
+	s.best.Store(math.Float64bits(math.Inf(1)))
 	if len(s.sp.tasks) == 0 {
 		// The given knobs alone leave no tp×pp×cp dividing the chips.
 		if err := r.CheckLayout(r.Layout); err != nil {
@@ -316,6 +333,21 @@ func (w *worker) group(base spec.Layout) {
 	// or none, and full). A variant is at least as large as its class's
 	// probe, so a probe that does not fit rules its class out.
 	prune := !s.opt.exhaustive
+	if prune && s.opt.Fastest {
+		// Variants that cannot beat the fastest fitting layout found:
+		// all of the group at once, or one by one.
+		best := math.Float64frombits(s.best.Load())
+		if w.ev.GroupStepTimeLowerBound(base) > best {
+			w.pruned += int64(g.n)
+			return
+		}
+		for i := 0; i < g.n; i++ {
+			if w.ev.StepTimeLowerBound(g.l[i]) > best {
+				g.state[i] = stPruned
+				w.pruned++
+			}
+		}
+	}
 	probeLight, probeFull := -1, -1
 	if prune {
 		for i := 0; i < g.n; i++ {
@@ -381,7 +413,9 @@ func (w *worker) group(base spec.Layout) {
 	for i := 0; i < g.n; i++ {
 		if w.keep[i] {
 			w.top.push(&g.res[i])
-			w.par.add(&g.res[i].res)
+			if !s.opt.Fastest {
+				w.par.add(&g.res[i].res)
+			}
 		}
 	}
 }
@@ -399,11 +433,24 @@ func (w *worker) eval(i int) {
 	w.evaluated++
 	if sc.res.Memory.Fits {
 		w.feasible++
+		if w.s.opt.Fastest {
+			w.s.lower(sc.res.StepTimeS)
+		}
 		return
 	}
 	if !w.hasClose || sc.res.Memory.OverflowGiB < w.closest.Memory.OverflowGiB ||
 		(sc.res.Memory.OverflowGiB == w.closest.Memory.OverflowGiB && compareLayout(&sc.res.Parallel, &w.closest.Parallel) < 0) {
 		w.closest, w.hasClose = sc.res, true
+	}
+}
+
+// lower makes step the best step found if it is shorter.
+func (s *searcher) lower(step float64) {
+	for {
+		old := s.best.Load()
+		if step >= math.Float64frombits(old) || s.best.CompareAndSwap(old, math.Float64bits(step)) {
+			return
+		}
 	}
 }
 
@@ -452,6 +499,9 @@ func (s *searcher) merge(ws []*worker, start time.Time) (*Report, error) {
 		rep.Scores = append(rep.Scores, all[i].score)
 	}
 	rep.Pareto = append(rep.Pareto, front.p...)
+	if s.opt.Fastest {
+		rep.Pareto = append(rep.Pareto, rep.Results...)
+	}
 	if len(rep.Results) == 0 {
 		return nil, s.noLayout(rep, &viol, &violEx, closest, minDP)
 	}

@@ -163,7 +163,7 @@ func reference(r *spec.Resolved, feasible []estimate.Result, opt Options) (top [
 
 // TestPrunedMatchesBruteForce: pruning and parallel evaluation change
 // neither the top N, nor the Pareto front, nor the feasible count, for any
-// objective. Each run is enumerated by brute force once (the objectives
+// objective, and a Fastest search finds the fastest layout. Each run is enumerated by brute force once (the objectives
 // differ only in the score's factor, which reference applies); the runs
 // are checked in parallel, since the brute force uses one core.
 func TestPrunedMatchesBruteForce(t *testing.T) {
@@ -180,6 +180,14 @@ func TestPrunedMatchesBruteForce(t *testing.T) {
 			}
 			if ex.Evaluated != ex.Valid || ex.Pruned != 0 {
 				t.Errorf("exhaustive: evaluated %d of %d valid, pruned %d", ex.Evaluated, ex.Valid, ex.Pruned)
+			}
+			// A Fastest search finds brute force's fastest layout.
+			fast, err := Run(context.Background(), r, Options{Fastest: true, Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if top, _ := reference(r, feasible, Options{Top: 1, Objective: ObjectiveTime}); !cmp.Equal(top, fast.Results) {
+				t.Errorf("fastest differs from brute force (-brute +fastest):\n%s", cmp.Diff(top, fast.Results))
 			}
 			for _, obj := range Objectives {
 				t.Run(string(obj), func(t *testing.T) {
