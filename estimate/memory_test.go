@@ -357,3 +357,36 @@ parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule:
 		t.Errorf("DualPipe step %v s, want less than 1F1B's %v s for the same layout", res.StepTimeS, one.StepTimeS)
 	}
 }
+
+// ZeRO-3 under pipeline parallelism keeps each stage's weights gathered
+// and its gradients unsharded for the whole step, as ZeRO-1 does, and
+// exchanges them once per step; without pipeline parallelism it shards
+// them and exchanges them per micro-batch. ZeRO-2 shards gradients either
+// way.
+func TestShardedStatesUnderPipeline(t *testing.T) {
+	r, e := resolveRun(t, `
+model: llama3-70b
+cluster: {chip: h100-sxm, chips: 64}
+training: {seq_len: 4096, global_batch: 64}
+parallel: {tp: 8, pp: 4, dp: 2, micro_batch: 1, zero: 3, recompute: full}
+`)
+	est := func(pp, zero int) Result {
+		l := r.Layout
+		l.PP, l.DP, l.ZeRO = pp, 8/pp, zero
+		return e.Estimate(l)
+	}
+	for _, c := range []struct{ pp, zero int }{{1, 2}, {1, 3}, {4, 2}, {4, 3}} {
+		pp := c.pp
+		z1, z3 := est(pp, 1), est(pp, c.zero)
+		same := z1.Memory.WeightsGiB == z3.Memory.WeightsGiB && z1.Memory.GradsGiB == z3.Memory.GradsGiB &&
+			z1.Breakdown.ExposedDPCommS == z3.Breakdown.ExposedDPCommS
+		if want := pp > 1 && c.zero == 3; same != want {
+			t.Errorf("pp %d: ZeRO-%d weights %.2f, grads %.2f GiB, exposed DP %.4f s; ZeRO-1 %.2f, %.2f GiB, %.4f s: same %v, want %v",
+				pp, c.zero, z3.Memory.WeightsGiB, z3.Memory.GradsGiB, z3.Breakdown.ExposedDPCommS,
+				z1.Memory.WeightsGiB, z1.Memory.GradsGiB, z1.Breakdown.ExposedDPCommS, same, want)
+		}
+		if z1.Memory.OptimizerGiB != z3.Memory.OptimizerGiB {
+			t.Errorf("pp %d: optimizer states %.2f GiB under ZeRO-%d, %.2f under ZeRO-1; both shard them", pp, z3.Memory.OptimizerGiB, c.zero, z1.Memory.OptimizerGiB)
+		}
+	}
+}
