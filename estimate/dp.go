@@ -61,7 +61,18 @@ func (e *Estimator) optimizerTime(l *spec.Layout, pd, px, dpg, edpg float64) flo
 	if e.bf16Moments {
 		b -= 2 * bf16MomentSaving // each moment read and written in bf16
 	}
-	return e.dev.Mem(b * n)
+	t := e.dev.Mem(b * n)
+	if e.fp8 && !e.eager {
+		// The updated weights are quantised once a step, both usages,
+		// for every weight this rank computes with (pd + px): Transformer
+		// Engine caches the quantised copy across the step's micro-batches
+		// (module/linear.py and module/grouped_linear.py, is_first_microbatch,
+		// which Megatron-Core's TELinear and TEGroupedLinear pass), and
+		// primary weights kept quantised (training.fp8_params) are
+		// re-quantised once after the parameter all-gather.
+		t += e.dev.Quantize(pd + px)
+	}
+	return t
 }
 
 // stateZeRO is the ZeRO stage by which a layout holds and exchanges its

@@ -87,12 +87,6 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	c.kernelsBwd += moeKernels
 	c.params = e.attentionParams(s) + e.sharedParams/s.tp + e.routerParams
 	c.expParams = e.expertParams / (s.etp * s.ep)
-	if e.fp8 {
-		// Low-precision expert weights are quantised again for every
-		// micro-batch, both usages: the cost grows with the local experts.
-		c.fwd += e.dev.Quantize(c.expParams)
-		c.kernelsFwd++
-	}
 	c.epComm = e.expertAllToAll(s) * load // the busiest rank receives and returns the most
 
 	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)
