@@ -42,7 +42,7 @@ const (
 type Device struct {
 	peak, peakBF16 float64 // FLOP/s at the run precision and at bf16
 	eff, effBF16   float64 // best GEMM efficiency at each
-	clock          float64 // sustained / burst clock for tensor-core work
+	clock          float64 // sustained clock for tensor-core work, relative to the efficiency model, times the chip's residual derate
 	units          float64 // parallel compute units (SMs); 0: no wave quantisation
 	tileM, tileN   float64
 	overhead       float64 // seconds per kernel launch
@@ -81,8 +81,8 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 		eff:      g.MaxEff,
 		effBF16:  g.MaxEff,
 		// Tensor-core work runs at the clock the chip sustains at its
-		// power limit; microbenchmarks of short kernels see the burst
-		// clock.
+		// power limit, which sustained GEMMs measure below a profile
+		// fitted mostly to short kernels.
 		clock:        chip.SustainedClock,
 		units:        float64(g.Units),
 		tileM:        float64(g.TileM),
@@ -107,6 +107,9 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	}
 	if d.clock <= 0 || d.clock > 1 {
 		d.clock = 1
+	}
+	if r := chip.ResidualDerate; r > 0 && r <= 1 {
+		d.clock *= r // applied as the clock is: to tensor-core work
 	}
 	if d.tileM <= 0 {
 		d.tileM = defaultTile
