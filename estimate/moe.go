@@ -62,7 +62,13 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	load := e.busiestLoad(s, tokensPerExpert)
 	tokensPerExpert *= load
 	inner := e.expertFFN / s.etp
-	e.ffnGEMMs(c, localExperts, tokensPerExpert, inner)
+	gemmRows := tokensPerExpert
+	if e.routeCV > 0 {
+		// Dropless groups are ragged: each expert's last row tile is
+		// part empty.
+		gemmRows += e.dev.RaggedRows()
+	}
+	e.ffnGEMMs(c, localExperts, gemmRows, inner)
 	// Routed copies this rank holds, per token of the micro-batch's
 	// tokens (topK when etp = tp), and in all.
 	perToken := e.topK * s.etp / s.tp * load

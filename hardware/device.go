@@ -204,6 +204,12 @@ func (d *Device) GEMMCompute(batch, m, n, k float64) float64 {
 // compute it hides behind by this share of its own duration.
 func (d *Device) CommShare() float64 { return d.commShare }
 
+// RaggedRows is the rows a grouped GEMM computes beyond its groups' own
+// when their sizes vary: each group is tiled on its own (CUTLASS and
+// cuBLAS grouped GEMMs, Transformer Engine's GroupedLinear m_splits), so
+// its last row tile is on average half empty: half an output tile.
+func (d *Device) RaggedRows() float64 { return d.tileM / 2 }
+
 // Overhead is the fixed time of one kernel launch and ramp, seconds.
 func (d *Device) Overhead() float64 { return d.overhead }
 
@@ -284,7 +290,7 @@ func (d *Device) PeakBF16() float64 { return d.peakBF16 }
 
 // GEMMCeiling is the best fraction of the bf16 peak this chip's GEMMs reach
 // in a training step: the efficiency curve's maximum at the sustained
-// clock.
+// clock, times the chip's residual derate.
 func (d *Device) GEMMCeiling() float64 {
 	return d.eff * d.clock * d.peak / d.peakBF16
 }
