@@ -2,6 +2,7 @@ package calibrate
 
 import (
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,5 +63,46 @@ func TestBuiltinProfileH100(t *testing.T) {
 		}
 	} else {
 		t.Log("catalog has no h100-sxm yet; peaks not cross-checked")
+	}
+}
+
+// sustainedMinS is the kernel length from which a measured GEMM counts as
+// sustained tensor work: back-to-back repeats of a kernel of a millisecond
+// or more hold the chip at its power limit for the whole timed loop.
+const sustainedMinS = 1e-3
+
+// TestSustainedClockH100 ties the catalog's sustained_clock of the
+// H100-die chips to the measurement: the profile is fitted to every point,
+// most of them short kernels, and the GEMMs of a millisecond or more run on
+// average at sustained_clock of the fitted speed. The 500 W variant scales
+// it by f ∝ P^(1/3).
+func TestSustainedClockH100(t *testing.T) {
+	m, p, _ := fitH100(t)
+	var sum float64
+	var n int
+	for _, r := range Residuals(m, h100, p.GEMM) {
+		if r.Kind == "gemm" && r.MeasuredS >= sustainedMinS {
+			sum += r.FittedS / r.MeasuredS
+			n++
+		}
+	}
+	if n < 5 {
+		t.Fatalf("%d GEMMs of %g s or more in %s; want at least 5", n, sustainedMinS, h100File)
+	}
+	clock := sum / float64(n)
+	for name, want := range map[string]float64{
+		"h100-sxm":           clock,
+		"h800":               clock,
+		"h200":               clock,
+		"h100-sxm-96gb-500w": clock * math.Cbrt(500.0/700),
+	} {
+		c, ok := hardware.LookupChip(name)
+		if !ok {
+			t.Errorf("%s not in the catalog", name)
+			continue
+		}
+		if math.Abs(c.SustainedClock-want) > 0.005 {
+			t.Errorf("%s: sustained_clock %v; the measurement gives %.3f (%d GEMMs of %g s or more)", name, c.SustainedClock, want, n, sustainedMinS)
+		}
 	}
 }

@@ -61,7 +61,55 @@ func (e *Estimator) optimizerTime(l *spec.Layout, pd, px, dpg, edpg float64) flo
 	if e.bf16Moments {
 		b -= 2 * bf16MomentSaving // each moment read and written in bf16
 	}
-	return e.dev.Mem(b * n)
+	t := e.dev.Mem(b * n)
+	if e.fp8 && !e.eager {
+		// The updated weights are quantised once a step, both usages,
+		// for every weight this rank computes with (pd + px): Transformer
+		// Engine caches the quantised copy across the step's micro-batches
+		// (module/linear.py and module/grouped_linear.py, is_first_microbatch,
+		// which Megatron-Core's TELinear and TEGroupedLinear pass), and
+		// primary weights kept quantised (training.fp8_params) are
+		// re-quantised once after the parameter all-gather.
+		t += e.dev.Quantize(pd + px)
+	}
+	return t
+}
+
+// stateZeRO is the ZeRO stage by which a layout holds and exchanges its
+// model states. ZeRO-3 under pipeline parallelism holds them as ZeRO-1
+// does. Its one implementation is PyTorch's FSDP2 under
+// torch.distributed.pipelining (DeepSpeed's pipeline engine refuses
+// ZeRO-3), whose schedules run a stage's micro-batches without resharding
+// or reducing gradients between them (pipelining/stage.py,
+// backward_maybe_with_nosync), and torchtitan turns off resharding after
+// forward under PP (torchtitan parallelize_llama apply_fsdp: a
+// per-micro-batch re-gather would be exposed). So a stage's weights stay
+// gathered from the first forward to the last backward, its gradients
+// accumulate unsharded in fp32 (FSDP2's reduce dtype), and it gathers its
+// weights and reduce-scatters its gradients once per step; only the
+// optimizer states and fp32 masters stay sharded. ZeRO-2 under PP keeps
+// sharding its gradients per micro-batch, as Llama 3's FSDP did (Llama 3
+// report §3.3.2). Under PP, then, ZeRO-3 stands outside the order of the
+// other stages' memory (MemoryOrder).
+func stateZeRO(l *spec.Layout) int {
+	if l.PP > 1 && l.ZeRO == 3 {
+		return 1
+	}
+	return l.ZeRO
+}
+
+// MemoryOrder is the ZeRO stages from the one that needs the least memory
+// per device to the one that needs the most, for a layout with pp
+// pipeline stages: a stage later in the order never needs less memory than
+// an earlier one. Without pipeline parallelism it is 3, 2, 1, 0. Under it,
+// ZeRO-3 keeps its stage's weights gathered and its gradients unsharded
+// (stateZeRO) and is left out, 2, 1, 0: it needs more memory than ZeRO-2
+// with bf16 weights, and may need less with pytorch-amp's fp32 ones.
+func MemoryOrder(pp int) []int {
+	if pp > 1 {
+		return []int{2, 1, 0}
+	}
+	return []int{3, 2, 1, 0}
 }
 
 // dpTraffic is the data-parallel collectives of one step by ZeRO stage:
@@ -87,7 +135,7 @@ func dpTraffic(zero int, lines *dpLines, pd, px, m float64) (grad, gather float6
 // dpExposed is the data-parallel communication of rank r that the step
 // cannot hide; pd and px are its dense and expert parameters.
 func (e *Estimator) dpExposed(l *spec.Layout, lines *dpLines, r int, pd, px float64, rl rankLoad, c *layerCache, m float64) float64 {
-	grad, gather := dpTraffic(l.ZeRO, lines, pd, px, m)
+	grad, gather := dpTraffic(stateZeRO(l), lines, pd, px, m)
 	if grad+gather == 0 {
 		return 0
 	}
@@ -99,7 +147,7 @@ func (e *Estimator) dpExposed(l *spec.Layout, lines *dpLines, r int, pd, px floa
 	bwd := rl.dense*(dc.bwd+dc.recompute) + rl.moe*(mc.bwd+mc.recompute)
 	var exp float64
 	buckets := max(1, math.Ceil((pd+px)/dpBucketParams))
-	switch l.ZeRO {
+	switch stateZeRO(l) {
 	case 3:
 		// Prefetched per layer: what outlasts the compute stays exposed,
 		// plus the first layer's gather.

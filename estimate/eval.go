@@ -224,6 +224,7 @@ type stepSums struct {
 	slowest                   float64 // the slowest rank's time per micro-batch
 	slowestRank               rankTiming
 	time, compute, tp, cp, ep float64 // sums over ranks, per micro-batch
+	fwd                       float64 // the forward part of compute
 	offload                   float64
 	optimizer, dp             float64 // the worst rank's
 	peak                      Memory  // the rank with the highest peak
@@ -238,10 +239,16 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 	p, v := float64(l.PP), float64(l.VPP)
 	mean := sums.time / p
 	pipelined, bubble := pipelineTime(p, v, m, sums.slowest, mean)
-	hops := exposedHops(&l, c.hop, c.hopLat, m, mean, e.commShare)
+	fwdShare := 0.0
+	if sums.compute > 0 {
+		fwdShare = sums.fwd / sums.compute
+	}
+	hops := exposedHops(&l, c.hop, c.hopLat, m, mean, fwdShare, e.commShare)
 	if c.s.dualPipe {
 		pipelined, bubble = dualPipeTime(p, m, sums.slowest, mean, &sums.slowestRank)
 		hops = dualPipeHops(p, c.hop)
+	} else {
+		hops += e.embeddingSync(&l, &c.s)
 	}
 	// The slowest chip sets the pace of the synchronous part of the step,
 	// and the step synchronises every chip once before the optimizer.
@@ -310,6 +317,7 @@ func (e *Estimator) ranks(l *spec.Layout, c *layerCache, m float64) stepSums {
 		rt := &prevTime
 		sums.time += rt.total()
 		sums.compute += rt.fwd + rt.bwd
+		sums.fwd += rt.fwd
 		sums.tp += rt.tp
 		sums.cp += rt.cp
 		sums.ep += rt.ep

@@ -132,7 +132,7 @@ func dualPipeLoad(rl, mirror rankLoad) rankLoad {
 // micro-batches in flight, and the buffers and allocator slack around
 // them.
 func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad, pd, px, emb, m, dpg, edpg float64) Memory {
-	mem := e.stateMemory(l.ZeRO, pd, px, emb, dpg, edpg)
+	mem := e.stateMemory(stateZeRO(l), pd, px, emb, dpg, edpg)
 	if e.offloads(l, spec.OffloadOptimizer) {
 		mem.OptimizerGiB = 0 // in host memory
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/flopcast/flopcast/hardware"
@@ -281,11 +282,24 @@ parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule:
 	}
 	base, e, l := eval("", "1f1b")
 	mom, _, _ := eval(", optimizer_moments: bf16", "1f1b")
+	ropt := func(r Result) float64 { return r.Breakdown.OptimizerS }
 	if got := mom.Memory.OptimizerGiB / base.Memory.OptimizerGiB; math.Abs(got-8.0/12) > 1e-9 {
 		t.Errorf("bf16 moments: optimizer %v of fp32's, want 8/12", got)
 	}
-	if got := mom.Breakdown.OptimizerS / base.Breakdown.OptimizerS; math.Abs(got-30.0/38) > 1e-3 {
+	// The optimizer step streams 38 bytes a parameter, 30 with bf16
+	// moments (at bf16, without the FP8 weights' once-a-step
+	// quantisation, which comes on top).
+	bf16 := func(extra string) Result {
+		src := strings.Replace(fmt.Sprintf(run, extra, "1f1b"), "precision: fp8", "precision: bf16", 1)
+		r, e := resolveRun(t, src)
+		return e.Estimate(r.Layout)
+	}
+	b16, m16 := bf16(""), bf16(", optimizer_moments: bf16")
+	if got := ropt(m16) / ropt(b16); math.Abs(got-30.0/38) > 1e-3 {
 		t.Errorf("bf16 moments: optimizer step %v of fp32's, want 30/38", got)
+	}
+	if q, qm := ropt(base)-ropt(b16), ropt(mom)-ropt(m16); q <= 0 || qm <= 0 {
+		t.Errorf("fp8 weights' quantisation: %v s, and %v s with bf16 moments; want above 0", q, qm)
 	}
 
 	_, ea, _ := eval(", fp8_activations: true", "1f1b")
@@ -355,5 +369,38 @@ parallel: {tp: 1, pp: 16, dp: 128, ep: 64, micro_batch: 1, zero: 1, pp_schedule:
 	r1, e1 := resolveRun(t, fmt.Sprintf(run, "1f1b"))
 	if one := e1.Estimate(r1.Layout); res.StepTimeS >= one.StepTimeS {
 		t.Errorf("DualPipe step %v s, want less than 1F1B's %v s for the same layout", res.StepTimeS, one.StepTimeS)
+	}
+}
+
+// ZeRO-3 under pipeline parallelism keeps each stage's weights gathered
+// and its gradients unsharded for the whole step, as ZeRO-1 does, and
+// exchanges them once per step; without pipeline parallelism it shards
+// them and exchanges them per micro-batch. ZeRO-2 shards gradients either
+// way.
+func TestShardedStatesUnderPipeline(t *testing.T) {
+	r, e := resolveRun(t, `
+model: llama3-70b
+cluster: {chip: h100-sxm, chips: 64}
+training: {seq_len: 4096, global_batch: 64}
+parallel: {tp: 8, pp: 4, dp: 2, micro_batch: 1, zero: 3, recompute: full}
+`)
+	est := func(pp, zero int) Result {
+		l := r.Layout
+		l.PP, l.DP, l.ZeRO = pp, 8/pp, zero
+		return e.Estimate(l)
+	}
+	for _, c := range []struct{ pp, zero int }{{1, 2}, {1, 3}, {4, 2}, {4, 3}} {
+		pp := c.pp
+		z1, z3 := est(pp, 1), est(pp, c.zero)
+		same := z1.Memory.WeightsGiB == z3.Memory.WeightsGiB && z1.Memory.GradsGiB == z3.Memory.GradsGiB &&
+			z1.Breakdown.ExposedDPCommS == z3.Breakdown.ExposedDPCommS
+		if want := pp > 1 && c.zero == 3; same != want {
+			t.Errorf("pp %d: ZeRO-%d weights %.2f, grads %.2f GiB, exposed DP %.4f s; ZeRO-1 %.2f, %.2f GiB, %.4f s: same %v, want %v",
+				pp, c.zero, z3.Memory.WeightsGiB, z3.Memory.GradsGiB, z3.Breakdown.ExposedDPCommS,
+				z1.Memory.WeightsGiB, z1.Memory.GradsGiB, z1.Breakdown.ExposedDPCommS, same, want)
+		}
+		if z1.Memory.OptimizerGiB != z3.Memory.OptimizerGiB {
+			t.Errorf("pp %d: optimizer states %.2f GiB under ZeRO-%d, %.2f under ZeRO-1; both shard them", pp, z3.Memory.OptimizerGiB, c.zero, z1.Memory.OptimizerGiB)
+		}
 	}
 }

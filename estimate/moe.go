@@ -62,7 +62,13 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	load := e.busiestLoad(s, tokensPerExpert)
 	tokensPerExpert *= load
 	inner := e.expertFFN / s.etp
-	e.ffnGEMMs(c, localExperts, tokensPerExpert, inner)
+	gemmRows := tokensPerExpert
+	if e.routeCV > 0 {
+		// Dropless groups are ragged: each expert's last row tile is
+		// part empty.
+		gemmRows += e.dev.RaggedRows()
+	}
+	e.ffnGEMMs(c, localExperts, gemmRows, inner)
 	// Routed copies this rank holds, per token of the micro-batch's
 	// tokens (topK when etp = tp), and in all.
 	perToken := e.topK * s.etp / s.tp * load
@@ -87,12 +93,6 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	c.kernelsBwd += moeKernels
 	c.params = e.attentionParams(s) + e.sharedParams/s.tp + e.routerParams
 	c.expParams = e.expertParams / (s.etp * s.ep)
-	if e.fp8 {
-		// Low-precision expert weights are quantised again for every
-		// micro-batch, both usages: the cost grows with the local experts.
-		c.fwd += e.dev.Quantize(c.expParams)
-		c.kernelsFwd++
-	}
 	c.epComm = e.expertAllToAll(s) * load // the busiest rank receives and returns the most
 
 	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)

@@ -76,8 +76,12 @@ func dualPipeHops(p, hop float64) float64 {
 
 // hopTime is one point-to-point transfer of a micro-batch's activations
 // between adjacent stages, which sit tp·cp·dp chips apart, and the part of
-// it that does not depend on its size: the link's latency and the launch of
-// the send and receive kernels.
+// it that does not depend on its size. That fixed part is the launch of the
+// send and receive kernels and two latencies of the link: NCCL moves a
+// point-to-point message through buffers the receiver grants, so the sender
+// first waits for the receiver's credit (one latency) and then the data
+// arrives (another; NCCL src/transport/net.cc, the receiver posts buffers
+// that the sender's proxy waits on). SendRecv holds the second.
 func (e *Estimator) hopTime(l *spec.Layout, s *shape) (hop, fixed float64) {
 	if l.PP <= 1 {
 		return 0, 0
@@ -87,28 +91,64 @@ func (e *Estimator) hopTime(l *spec.Layout, s *shape) (hop, fixed float64) {
 		msg /= s.tp
 	}
 	stride := float64(l.TP * l.CP * l.DP)
-	return e.fab.SendRecv(msg, stride), e.fab.SendRecvLatency(stride) + e.dev.LaunchOverhead()
+	lat := e.fab.SendRecvLatency(stride)
+	return e.fab.SendRecv(msg, stride) + lat, 2*lat + e.dev.LaunchOverhead()
 }
 
 // exposedHops is the pipeline's point-to-point time left on the critical
-// path. Filling and draining the pipeline waits on every hop. In steady
-// 1F1B each micro-batch waits for the round trip to the next stage.
-// Interleaved, each chunk's transfer overlaps the next chunk's compute
-// (Megatron-Core's overlap_p2p_comm) and only what outlasts it is exposed;
-// but every chunk boundary of every micro-batch is still a send/receive
-// pair that the receiving chunk waits for: its fixed cost stays on the
-// critical path, and the hidden transfer holds SMs while it runs
-// (share, Estimator.commShare). These per-chunk costs grow with v while the bubble
-// shrinks as 1/v, so one layer per chunk is no longer free.
-func exposedHops(l *spec.Layout, hop, fixed, m, mean, share float64) float64 {
+// path of a step of m micro-batches; mean is the average rank's time per
+// micro-batch, fwdShare the forward's share of it, and share the part of
+// the chip's compute that a hidden transfer holds (Estimator.commShare).
+//
+// 1F1B (Megatron's non-interleaved schedule sends and receives in one
+// blocking batch): filling and draining waits on every hop, and in the
+// steady state each micro-batch waits for the round trip to the next stage.
+//
+// Interleaved, the first micro-batch's forward crosses each of the p·v−1
+// virtual-stage boundaries before the last virtual stage can start its
+// backward, and the last micro-batch's backward crosses them all back:
+// 2(p·v−1) transfers in series, which is what the timeline's simulation of
+// the schedule gives (PipelineTimelineHops). In the steady state,
+// Megatron-Core's overlapped schedule (schedules.py with overlap_p2p_comm,
+// on by default under interleaving) posts each chunk's send together with
+// the receive the next chunk of the same direction needs, and waits on both
+// before that chunk: a forward's transfer runs beside the backward chunk
+// that follows it, a backward's beside the next forward chunk, and only
+// what outlasts that chunk is exposed. Every chunk of every micro-batch
+// still pays a send/receive pair whose fixed part (credit, latency, launch)
+// the next chunk waits for, and the hidden transfer holds SMs while it runs
+// (share). These costs grow with v while the bubble shrinks as
+// 1/v (Narayanan et al. 2021, §2.2.2: interleaving multiplies the
+// pipeline's communication by v), so one layer per chunk is not free.
+func exposedHops(l *spec.Layout, hop, fixed, m, mean, fwdShare, share float64) float64 {
 	if l.PP <= 1 {
 		return 0
 	}
 	p, v := float64(l.PP), float64(l.VPP)
-	exposed := 2 * hop * (p - 1) * v
 	if l.VPP == 1 {
-		return exposed + 2*hop*m
+		return 2*hop*(p-1) + 2*hop*m
 	}
-	chunk := mean / (2 * v) // one chunk's forward or backward, roughly
-	return exposed + 2*m*v*(max(0, hop-chunk)+fixed+share*min(hop, chunk))
+	fill := fillHops(l.PP, l.VPP) * hop
+	fwd, bwd := mean*fwdShare/v, mean*(1-fwdShare)/v // one chunk's passes
+	perChunk := max(0, hop-bwd) + max(0, hop-fwd) + 2*fixed + share*(min(hop, bwd)+min(hop, fwd))
+	return fill + m*v*perChunk
+}
+
+// fillHops is the transfers in series while an interleaved pipeline fills
+// and drains: forward across the p·v−1 virtual-stage boundaries, and back.
+func fillHops(p, v int) float64 { return float64(2 * (p*v - 1)) }
+
+// embeddingSync is the all-reduce of the tied embedding's gradient between
+// the first pipeline stage, which holds the input embedding, and the last,
+// which holds a copy as its output layer: after the backward, before the
+// optimizer, on the critical path (Megatron-LM
+// megatron/core/distributed/finalize_model_grads.py,
+// _allreduce_word_embedding_grads over the embedding group; the gradient is
+// the fp32 main_grad). DualPipe puts both ends on one rank.
+func (e *Estimator) embeddingSync(l *spec.Layout, s *shape) float64 {
+	if !e.tied || l.PP <= 1 {
+		return 0
+	}
+	stride := float64((l.PP - 1) * l.TP * l.CP * l.DP)
+	return e.fab.AllReduce(dpGradBytes*e.embParams/s.tp, 2, stride)
 }

@@ -22,6 +22,9 @@ type Schedule struct {
 	MicroBatches int       `json:"micro_batches"`
 	FwdS         []float64 `json:"fwd_s"`
 	BwdS         []float64 `json:"bwd_s"`
+	// HopS is one point-to-point transfer of a micro-batch's activations
+	// (or their gradient) between adjacent stages.
+	HopS float64 `json:"hop_s"`
 }
 
 // Schedule returns the per-stage chunk times of a layout. It allocates; it
@@ -30,7 +33,7 @@ func (e *Estimator) Schedule(l spec.Layout) Schedule {
 	var c layerCache
 	var res Result
 	e.eval(l, &res, &c) // fills the cache for this shape
-	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch)}
+	sc := Schedule{Stages: l.PP, VPP: l.VPP, MicroBatches: l.MicroBatches(e.r.Training.GlobalBatch), HopS: c.hop}
 	v := float64(l.VPP)
 	sp := e.stageSplit(&l)
 	for r := 0; r < l.PP; r++ {
@@ -108,10 +111,15 @@ type Timeline struct {
 	MakespanS float64 `json:"makespan_s"`
 	// BusyS is the mean over stages of their pass times.
 	BusyS float64 `json:"busy_s"`
-	// BubbleS is the time the average stage idles within the makespan,
-	// MakespanS − BusyS: (p−1)/v of a stage's time per micro-batch for
-	// even stages. It is the step's pipeline_bubble_s, simulated.
+	// BubbleS is the time the average stage idles within the makespan
+	// for want of work, the transfers between stages aside (the makespan
+	// they would leave less BusyS): (p−1)/v of a stage's time per
+	// micro-batch for even stages. It is the step's pipeline_bubble_s,
+	// simulated.
 	BubbleS float64 `json:"bubble_s"`
+	// PPCommS is what the transfers between stages add to the makespan:
+	// the bars wait for their input to arrive.
+	PPCommS float64 `json:"pp_comm_s"`
 	// StepS is the step the bubble is a share of: the whole step time
 	// when the estimator built the timeline, else the makespan.
 	StepS float64 `json:"step_s"`
@@ -134,7 +142,7 @@ type Timeline struct {
 // estimated step. It allocates; it is not for the search's hot path.
 func (e *Estimator) Timeline(l spec.Layout) (*Timeline, error) {
 	s := e.Schedule(l)
-	t, err := PipelineTimeline(s.Stages, max(s.VPP, 1), s.MicroBatches, s.FwdS, s.BwdS)
+	t, err := PipelineTimelineHops(s.Stages, max(s.VPP, 1), s.MicroBatches, s.FwdS, s.BwdS, s.HopS)
 	if err != nil {
 		return nil, err
 	}
@@ -194,10 +202,27 @@ func stageOrder(s, p, v, m int) []pass {
 // Each pass starts when its stage is free and its input has arrived: a
 // forward needs the same micro-batch's forward on the previous virtual
 // stage, a backward the next virtual stage's backward (or, on the last, its
-// own forward). StepS is the makespan.
+// own forward). StepS is the makespan. Transfers between stages take no
+// time; PipelineTimelineHops gives them one.
 func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
+	return PipelineTimelineHops(p, v, m, fwd, bwd, 0)
+}
+
+// PipelineTimelineHops is PipelineTimeline with each pass's output taking
+// hop seconds to reach the next virtual stage (the next pipeline rank).
+// Under 1F1B the stage waits for its send to finish before its next pass
+// (Megatron sends and receives in one blocking batch); interleaved, the
+// send runs beside the next pass (Megatron-Core's overlap_p2p_comm) and
+// only the receiver waits for it.
+func PipelineTimelineHops(p, v, m int, fwd, bwd []float64, hop float64) (*Timeline, error) {
 	if p < 1 || v < 1 || m < 1 {
 		return nil, errors.New("timeline: stages, vpp and micro-batches must be positive")
+	}
+	if hop < 0 || math.IsNaN(hop) || math.IsInf(hop, 0) {
+		return nil, errors.New("timeline: the transfer time must be finite and not negative")
+	}
+	if p == 1 {
+		hop = 0
 	}
 	vs := p * v
 	if (len(fwd) != p && len(fwd) != vs) || len(bwd) != len(fwd) {
@@ -230,16 +255,28 @@ func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
 		// The closed form the step uses.
 		t.Truncated = true
 		t.MakespanS, t.BubbleS = pipelineTime(float64(p), float64(v), float64(m), slowest, t.BusyS/float64(m))
+		if hop > 0 {
+			l := spec.Layout{PP: p, VPP: v}
+			t.PPCommS = exposedHops(&l, hop, 0, float64(m), 0, 0, 0)
+			if v > 1 {
+				t.PPCommS = fillHops(p, v) * hop // steady-state transfers hide behind the chunks
+			}
+			t.MakespanS += t.PPCommS
+		}
 	} else {
-		bars, err := simulate(p, v, m, passTime)
+		free, err := simulate(p, v, m, passTime, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		bars := make([]Bar, 0, 2*p*v*m)
+		makespan, err := simulate(p, v, m, passTime, hop, &bars)
 		if err != nil {
 			return nil, err
 		}
 		t.Bars = bars
-		for _, b := range bars {
-			t.MakespanS = max(t.MakespanS, b.End)
-		}
-		t.BubbleS = t.MakespanS - t.BusyS
+		t.MakespanS = makespan
+		t.BubbleS = free - t.BusyS
+		t.PPCommS = makespan - free
 	}
 	t.StepS = t.MakespanS
 	if t.StepS > 0 {
@@ -249,8 +286,10 @@ func PipelineTimeline(p, v, m int, fwd, bwd []float64) (*Timeline, error) {
 }
 
 // simulate runs every stage's passes in stageOrder, each as soon as its
-// stage is free and its input is ready.
-func simulate(p, v, m int, passTime func(s, c, kind int) float64) ([]Bar, error) {
+// stage is free and its input has arrived (hop after the pass that makes
+// it, on another stage), and returns the makespan. Under 1F1B (v = 1) a
+// stage sends before it moves on. bars, when not nil, receives the passes.
+func simulate(p, v, m int, passTime func(s, c, kind int) float64, hop float64, bars *[]Bar) (float64, error) {
 	vs := p * v
 	orders := make([][]pass, p)
 	for s := range orders {
@@ -267,7 +306,7 @@ func simulate(p, v, m int, passTime func(s, c, kind int) float64) ([]Bar, error)
 	}
 	next := make([]int, p)     // next pass index per stage
 	free := make([]float64, p) // when each stage is free
-	bars := make([]Bar, 0, 2*p*v*m)
+	var makespan float64
 	for remaining := 2 * p * v * m; remaining > 0; {
 		progress := false
 		for s := 0; s < p; s++ {
@@ -277,10 +316,10 @@ func simulate(p, v, m int, passTime func(s, c, kind int) float64) ([]Bar, error)
 				var ready float64
 				if o.kind == KindFwd {
 					if vstage > 0 {
-						ready = done[KindFwd][o.mb*vs+vstage-1]
+						ready = done[KindFwd][o.mb*vs+vstage-1] + hop
 					}
 				} else if vstage < vs-1 {
-					ready = done[KindBwd][o.mb*vs+vstage+1]
+					ready = done[KindBwd][o.mb*vs+vstage+1] + hop
 				} else {
 					ready = done[KindFwd][o.mb*vs+vstage]
 				}
@@ -291,15 +330,22 @@ func simulate(p, v, m int, passTime func(s, c, kind int) float64) ([]Bar, error)
 				end := start + passTime(s, o.chunk, o.kind)
 				done[o.kind][o.mb*vs+vstage] = end
 				free[s] = end
-				bars = append(bars, Bar{Stage: s, MicroBatch: o.mb, Chunk: o.chunk, Kind: o.kind, Start: start, End: end})
+				sends := (o.kind == KindFwd && vstage < vs-1) || (o.kind == KindBwd && vstage > 0)
+				if v == 1 && sends {
+					free[s] += hop // a blocking send
+				}
+				makespan = max(makespan, end)
+				if bars != nil {
+					*bars = append(*bars, Bar{Stage: s, MicroBatch: o.mb, Chunk: o.chunk, Kind: o.kind, Start: start, End: end})
+				}
 				next[s]++
 				remaining--
 				progress = true
 			}
 		}
 		if !progress {
-			return nil, errors.New("timeline: schedule deadlocked") // a bug in stageOrder
+			return 0, errors.New("timeline: schedule deadlocked") // a bug in stageOrder
 		}
 	}
-	return bars, nil
+	return makespan, nil
 }

@@ -293,3 +293,94 @@ func withPP(l spec.Layout, pp int) spec.Layout {
 	l.PP, l.DP, l.VPP = pp, n/pp, 1
 	return l
 }
+
+// Interleaved, the transfers between stages lengthen the step by the fill
+// and drain's transfers in series, 2(p·v−1) of them (the exposedHops
+// term), however many micro-batches follow: in the steady state each
+// transfer runs beside the next chunk. Under 1F1B the sends block, and
+// every micro-batch pays for them.
+func TestPipelineTimelineHops(t *testing.T) {
+	const hop = 0.05 // shorter than any chunk below
+	for _, p := range []int{2, 4, 8} {
+		for _, v := range []int{2, 3, 4, 12} {
+			for _, m := range []int{p, 2 * p, 6 * p} {
+				fwd, bwd := uniform(p, 1), uniform(p, 2)
+				tl, err := PipelineTimelineHops(p, v, m, fwd, bwd, hop)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkTimeline(t, tl)
+				if want := fillHops(p, v) * hop; math.Abs(tl.PPCommS-want) > 1e-9 {
+					t.Errorf("p%d v%d m%d: transfers add %.4g s, want 2(pv-1) hops = %.4g s", p, v, m, tl.PPCommS, want)
+				}
+				free, _ := PipelineTimeline(p, v, m, fwd, bwd)
+				if math.Abs(tl.BubbleS-free.BubbleS) > 1e-9 || math.Abs(tl.MakespanS-free.MakespanS-tl.PPCommS) > 1e-9 {
+					t.Errorf("p%d v%d m%d: bubble %g (without transfers %g), makespan %g (%g)", p, v, m, tl.BubbleS, free.BubbleS, tl.MakespanS, free.MakespanS)
+				}
+			}
+		}
+	}
+	for _, p := range []int{4, 8} {
+		short, _ := PipelineTimelineHops(p, 1, 2*p, uniform(p, 1), uniform(p, 2), hop)
+		long, _ := PipelineTimelineHops(p, 1, 8*p, uniform(p, 1), uniform(p, 2), hop)
+		// Each micro-batch adds a round trip to the next stage.
+		if d := long.PPCommS - short.PPCommS; math.Abs(d-2*hop*float64(6*p)) > 1e-9 {
+			t.Errorf("1f1b p%d: %d more micro-batches add %.4g s of transfers, want a round trip each (%.4g s)", p, 6*p, d, 2*hop*float64(6*p))
+		}
+	}
+	if _, err := PipelineTimelineHops(2, 1, 2, uniform(2, 1), uniform(2, 2), -1); err == nil {
+		t.Error("a negative transfer time is accepted")
+	}
+}
+
+// exposedHops: one layer per virtual stage is not free. At the same
+// bubble-free compute, each doubling of v doubles the fill's transfers and
+// the per-chunk fixed costs.
+func TestExposedHopsGrowWithVPP(t *testing.T) {
+	const hop, fixed, m, mean = 1e-3, 20e-6, 12, 1.2
+	prev := 0.0
+	for _, v := range []int{2, 4, 8, 24} {
+		l := spec.Layout{PP: 4, VPP: v}
+		got := exposedHops(&l, hop, fixed, m, mean, 1.0/3, 0.15)
+		if got <= prev {
+			t.Errorf("vpp %d: %.4g s of exposed transfers, not more than at half the chunks (%.4g s)", v, got, prev)
+		}
+		if low := fillHops(4, v)*hop + 2*m*float64(v)*fixed; got < low {
+			t.Errorf("vpp %d: %.4g s, less than the fill and the fixed costs alone (%.4g s)", v, got, low)
+		}
+		prev = got
+	}
+}
+
+// A tied embedding split over pipeline stages costs one all-reduce of its
+// fp32 gradient between the first and the last stage, on the critical path;
+// an untied model or a single stage pays nothing.
+func TestEmbeddingSyncTied(t *testing.T) {
+	run := func(tied string, pp int) (*spec.Resolved, *Estimator, Result) {
+		r, e := resolveRun(t, `
+model: {layers: 8, hidden: 4096, heads: 32, ffn: 16384, vocab: 50000`+tied+`}
+cluster: {chip: a100-sxm-80gb, chips: 64}
+training: {seq_len: 2048, global_batch: 64}
+parallel: {tp: 8, pp: `+itoa(pp)+`, micro_batch: 1}
+`)
+		return r, e, e.Estimate(r.Layout)
+	}
+	for _, pp := range []int{1, 4} {
+		r, e, tied := run(", tied_embeddings: true", pp)
+		_, _, untied := run("", pp)
+		got := tied.Breakdown.ExposedPPCommS - untied.Breakdown.ExposedPPCommS
+		want := 0.0
+		if pp > 1 {
+			// The fp32 gradient of the tp-sharded table, between two
+			// chips a pipeline apart (over InfiniBand here).
+			l := r.Layout
+			want = e.fab.AllReduce(4*50000*4096/8, 2, float64((l.PP-1)*l.TP*l.DP))
+			if want < 4*50000*4096/8/25e9 {
+				t.Fatalf("pp %d: the sync takes %.3g s, less than the gradient over InfiniBand", pp, want)
+			}
+		}
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("pp %d: tied embedding adds %.4g s of PP communication, want %.4g s", pp, got, want)
+		}
+	}
+}

@@ -27,6 +27,9 @@ var chips = sync.OnceValues(func() ([]Chip, error) {
 		if err := c.GEMM.Check("catalog/chips.yaml: " + c.Name + ".gemm"); err != nil {
 			return nil, err
 		}
+		if err := c.checkResidualDerate(); err != nil {
+			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
+		}
 		if err := c.checkCommShare(); err != nil {
 			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
 		}

@@ -80,3 +80,30 @@ func TestCommFraction(t *testing.T) {
 		}
 	}
 }
+
+func TestResidualDerateCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		chip Chip
+		ok   bool
+	}{
+		{"none", Chip{}, true},
+		{"with source", Chip{ResidualDerate: 0.9, ResidualDerateSource: "x"}, true},
+		{"without source", Chip{ResidualDerate: 0.9}, false},
+		{"above 1", Chip{ResidualDerate: 1.2, ResidualDerateSource: "x"}, false},
+		{"negative", Chip{ResidualDerate: -0.5, ResidualDerateSource: "x"}, false},
+	} {
+		if err := tc.chip.checkResidualDerate(); (err == nil) != tc.ok {
+			t.Errorf("%s: checkResidualDerate = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+	// The derate slows tensor-core work as the clock does.
+	base := Chip{Name: "x", BF16TFLOPS: 1000, HBMTBps: 3, GEMM: GEMMModel{MaxEff: 0.8, MemEff: 1}}
+	slow := base
+	slow.ResidualDerate, slow.ResidualDerateSource = 0.5, "x"
+	d0, _ := NewDevice(&base, nil, "bf16")
+	d1, _ := NewDevice(&slow, nil, "bf16")
+	if r := d1.GEMMCompute(1, 4096, 4096, 4096) / d0.GEMMCompute(1, 4096, 4096, 4096); r < 1.999 || r > 2.001 {
+		t.Errorf("residual_derate 0.5: GEMM time x%v, want x2", r)
+	}
+}

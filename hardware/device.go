@@ -42,7 +42,7 @@ const (
 type Device struct {
 	peak, peakBF16 float64 // FLOP/s at the run precision and at bf16
 	eff, effBF16   float64 // best GEMM efficiency at each
-	clock          float64 // sustained / burst clock for tensor-core work
+	clock          float64 // sustained clock for tensor-core work, relative to the efficiency model, times the chip's residual derate
 	units          float64 // parallel compute units (SMs); 0: no wave quantisation
 	tileM, tileN   float64
 	overhead       float64 // seconds per kernel launch
@@ -81,8 +81,8 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 		eff:      g.MaxEff,
 		effBF16:  g.MaxEff,
 		// Tensor-core work runs at the clock the chip sustains at its
-		// power limit; microbenchmarks of short kernels see the burst
-		// clock.
+		// power limit, which sustained GEMMs measure below a profile
+		// fitted mostly to short kernels.
 		clock:        chip.SustainedClock,
 		units:        float64(g.Units),
 		tileM:        float64(g.TileM),
@@ -107,6 +107,9 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	}
 	if d.clock <= 0 || d.clock > 1 {
 		d.clock = 1
+	}
+	if r := chip.ResidualDerate; r > 0 && r <= 1 {
+		d.clock *= r // applied as the clock is: to tensor-core work
 	}
 	if d.tileM <= 0 {
 		d.tileM = defaultTile
@@ -201,6 +204,12 @@ func (d *Device) GEMMCompute(batch, m, n, k float64) float64 {
 // compute it hides behind by this share of its own duration.
 func (d *Device) CommShare() float64 { return d.commShare }
 
+// RaggedRows is the rows a grouped GEMM computes beyond its groups' own
+// when their sizes vary: each group is tiled on its own (CUTLASS and
+// cuBLAS grouped GEMMs, Transformer Engine's GroupedLinear m_splits), so
+// its last row tile is on average half empty: half an output tile.
+func (d *Device) RaggedRows() float64 { return d.tileM / 2 }
+
 // Overhead is the fixed time of one kernel launch and ramp, seconds.
 func (d *Device) Overhead() float64 { return d.overhead }
 
@@ -281,7 +290,7 @@ func (d *Device) PeakBF16() float64 { return d.peakBF16 }
 
 // GEMMCeiling is the best fraction of the bf16 peak this chip's GEMMs reach
 // in a training step: the efficiency curve's maximum at the sustained
-// clock.
+// clock, times the chip's residual derate.
 func (d *Device) GEMMCeiling() float64 {
 	return d.eff * d.clock * d.peak / d.peakBF16
 }

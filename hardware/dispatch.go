@@ -16,7 +16,12 @@ import "math"
 // forwards it over the inner links to the chips that hold its experts; the
 // combine reduces a token's partial sums inside the domain before they
 // cross back (deepseek-ai/DeepEP csrc/kernels/legacy/internode.cu;
-// DeepSeek-V3 report, arXiv 2412.19437 §3.2.2). maxGroups > 0 caps the
+// DeepSeek-V3 report, arXiv 2412.19437 §3.2.2). These kernels also send a
+// token once per destination chip, not once per expert: the chip expands it
+// to its local experts and sums their outputs before the combine sends one
+// back (DeepEP's get_dispatch_layout counts num_tokens_per_rank and
+// is_token_in_rank; Megatron-Core's flex dispatcher), so the inner links
+// carry one copy per distinct chip a token's experts sit on. maxGroups > 0 caps the
 // domains one token may reach (node-limited routing; DeepSeek-V3 routes a
 // token to at most 4 nodes); 0 leaves routing unlimited. The outer and inner
 // links work at once, so the slower of them sets the time.
@@ -30,18 +35,19 @@ func (f *Fabric) Dispatch(tokens, bytes, topk, n, stride, maxGroups float64, per
 	}
 	k, bw, alpha, cnt := f.levels(n, stride)
 	if cnt <= 1 {
-		return copies*(n-1)/n/bw[0] + alpha[0]
+		return tokens*distinct(n, topk)*bytes*(n-1)/n/bw[0] + alpha[0]
 	}
-	L := k[0]                                // group members inside one innermost domain
-	G := n / L                               // domains the group spans
-	reach := G * (1 - math.Pow(1-1/G, topk)) // distinct domains a token's experts sit in (uniform routing)
+	L := k[0]                  // group members inside one innermost domain
+	G := n / L                 // domains the group spans
+	reach := distinct(G, topk) // domains a token's experts sit in (uniform routing)
 	if maxGroups > 0 {
 		reach = min(reach, maxGroups)
 	}
 	remote := reach * (G - 1) / G // of which other than the sender's own
-	// Inner links: every copy that does not land on the chip it reached
-	// its domain through is forwarded (or sent) once over them.
-	t := copies * (L - 1) / L / bw[0]
+	// Inner links: every destination chip but the one a token reached its
+	// domain through gets its one copy over them; the domain's topk/reach
+	// experts sit on distinct(L, topk/reach) of its chips.
+	t := tokens * reach * distinct(L, topk/reach) * bytes * (L - 1) / L / bw[0]
 	lat := alpha[0]
 	// Outer links: one copy per remote domain, split over the tiers it
 	// crosses by where the remote members sit.
@@ -54,4 +60,10 @@ func (f *Fabric) Dispatch(tokens, bytes, topk, n, stride, maxGroups float64, per
 		inner = outer
 	}
 	return t + lat
+}
+
+// distinct is the expected number of distinct members of a group of n that
+// k uniform picks land on: n(1 − (1 − 1/n)^k).
+func distinct(n, k float64) float64 {
+	return n * (1 - math.Pow(1-1/n, k))
 }

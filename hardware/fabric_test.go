@@ -122,9 +122,10 @@ func TestFabricForJob(t *testing.T) {
 	if got := nvl72.Describe(nvl72.Where(32, 1)); got != "8 per NVLink5 (NVL72) domain × 4 over InfiniBand" {
 		t.Errorf("raw NVL72, group of 32: %q", got)
 	}
-	// EP32 inside the rack is all NVLink: 31/32 of the copies at 900 GB/s.
+	// EP32 inside the rack is all NVLink: 31/32 of the copies at 900 GB/s,
+	// one per distinct chip a token's 8 experts sit on, 32(1-(31/32)^8).
 	f := nvl72.ForJob(256)
-	if got, want := f.Dispatch(1000, 1e6, 8, 32, 1, 0, true), 1000*8*1e6*31.0/32/900e9; !near(got, want) {
+	if got, want := f.Dispatch(1000, 1e6, 8, 32, 1, 0, true), 1000*32*(1-math.Pow(31.0/32, 8))*1e6*31.0/32/900e9; !near(got, want) {
 		t.Errorf("EP32 dispatch in a rack: %g, want %g", got, want)
 	}
 	// An 8-GPU server is a power of two: unchanged for a large job.
@@ -139,9 +140,18 @@ func TestFabricForJob(t *testing.T) {
 func TestFabricDispatch(t *testing.T) {
 	const nv, ib = 450e9, 50e9
 	const tok, B, k = 1000.0, 1e4, 8.0
-	// Inside a server: every copy but the chip's own share over NVLink.
-	if got, want := twoTier.Dispatch(tok, B, k, 8, 1, 0, true), tok*k*B*7/8/nv; !near(got, want) {
+	// Inside a server: one copy per distinct destination chip, 8(1-(7/8)^8)
+	// = 5.25 of a token's 8 experts' chips, but the chip's own share, over
+	// NVLink; Megatron's alltoall sends all 8.
+	if got, want := twoTier.Dispatch(tok, B, k, 8, 1, 0, true), tok*8*(1-math.Pow(7.0/8, 8))*B*7/8/nv; !near(got, want) {
 		t.Errorf("EP8 in a server: %g, want %g", got, want)
+	}
+	if got, want := twoTier.Dispatch(tok, B, k, 8, 1, 0, false), twoTier.AllToAll(tok*k*B, 8, 1); got != want {
+		t.Errorf("EP8 alltoall in a server: %g, want %g", got, want)
+	}
+	// One expert a token: nothing to deduplicate.
+	if got, want := twoTier.Dispatch(tok, B, 1, 8, 1, 0, true), tok*B*7/8/nv; !near(got, want) {
+		t.Errorf("top-1 in a server: %g, want %g", got, want)
 	}
 	// EP64 over 8 servers (DeepSeek-V3 on H800): a token's 8 experts sit in
 	// 8(1-(7/8)^8) = 5.25 servers on average, 4 with node-limited routing;

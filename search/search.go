@@ -7,8 +7,9 @@
 // the run gives keep their value. Whether a layout is valid is decided by
 // spec.Resolved.Violation only. Pruning never changes the answer: it skips
 // only layouts that provably cannot fit in memory, using three properties
-// of the estimator's memory model that the tests check (a higher ZeRO stage
-// never needs more memory, sequence parallelism on never needs more than
+// of the estimator's memory model that the tests check (a ZeRO stage never
+// needs less memory than one before it in estimate.MemoryOrder, sequence
+// parallelism on never needs more than
 // off, selective recompute never more than none), and it keeps, within one
 // group of layouts that differ only in ZeRO, recompute and sequence
 // parallelism, those no other member matches or beats on objective, step
@@ -169,7 +170,7 @@ type group struct {
 	l     [maxInner]spec.Layout
 	ri    [maxInner]int8 // index into space.rc
 	si    [maxInner]int8 // index into the sp list
-	zi    [maxInner]int8 // index into space.zero
+	zi    [maxInner]int8 // index into space.zero or space.zeroPP
 	state [maxInner]uint8
 	res   [maxInner]scored
 }
@@ -300,17 +301,21 @@ func (w *worker) group(base spec.Layout) {
 	s, sp, g := w.s, w.s.sp, &w.grp
 	var spBuf [2]bool
 	sps := sp.spList(base.TP, &spBuf)
+	zeros := sp.zero
+	if base.PP > 1 {
+		zeros = sp.zeroPP
+	}
 	g.n = 0
 	// Validity does not depend on the knobs a group varies (recompute,
 	// sequence parallelism, and ZeRO stages the space keeps in 0..3), so
 	// the rules run once per group, and an invalid group is only counted.
 	if v := s.r.Violation(base); v != spec.OK {
-		n := len(sp.rc) * len(sps) * len(sp.zero)
+		n := len(sp.rc) * len(sps) * len(zeros)
 		w.candidates += int64(n)
 		if n > 0 && int(v) < len(w.viol) {
 			if w.viol[v] == 0 {
 				l := base
-				l.Recompute, l.SequenceParallel, l.ZeRO = sp.rc[0], sps[0], sp.zero[0]
+				l.Recompute, l.SequenceParallel, l.ZeRO = sp.rc[0], sps[0], zeros[0]
 				w.violEx[v] = l
 			}
 			w.viol[v] += int64(n)
@@ -319,7 +324,7 @@ func (w *worker) group(base spec.Layout) {
 	}
 	for ri, rc := range sp.rc {
 		for si, spv := range sps {
-			for zi, z := range sp.zero {
+			for zi, z := range zeros {
 				n := g.n
 				g.l[n] = base
 				g.l[n].Recompute, g.l[n].SequenceParallel, g.l[n].ZeRO = rc, spv, z
@@ -332,7 +337,7 @@ func (w *worker) group(base spec.Layout) {
 	w.valid += int64(g.n)
 
 	// Probes: the most memory-saving variant of each recompute class (the
-	// highest ZeRO stage, sequence parallelism on where tried, selective
+	// first ZeRO stage of estimate.MemoryOrder, sequence parallelism on where tried, selective
 	// or none, and full). A variant is at least as large as its class's
 	// probe, so a probe that does not fit rules its class out.
 	prune := !s.opt.exhaustive
@@ -385,15 +390,16 @@ func (w *worker) group(base spec.Layout) {
 			case boundLight:
 				probe = probeLight
 			}
-			if (probe >= 0 && !g.res[probe].res.Memory.Fits) || failed == key {
+			free := zeroFree(g.l[i].PP, g.l[i].ZeRO)
+			if !free && ((probe >= 0 && !g.res[probe].res.Memory.Fits) || failed == key) {
 				g.state[i] = stPruned
 				w.pruned++
 				continue
 			}
 		}
 		w.eval(i)
-		if prune && !g.res[i].res.Memory.Fits {
-			failed = key // lower ZeRO stages need no less memory
+		if prune && !g.res[i].res.Memory.Fits && !zeroFree(g.l[i].PP, g.l[i].ZeRO) {
+			failed = key // later ZeRO stages in the order need no less memory
 		}
 	}
 

@@ -3,6 +3,7 @@ package search
 import (
 	"slices"
 
+	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
 )
@@ -47,8 +48,11 @@ type space struct {
 	r     *spec.Resolved
 	tasks []task // outer loops, partitioned over workers
 
-	zero []int            // descending: the most memory-saving first
-	rc   []spec.Recompute // as given, or RecomputeCandidates: nested, the most memory-saving last
+	// zero is the ZeRO stages tried, the most memory-saving first
+	// (estimate.MemoryOrder), without pipeline parallelism; zeroPP with
+	// it, where ZeRO-3, outside the order, comes last (zeroFree).
+	zero, zeroPP []int
+	rc           []spec.Recompute // as given, or RecomputeCandidates: nested, the most memory-saving last
 	// offload is the offload settings tried: given, or OffloadCandidates.
 	offload []spec.Offload
 	// schedule is the given pipeline schedule; without one each layout
@@ -137,8 +141,10 @@ func newSpace(r *spec.Resolved) *space {
 
 	if g.Has(spec.GivenZeRO) {
 		s.zero = []int{L.ZeRO}
+		s.zeroPP = s.zero
 	} else {
-		s.zero = []int{3, 2, 1, 0}
+		s.zero = estimate.MemoryOrder(1)
+		s.zeroPP = append(estimate.MemoryOrder(2), 3)
 	}
 	if g.Has(spec.GivenRecompute) {
 		s.rc = []spec.Recompute{L.Recompute}
@@ -346,6 +352,11 @@ func (s *space) spList(tp int, buf *[2]bool) []bool {
 	buf[0] = false
 	return buf[:1]
 }
+
+// zeroFree reports whether ZeRO stage z under pp pipeline stages stands
+// outside estimate.MemoryOrder: neither its own failure to fit nor an
+// earlier stage's says anything of the others.
+func zeroFree(pp, z int) bool { return pp > 1 && z == 3 }
 
 // inner is the number of variants per (ep, etp, vpp, mb) for a tp: the
 // groups of each offload setting and the variants inside a group.

@@ -130,7 +130,7 @@ func writeEstimate(w io.Writer, r *spec.Resolved, o *estimateOutput) {
 		v    float64
 	}{{"compute", b.ComputeS}, {"exposed TP comm", b.ExposedTPCommS}, {"exposed CP comm", b.ExposedCPCommS},
 		{"exposed EP comm", b.ExposedEPCommS}, {"pipeline bubble", b.PipelineBubbleS}, {"exposed PP comm", b.ExposedPPCommS},
-		{"exposed DP comm", b.ExposedDPCommS}, {"optimizer", b.OptimizerS}, {"slowest chip", b.SyncS},
+		{"exposed DP comm", b.ExposedDPCommS}, {"optimizer", b.OptimizerS}, {"synchronisation", b.SyncS},
 		{"activation offload", b.OffloadS}} {
 		if row.v == 0 && row.name == "activation offload" {
 			continue // only runs that offload have it
