@@ -164,11 +164,36 @@ func (e *Estimator) dpExposed(l *spec.Layout, lines *dpLines, r int, pd, px floa
 		// backward; later pipeline stages finish earlier and have the
 		// drain as slack. Parameter gathers overlap with the next step's
 		// first forward, later stages starting later.
-		v := float64(l.VPP)
-		exp = max(grad-bwd-float64(r)*bwd/v, grad/buckets)
+		// Interleaved, each chunk's reduction starts earlier
+		// (interleavedDPWindow).
+		gw, fw := bwd*(1+float64(r)), fwd*(1+float64(r))
+		if l.VPP > 1 {
+			gw, fw = interleavedDPWindow(l, bwd), interleavedDPWindow(l, fwd)
+		}
+		exp = max(grad-gw, grad/buckets)
 		if gather > 0 {
-			exp += max(gather-fwd-float64(r)*fwd/v, gather/buckets)
+			exp += max(gather-fw, gather/buckets)
 		}
 	}
 	return exp + e.commShare*max(0, grad+gather-exp)
+}
+
+// interleavedDPWindow is the compute that hides a rank's data-parallel
+// gradient reduction (pass = the rank's backward of one micro-batch) or its
+// next step's parameter gathers (pass = its forward) under interleaved
+// 1F1B. Each model chunk's gradients are final after its own last
+// micro-batch's backward, and Megatron-Core launches that chunk's reduction
+// then (schedules.py, forward_backward_pipelining_with_interleaving:
+// grad_sync_func per chunk at is_last_microbatch_for_model_chunk, delayed
+// by the rank so that all pipeline ranks launch together, which uses up
+// the drain's slack). The last group of p micro-batches runs the chunks'
+// backwards from the last chunk to the first, so chunk c's reduction runs
+// beside the c·p chunk passes that follow it: the reductions in turn have
+// the last chunk's own backward plus (v−1)·p chunk passes, one chunk being
+// 1/v of the rank. The gathers mirror it: chunk c's parameters are
+// gathered while the first c·p forward chunk passes run (param_sync_func
+// launched at each chunk's first micro-batch).
+func interleavedDPWindow(l *spec.Layout, pass float64) float64 {
+	v, p := float64(l.VPP), float64(l.PP)
+	return pass * (1 + (v-1)*p) / v
 }
