@@ -108,6 +108,8 @@ type layerCache struct {
 	lines   dpLines
 	hop     float64 // one pipeline transfer
 	hopLat  float64 // its fixed part
+	embPP   int     // the pipeline depth embSync is for (0: none yet)
+	embSync float64 // the tied embedding's gradient sync (embeddingSync)
 }
 
 // costShape computes the shape costs of l.
@@ -134,6 +136,7 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 		dpg := float64(l.DP * l.CP)
 		c.lines = e.dpLines(l, &c.s, dpg, expertDP(l))
 		c.hop, c.hopLat = e.hopTime(l, &c.s)
+		c.embPP = 0
 		c.dpKey, c.dpValid = k, true
 	}
 }
@@ -248,7 +251,10 @@ func (e *Estimator) eval(l spec.Layout, out *Result, c *layerCache) {
 		pipelined, bubble = dualPipeTime(p, m, sums.slowest, mean, &sums.slowestRank)
 		hops = dualPipeHops(p, c.hop)
 	} else {
-		hops += e.embeddingSync(&l, &c.s)
+		if c.embPP != l.PP {
+			c.embSync, c.embPP = e.embeddingSync(&l, &c.s), l.PP
+		}
+		hops += c.embSync
 	}
 	// The slowest chip sets the pace of the synchronous part of the step,
 	// and the step synchronises every chip once before the optimizer.
