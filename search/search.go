@@ -66,13 +66,16 @@ type Options struct {
 	// of outer tasks, from one goroutine at a time.
 	Progress func(done, total int64)
 
-	// Fastest asks for the fastest layout alone: Top is 1 and Objective
-	// time, and a layout is skipped unestimated when a lower bound on its
-	// step time (estimate.Evaluator.StepTimeLowerBound) exceeds the step
-	// of a fitting layout already found, as it cannot win. The winner is
-	// the one an exhaustive search ranks first; Evaluated and Feasible
-	// count the layouts estimated, Pruned includes the bounded ones, and
-	// Pareto holds the winner only. Planning (capex) needs no more.
+	// Fastest asks for the best layout alone (Top is 1): a layout is
+	// skipped unestimated when a lower bound on its step time
+	// (estimate.Evaluator.StepTimeLowerBound) exceeds the step of a
+	// fitting layout already found, as it cannot win under any objective
+	// (they all rank by step time, see Score). The winner is the one an
+	// exhaustive search ranks first; Evaluated and Feasible count the
+	// layouts estimated, Pruned includes the bounded ones, and Pareto
+	// holds the winner only. Planning (capex) needs no more. With more
+	// than one worker the counts depend on the order the workers find
+	// layouts in; the winner does not.
 	Fastest bool
 
 	// exhaustive turns pruning off (tests compare against it).
@@ -189,7 +192,7 @@ func Run(ctx context.Context, r *spec.Resolved, opt Options) (*Report, error) {
 		opt.Top = DefaultOptions.Top
 	}
 	if opt.Fastest {
-		opt.Top, opt.Objective = 1, ObjectiveTime
+		opt.Top = 1
 	}
 	obj, err := ParseObjective(string(opt.Objective))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"net/http/httptest"
@@ -252,8 +253,17 @@ func visiblePanels(t *testing.T, ctx context.Context, view string) int {
 	return eval[int](t, ctx, fmt.Sprintf(`Array.from(document.querySelectorAll('#view-%s .panel')).filter(p => p.getClientRects().length > 0).length`, view))
 }
 
+// screenshots asks the browser tests to save what they see, for a person
+// to look at (after updating ECharts, say): a full-page capture re-renders
+// every chart at the page's height, which costs more than the test.
+var screenshots = flag.Bool("screenshots", false, "save the browser tests' pages in testdata/screenshots")
+
+// screenshot saves the page as testdata/screenshots/name under -screenshots.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	if !*screenshots {
+		return
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Errorf("screenshot %s: %v", name, err)

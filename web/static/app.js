@@ -178,6 +178,8 @@
     $$('#tabs a').forEach((a) => a.classList.toggle('active', a.dataset.view === v));
     // Charts drawn while hidden have no size.
     requestAnimationFrame(() => Object.values(charts).forEach((c) => c.resize()));
+    // Each view asks the server when first shown, not before.
+    if (v === 'plan' && !planLoaded) runPlan(false);
     if (v === 'compare' && !compareLoaded) runCompare(false);
     if (v === 'capex' && !capexLoaded) runCapex(false, state.scenario);
     if (v === 'validate' && !validateLoaded) runValidate();
@@ -190,6 +192,7 @@
   let plan = null; // the last search response
   let planRun = null; // the run it searched
   let searchCtl = null;
+  let planLoaded = false;
   let selSeq = 0;
   const timelineCache = new Map();
 
@@ -282,6 +285,7 @@
   function knobKey(p) { return JSON.stringify(p); }
 
   async function runPlan(push) {
+    planLoaded = true;
     const form = readPlanForm();
     Object.assign(state, form);
     writeURL(state, push);
@@ -912,6 +916,7 @@
       note.hidden = false;
       note.textContent = REPORT.title || 'flopcast search report';
       const asked = state.view;
+      planLoaded = true; // the report holds its search
       showView('plan');
       plan = REPORT.search;
       let sel = parseInt(state.sel, 10);
@@ -947,9 +952,8 @@
       $('#f-cchip').value = state.cchip;
       $('#f-cmodel').value = state.cmodel || '';
       $('#f-ctokens').value = state.ctokens || '';
-      compareLoaded = capexLoaded = false;
+      planLoaded = compareLoaded = capexLoaded = false;
       showView(state.view);
-      runPlan(false);
     });
 
     let chips = [], models = [], scenarios = [];
@@ -980,7 +984,6 @@
     }).join('') : '';
     $$('#capex-scenarios button').forEach((b) => b.addEventListener('click', () => runCapex(true, b.dataset.scenario)));
     showView(state.view);
-    runPlan(false);
   }
 
   window.flopcast = { charts, state: () => state };
