@@ -95,6 +95,7 @@ type Estimator struct {
 	bf16Moments    bool         // Adam moments in bf16 (training.optimizer_moments)
 	fp8Acts        bool         // SwiGLU input and attention output cached in low precision (training.fp8_activations)
 	flash, dropout bool
+	fusedLoss      bool  // softmax cross-entropy in one fused kernel (training.fused_loss)
 	tpOverlap      *bool // nil: by recipe
 	dpOverlap      bool
 	epOverlap      bool
@@ -179,6 +180,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
 	e.flash = r.Training.FlashAttention
 	e.dropout = r.Training.Dropout
+	e.fusedLoss = r.Training.FusedLoss
 	e.tpOverlap = r.Training.TPCommOverlap
 	e.dpOverlap = r.Training.DPCommOverlap
 	e.epOverlap = r.Training.EPCommOverlap

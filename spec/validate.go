@@ -207,7 +207,7 @@ func (r *Resolved) resolveTraining(t Training) error {
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
 		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
-		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, Dropout: t.Dropout}
+		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, FusedLoss: t.FusedLoss, Dropout: t.Dropout}
 	switch rt.MoEDispatcher {
 	case "":
 		rt.MoEDispatcher = DispatcherAllToAll
