@@ -27,6 +27,17 @@ const (
 	// tpGatherBuffers: the TP all-gather outputs in flight (the gathered
 	// input of the QKV and FC1 GEMMs), bf16.
 	tpGatherBuffers = 2
+	// wgradDummyBytes per weight element: with gradient-accumulation
+	// fusion the weight-gradient GEMM accumulates straight into the fp32
+	// main_grad buffer and autograd is handed a bf16 placeholder of the
+	// weight's shape. Transformer Engine's linear layers take it from a
+	// cache keyed by shape (get_dummy_wgrad, transformer_engine/pytorch/
+	// module/base.py), so one placeholder of each GEMM weight shape stays
+	// allocated; Megatron-LM's output layer allocates its own in its
+	// backward (LinearWithGradAccumulationAndAsyncCommunication.backward,
+	// megatron/core/tensor_parallel/layers.py), when every activation of
+	// the micro-batch and the logits' gradient are live.
+	wgradDummyBytes = bf16Bytes
 )
 
 // Bytes per parameter of the model states. megatron: bf16 weights, fp32
@@ -142,6 +153,7 @@ func (e *Estimator) rankMemory(l *spec.Layout, c *layerCache, r int, rl rankLoad
 	if l.TP > 1 {
 		buffers += tpGatherBuffers * c.s.tokens * e.hidden * bf16Bytes
 	}
+	buffers += e.wgradDummies(c, rl)
 	mem.FragmentationGiB = fragmentation * act / gib
 	mem.OtherGiB = buffers/gib + mem.FragmentationGiB
 	states := mem.WeightsGiB + mem.OptimizerGiB
@@ -210,6 +222,33 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 		}
 	}
 	return act
+}
+
+// wgradDummies is the bytes of the placeholder weight gradients (see
+// wgradDummyBytes) rank rl holds at its peak: one of each distinct GEMM
+// weight shape of its layers (the attention projections, the dense FFN,
+// one routed and the shared expert) and, on the last rank, the output
+// layer's. Megatron's DDP keeps main_grad buffers; eager PyTorch and FSDP
+// (ZeRO 3) hand autograd the real gradients, which are counted already.
+func (e *Estimator) wgradDummies(c *layerCache, rl rankLoad) float64 {
+	s := &c.s
+	if e.eager || s.zero3 {
+		return 0
+	}
+	var shapes float64
+	if rl.dense+rl.moe+rl.mtp > 0 {
+		shapes = e.attentionParams(s)
+		if rl.dense > 0 || (rl.mtp > 0 && !e.moe) {
+			shapes += e.denseFFNParams / s.tp
+		}
+		if rl.moe > 0 || (rl.mtp > 0 && e.moe) {
+			shapes += e.sharedParams/s.tp + e.expertParams/(e.experts*s.etp)
+		}
+	}
+	if rl.last {
+		shapes += e.embParams / s.tp
+	}
+	return wgradDummyBytes * shapes
 }
 
 func boolf(b bool) float64 {

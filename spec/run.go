@@ -90,7 +90,10 @@ type Training struct {
 	MoEDispatcher string `yaml:"moe_dispatcher,omitempty" json:"moe_dispatcher,omitempty"`
 	// FusedLoss: the softmax cross-entropy runs as one fused kernel that
 	// reads the bf16 logits and writes their gradient in place (llm.c's
-	// fused_classifier), instead of Megatron's or PyTorch's fp32 passes.
+	// fused_classifier; Megatron-LM's --cross-entropy-loss-fusion
+	// --cross-entropy-fusion-impl te, Transformer Engine's
+	// parallel_cross_entropy), instead of Megatron's or PyTorch's fp32
+	// passes.
 	// Default false.
 	FusedLoss bool `yaml:"fused_loss,omitempty" json:"fused_loss,omitempty"`
 	// Dropout: the run stores dropout masks (GPT-3-era models). Default false.

@@ -78,6 +78,7 @@ type Case struct {
 		GlobalBatch          int      `json:"global_batch_size_derived"`
 		InferredFields       []string `json:"inferred_fields"`
 		CPCommType           string   `json:"cp_comm_type"`
+		CELossFusion         bool     `json:"cross_entropy_loss_fusion"`
 	} `json:"switches"`
 	MeasuredMs  float64 `json:"measured_ms"`
 	MeasuredGiB float64 `json:"measured_gib"`
@@ -162,6 +163,15 @@ func modelYAML(c *Case) string {
 	return b.String()
 }
 
+// fusedLoss is the training field for a case run with cross-entropy loss
+// fusion.
+func fusedLoss(c *Case) string {
+	if c.Switches.CELossFusion {
+		return ", fused_loss: true"
+	}
+	return ""
+}
+
 // fillIn names what the case leaves implicit and how it was filled.
 func fillIn(c *Case) string {
 	m := &c.Model
@@ -172,6 +182,9 @@ func fillIn(c *Case) string {
 	}
 	parts = append(parts, fmt.Sprintf("global_batch %d = micro_batch %d x %d micro-batches x dp %d", c.Switches.GlobalBatch, c.MicroBatch, c.MicroBatches, c.DP))
 	parts = append(parts, "switches as the case states them: bf16, megatron recipe (Transformer Engine, fused norms, fp32 gradient accumulation), flash attention, no recompute, sequence parallel (no-op at tp 1), distributed optimizer -> zero 1, TP communication overlap off, no overlapped gradient reduce or parameter gather -> dp_comm_overlap false, no dropout")
+	if c.Switches.CELossFusion {
+		parts = append(parts, "cross-entropy loss fusion ('cef': --cross-entropy-loss-fusion --cross-entropy-fusion-impl te): Transformer Engine's parallel cross-entropy kernel writes the gradient in place over the bf16 logits -> fused_loss true")
+	}
 	if m.ModelType == "moe" {
 		parts = append(parts, "MoE: all-to-all dispatcher with grouped GEMMs, capacity factor 1 with padding to capacity -> balanced routing (every expert gets exactly its share); shared experts from shared_expert_ffn / expert_ffn")
 	}
@@ -215,9 +228,9 @@ runs:
 		run := fmt.Sprintf(`    run:
       model: %s
       cluster: {chip: b200, chips: %d}
-      training: {seq_len: %d, global_batch: %d, precision: bf16, recipe: megatron, flash_attention: true, tp_comm_overlap: false, dp_comm_overlap: false}
+      training: {seq_len: %d, global_batch: %d, precision: bf16, recipe: megatron, flash_attention: true, tp_comm_overlap: false, dp_comm_overlap: false%s}
       parallel: {tp: %d, pp: %d, dp: %d, cp: %d, ep: %d, vpp: 1, micro_batch: %d, zero: 1, recompute: none, sequence_parallel: %t}
-`, modelYAML(c), c.Chips, c.Seq, c.Switches.GlobalBatch, c.TP, c.PP, c.DP, c.CP, max(c.EP, 1), c.MicroBatch, c.Switches.SequenceParallel && c.TP > 1)
+`, modelYAML(c), c.Chips, c.Seq, c.Switches.GlobalBatch, fusedLoss(c), c.TP, c.PP, c.DP, c.CP, max(c.EP, 1), c.MicroBatch, c.Switches.SequenceParallel && c.TP > 1)
 		row := func(suffix, metric string, measured, anchorErr float64) {
 			fmt.Fprintf(w, "  - name: %s-%s\n    family: simumax-b200-v1.2\n    group: simumax-b200\n", name, suffix)
 			fmt.Fprintf(w, "    source: %q\n    confidence: confirmed\n    metric: %s\n    measured: %.7g\n", source+", case "+c.Name, metric, measured)
