@@ -121,3 +121,29 @@ func (e *Estimator) fullRecompute(c *layerCost, s *shape) {
 	c.tpBwd += c.tpFwd
 	c.epComm *= 1.5 // forward's dispatch and combine again: half the two passes' traffic
 }
+
+// opRecompute: torchtitan's per-op selective checkpointing
+// (spec.RecomputeOp) saves, besides the layer's input, the outputs of the
+// attention kernel (with its log-sum-exp) and of every other matmul in
+// forward order (torchtitan models/llama3/parallelize.py: _save_list holds
+// mm and the SDPA kernels; _custom_policy skips every second mm), and
+// recomputes everything else in backward: the k, output and FFN up
+// projections (the SwiGLU up or the GELU down projection), the norms,
+// rotary, activation and residual kernels. Its TP all-gathers are
+// recomputed; its reduce-scatters' outputs are saved (in _save_list).
+func (e *Estimator) opRecompute(c *layerCost, s *shape) {
+	if s.recompute != spec.RecomputeOp {
+		return
+	}
+	T, heads, inner := s.tokens, s.headsPerRank(e), e.ffn/s.tp
+	c.recompute = max(0, c.fwd-c.opKept)
+	c.tpBwd += c.tpFwd / 2
+	ffnOut := inner // the gate (SwiGLU) or first projection (GELU)
+	if e.swiglu {
+		ffnOut += e.hidden // and SwiGLU's down projection, before its reduction
+	}
+	c.saved = s.normTokens*bf16Bytes*e.hidden + // the layer's input
+		T*bf16Bytes*(heads*e.qkHeadDim+s.kvHeadsPerRank*e.vHeadDim) + // q and v
+		T*bf16Bytes*heads*e.vHeadDim + T*softmaxLSEBytes*heads + // the attention output and its log-sum-exp
+		T*bf16Bytes*ffnOut
+}

@@ -41,7 +41,9 @@ func (e *Estimator) attentionProjections(c *layerCost, s *shape) {
 		up += e.dev.Mem(T * fusedRotaryBytes * 2 * heads * e.qkHeadDim)
 		recomputes(c, s, up, spec.RecomputeMLAUpProj)
 	} else {
-		e.linear(c, 1, T, (heads+2*s.kvHeadsPerRank)*e.qkHeadDim, hidden)
+		qkv := e.linear(c, 1, T, (heads+2*s.kvHeadsPerRank)*e.qkHeadDim, hidden)
+		// Per-op checkpointing saves the 1st and 3rd matmuls, q and v.
+		c.opKept += qkv * (heads + s.kvHeadsPerRank) / (heads + 2*s.kvHeadsPerRank)
 	}
 	e.linear(c, 1, T, hidden, heads*e.vHeadDim)
 	// The input norm, which layernorm recomputes.
@@ -87,6 +89,7 @@ func (e *Estimator) attentionCore(c *layerCost, s *shape) {
 	f, b := e.dev.Attention(flops, seq/s.cp)
 	c.fwd += f
 	c.bwd += b
+	c.opKept += f // per-op checkpointing saves the attention kernel's outputs
 	recomputes(c, s, f, spec.RecomputeCoreAttn)
 	if s.cp > 1 {
 		// Ring attention: cp-1 exchanges of a K,V chunk, each hidden

@@ -27,13 +27,20 @@ const (
 	// fp32 gradient and the gradient of the fp32 logits (4 + 4 + 4), more
 	// than the forward's bf16 logits, fp32 copy and log-probs (2 + 4 + 4).
 	logitsHeldBytes, eagerLogitsHeldBytes = 10.0, 12.0
+	// A fused softmax cross-entropy (training.fused_loss; llm.c's
+	// fused_classifier): one kernel per row reads the bf16 logits for
+	// their maximum and sum, reads them again and writes the bf16
+	// gradient in place over them (2 + 2 + 2 B), and holds nothing beyond
+	// the logits (2 B).
+	fusedLossFwdBytes, fusedLossBwdBytes = 2.0, 4.0
+	fusedLogitsHeldBytes                 = bf16Bytes
 )
 
 // ends costs the embedding (first stage) and the logits and loss (last
 // stage) of one micro-batch.
 func (e *Estimator) ends(s *shape, c *shapeCosts) {
 	tp, hidden := s.tp, e.hidden
-	c.embTime = e.dev.Mem(s.normTokens * hidden * bf16Bytes * 2)
+	c.embTime = e.dev.Mem(s.normTokens * hidden * embeddingBytes)
 	if e.eager && e.learnedPos {
 		// The learned positions' add, forward (two reads, a write) and
 		// backward (the gradient read twice, the table's row written).
@@ -54,7 +61,10 @@ func (e *Estimator) ends(s *shape, c *shapeCosts) {
 	logitsF := e.dev.GEMMBF16(s.tokens, vocab, hidden)
 	logitsB := e.dev.GEMMBF16(s.tokens, hidden, vocab) + e.dev.GEMMBF16(hidden, vocab, s.tokens)
 	lossF, lossB := lossFwdBytes, lossBwdBytes
-	if e.eager {
+	switch {
+	case e.fusedLoss:
+		lossF, lossB = fusedLossFwdBytes, fusedLossBwdBytes
+	case e.eager:
 		lossF, lossB = eagerLossFwdBytes, eagerLossBwdBytes
 	}
 	c.logits = s.tokens * e.vocab / tp
@@ -64,6 +74,9 @@ func (e *Estimator) ends(s *shape, c *shapeCosts) {
 // logitsHeld is the bytes the last stage holds at the loss for one
 // micro-batch.
 func (e *Estimator) logitsHeld(c *shapeCosts) float64 {
+	if e.fusedLoss {
+		return c.logits * fusedLogitsHeldBytes
+	}
 	if e.eager {
 		return c.logits * eagerLogitsHeldBytes
 	}

@@ -65,13 +65,20 @@ func (e *Estimator) ffnTraffic() float64 {
 // their forward time with the activation's (what recomputing the FFN
 // costs; the activation itself is priced in elementwise.go).
 func (e *Estimator) ffnGEMMs(c *layerCost, count, tokens, inner float64) float64 {
-	up := inner
+	f, _, _ := e.ffnGEMMParts(c, count, tokens, inner)
+	return f
+}
+
+// ffnGEMMParts is ffnGEMMs that also returns the forward time of the up
+// (and gate) projection and of the down projection.
+func (e *Estimator) ffnGEMMParts(c *layerCost, count, tokens, inner float64) (fwd, up, down float64) {
+	width := inner
 	if e.swiglu {
-		up = 2 * inner // gate and up in one GEMM
+		width = 2 * inner // gate and up in one GEMM
 	}
-	f := e.linear(c, count, tokens, up, e.hidden)
-	f += e.linear(c, count, tokens, e.hidden, inner)
-	return f + e.dev.Mem(count*tokens*inner*activationFwdBytes)
+	up = e.linear(c, count, tokens, width, e.hidden)
+	down = e.linear(c, count, tokens, e.hidden, inner)
+	return up + down + e.dev.Mem(count*tokens*inner*activationFwdBytes), up, down
 }
 
 // mlp adds a dense layer's FFN, keeps what it saves, and returns its
@@ -79,8 +86,17 @@ func (e *Estimator) ffnGEMMs(c *layerCost, count, tokens, inner float64) float64
 func (e *Estimator) mlp(c *layerCost, s *shape) ffnSaved {
 	T, normT, hidden := s.tokens, s.normTokens, e.hidden
 	inner := e.ffn / s.tp
-	f := e.ffnGEMMs(c, 1, T, inner)
+	f, up, down := e.ffnGEMMParts(c, 1, T, inner)
 	recomputes(c, s, f, spec.RecomputeMLP)
+	// Per-op checkpointing saves every other matmul after the attention's
+	// four (q, k, v, output): SwiGLU's gate (w1, the 5th; the up
+	// projection w3 is the 6th) and down projection (w2, the 7th); GELU's
+	// first projection (the 5th) only.
+	if e.swiglu {
+		c.opKept += up/2 + down
+	} else {
+		c.opKept += up
+	}
 	recomputes(c, s, e.dev.Mem(normT*normFwdBytes*hidden), spec.RecomputeLayerNorm)
 	c.params = e.attentionParams(s) + e.denseFFNParams/s.tp
 	keep(c, s, normT*bf16Bytes*hidden, 0)                                // the pre-FFN norm's input

@@ -46,6 +46,12 @@ func (e *Estimator) recomputeFlopsPerToken(rc spec.Recompute) float64 {
 	if rc == spec.RecomputeFull {
 		return (e.modelFlopsPerToken-6*e.vocab*e.hidden-3*e.attnFwdFLOPs)/3 + e.attnFwdFLOPs
 	}
+	if rc == spec.RecomputeOp {
+		// Per-op checkpointing repeats the k, output and FFN up (SwiGLU)
+		// or down (GELU) projections (opRecompute).
+		ffn := e.ffn * e.hidden
+		return 2 * e.layers * (e.hidden*e.kvHeads*e.qkHeadDim + e.heads*e.vHeadDim*e.hidden + ffn)
+	}
 	if rc.Has(spec.RecomputeMoE) {
 		rc &^= spec.RecomputeSharedExperts
 	}

@@ -14,6 +14,7 @@ type layerCost struct {
 	cpExposed  float64 // exposed CP (ring attention) time, forward + backward
 	epComm     float64 // EP all-to-all time, forward + backward (raw)
 	saved      float64 // activation bytes kept for backward, after recompute
+	opKept     float64 // forward time of the work whose outputs per-op checkpointing saves (spec.RecomputeOp)
 	working    float64 // bytes the layer holds with nothing recomputed (its working set)
 	kernelsFwd float64 // kernels launched per forward (the host-bound floor)
 	kernelsBwd float64 // and per backward
@@ -77,6 +78,7 @@ func (e *Estimator) layer(s *shape, moe bool) layerCost {
 	e.tpCollectives(&c, s, moe && e.sharedExperts == 0)
 	e.eagerSaved(&c, s)
 	e.fullRecompute(&c, s)
+	e.opRecompute(&c, s)
 	return c
 }
 

@@ -190,6 +190,10 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 		// The layer being recomputed holds its full working set.
 		act += max(c.dense.working, c.moe.working*boolf(rl.moe > 0))
 	}
+	if s.recompute == spec.RecomputeOp && layers > 0 {
+		// And under per-op checkpointing what it recomputes.
+		act += max(0, c.dense.working-c.dense.saved)
+	}
 	if rl.first {
 		act += chunks * s.normTokens * e.hidden * bf16Bytes // embedding outputs
 	}

@@ -404,3 +404,61 @@ parallel: {tp: 8, pp: 4, dp: 2, micro_batch: 1, zero: 3, recompute: full}
 		}
 	}
 }
+
+// torchtitan's per-op checkpointing keeps the layer input, q and v, the
+// attention output and its log-sum-exp, and the FFN's gate and down
+// projection outputs, and recomputes the rest of the forward but the
+// attention kernel and those four matmuls: it saves less than keeping
+// everything and more than full recompute, and costs time between.
+func TestOpRecompute(t *testing.T) {
+	_, e := resolveRun(t, `
+model: llama3-8b
+cluster: {chip: h100-sxm, chips: 8}
+training: {seq_len: 8192, global_batch: 16}
+`)
+	cost := func(rc spec.Recompute) layerCost {
+		l := spec.Layout{TP: 1, PP: 1, DP: 8, CP: 1, EP: 1, ETP: 1, VPP: 1, MicroBatch: 2, ZeRO: 3, Recompute: rc}
+		s := e.newShape(&l)
+		return e.layer(&s, false)
+	}
+	none, op, full := cost(spec.RecomputeNone), cost(spec.RecomputeOp), cost(spec.RecomputeFull)
+	const T, h, q, kv, ffn, heads = 2 * 8192, 4096, 4096, 1024, 14336, 32
+	want := float64(T * (2*h + 2*(q+kv) + 2*q + 4*heads + 2*(ffn+h)))
+	if math.Abs(op.saved-want) > 1e-9*want {
+		t.Errorf("op saves %v bytes, want %v", op.saved, want)
+	}
+	if !(full.saved < op.saved && op.saved < none.saved) {
+		t.Errorf("saved bytes: full %v, op %v, none %v; want increasing", full.saved, op.saved, none.saved)
+	}
+	if !(0 < op.recompute && op.recompute < full.recompute) {
+		t.Errorf("recompute time: op %v, full %v; want 0 < op < full", op.recompute, full.recompute)
+	}
+	// What op does not recompute is the attention kernel and the q, v,
+	// gate and down projections: more than half of the forward.
+	if kept := op.fwd - op.recompute; kept < op.fwd/2 {
+		t.Errorf("op keeps %v of a %v forward", kept, op.fwd)
+	}
+}
+
+// A fused loss (llm.c's fused_classifier) streams 6 bytes per logit
+// instead of Megatron's 44 and holds the bf16 logits alone: less head time
+// and less memory on the last stage, the same everywhere else.
+func TestFusedLoss(t *testing.T) {
+	run := func(fused string) Result {
+		r, e := resolveRun(t, `
+model: llama3-8b
+cluster: {chip: h100-sxm, chips: 8}
+training: {seq_len: 4096, global_batch: 8, fused_loss: `+fused+`}
+parallel: {tp: 1, pp: 1, dp: 8, micro_batch: 1, zero: 1}
+`)
+		return e.Estimate(r.Layout)
+	}
+	plain, fused := run("false"), run("true")
+	const logits = 4096 * 128256.0
+	if got, want := (plain.Memory.ActivationsGiB-fused.Memory.ActivationsGiB)*gib, logits*(logitsHeldBytes-fusedLogitsHeldBytes); math.Abs(got-want) > 1e-6*want {
+		t.Errorf("fused loss holds %v fewer bytes, want %v", got, want)
+	}
+	if fused.Breakdown.ComputeS >= plain.Breakdown.ComputeS {
+		t.Errorf("fused loss compute %v s, unfused %v s", fused.Breakdown.ComputeS, plain.Breakdown.ComputeS)
+	}
+}

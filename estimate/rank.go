@@ -33,8 +33,8 @@ func (e *Estimator) rankTime(l *spec.Layout, rl rankLoad, c *layerCache) rankTim
 	// The host must launch every kernel; when that takes longer than the
 	// GPU work, the host sets the pace.
 	fwdLaunches := 1.0
-	if c.s.recompute == spec.RecomputeFull {
-		fwdLaunches = 2 // the forward again inside backward
+	if c.s.recompute == spec.RecomputeFull || c.s.recompute == spec.RecomputeOp {
+		fwdLaunches = 2 // the forward again inside backward (per-op: all but a few of its kernels)
 	}
 	host := (rl.dense*(dl.kernelsFwd*fwdLaunches*hostFwdUs+dl.kernelsBwd*hostBwdUs) + rl.moe*(ml.kernelsFwd*fwdLaunches*hostFwdUs+ml.kernelsBwd*hostBwdUs)) * 1e-6
 	if gpu := rt.fwd + rt.bwd; host > gpu && gpu > 0 {

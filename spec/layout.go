@@ -27,6 +27,13 @@ const (
 	RecomputeMoE                                 // moe: the whole MoE layer
 	RecomputeSharedExperts                       // shared_experts: the shared experts' FFN
 	RecomputeFull                                // full: whole transformer layers
+	// RecomputeOp is torchtitan's per-op selective activation
+	// checkpointing (activation_checkpoint.selective_ac_option "op"): a
+	// layer saves the outputs of its attention kernel and of every other
+	// matmul (the 1st, 3rd, ... in forward order) and recomputes the rest
+	// (torchtitan models/llama3/parallelize.py, _save_list and
+	// _custom_policy).
+	RecomputeOp
 
 	// RecomputeNone keeps every activation.
 	RecomputeNone Recompute = 0
@@ -37,7 +44,7 @@ const (
 // recomputeModules are the module names in bit order.
 var recomputeModules = [...]string{"core_attn", "layernorm", "mla_up_proj", "mlp", "moe_act", "moe", "shared_experts"}
 
-const recomputeAllowed = "none, selective, full, or a list of core_attn, layernorm, mla_up_proj, mlp, moe_act, moe, shared_experts"
+const recomputeAllowed = "none, selective, full, op, or a list of core_attn, layernorm, mla_up_proj, mlp, moe_act, moe, shared_experts"
 
 // Has reports whether every module of m is recomputed.
 func (r Recompute) Has(m Recompute) bool { return r&m == m }
@@ -56,7 +63,7 @@ func bitNames(bits uint, names []string) []string {
 	return out
 }
 
-// String is the set's text form: none, selective, full, or a comma list
+// String is the set's text form: none, selective, full, op, or a comma list
 // of module names.
 func (r Recompute) String() string {
 	switch r {
@@ -66,14 +73,16 @@ func (r Recompute) String() string {
 		return "selective"
 	case RecomputeFull:
 		return "full"
+	case RecomputeOp:
+		return "op"
 	}
-	if r >= RecomputeFull<<1 || r&RecomputeFull != 0 {
+	if r >= RecomputeFull {
 		return fmt.Sprintf("Recompute(%#x)", uint16(r))
 	}
 	return strings.Join(r.Modules(), ",")
 }
 
-// ParseRecompute reads the text form: none, selective, full, or a comma
+// ParseRecompute reads the text form: none, selective, full, op, or a comma
 // list of module names (selective stands for core_attn inside a list).
 func ParseRecompute(s string) (Recompute, error) {
 	return parseRecompute(strings.Split(s, ","), s)
@@ -87,12 +96,15 @@ func parseRecompute(names []string, whole string) (Recompute, error) {
 	for _, n := range names {
 		n = strings.TrimSpace(n)
 		switch n {
-		case "none", "full":
+		case "none", "full", "op":
 			if len(names) > 1 {
 				return 0, bad(n + " cannot be combined with other modules")
 			}
-			if n == "full" {
+			switch n {
+			case "full":
 				return RecomputeFull, nil
+			case "op":
+				return RecomputeOp, nil
 			}
 			return RecomputeNone, nil
 		case "selective":

@@ -53,6 +53,7 @@ type ResolvedTraining struct {
 	DPCommOverlap bool
 	EPCommOverlap bool
 	MoEDispatcher string // alltoall, deepep or hybridep
+	FusedLoss     bool
 	Dropout       bool
 }
 

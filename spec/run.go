@@ -88,6 +88,11 @@ type Training struct {
 	// (the flex dispatcher's backends) send a token once per destination
 	// node and forward it inside the node.
 	MoEDispatcher string `yaml:"moe_dispatcher,omitempty" json:"moe_dispatcher,omitempty"`
+	// FusedLoss: the softmax cross-entropy runs as one fused kernel that
+	// reads the bf16 logits and writes their gradient in place (llm.c's
+	// fused_classifier), instead of Megatron's or PyTorch's fp32 passes.
+	// Default false.
+	FusedLoss bool `yaml:"fused_loss,omitempty" json:"fused_loss,omitempty"`
 	// Dropout: the run stores dropout masks (GPT-3-era models). Default false.
 	Dropout bool `yaml:"dropout,omitempty" json:"dropout,omitempty"`
 }

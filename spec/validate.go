@@ -207,7 +207,7 @@ func (r *Resolved) resolveTraining(t Training) error {
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
 		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
-		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, Dropout: t.Dropout}
+		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, FusedLoss: t.FusedLoss, Dropout: t.Dropout}
 	switch rt.MoEDispatcher {
 	case "":
 		rt.MoEDispatcher = DispatcherAllToAll
@@ -501,10 +501,14 @@ func (r *Resolved) recomputeViolation(rc Recompute) bool {
 func (r *Resolved) recomputeFault(rc Recompute) Recompute {
 	m := &r.Model
 	switch {
-	case rc >= RecomputeFull<<1:
-		return rc &^ (RecomputeFull<<1 - 1)
+	case rc >= RecomputeOp<<1:
+		return rc &^ (RecomputeOp<<1 - 1)
 	case rc&RecomputeFull != 0 && rc != RecomputeFull:
 		return rc &^ RecomputeFull
+	case rc&RecomputeOp != 0 && rc != RecomputeOp:
+		return rc &^ RecomputeOp
+	case rc == RecomputeOp && (m.MoE != nil || m.Attention == model.AttentionMLA):
+		return RecomputeOp
 	case rc&RecomputeMLAUpProj != 0 && m.Attention != model.AttentionMLA:
 		return RecomputeMLAUpProj
 	case rc&recomputeMoEModules != 0 && m.MoE == nil:
@@ -570,6 +574,10 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 		switch {
 		case l.Recompute&RecomputeFull != 0:
 			reason = "combines full with modules (full already recomputes whole layers)"
+		case l.Recompute&RecomputeOp != 0 && l.Recompute != RecomputeOp:
+			reason = "combines op with modules (op is a policy for whole layers)"
+		case bad == RecomputeOp:
+			reason = "is torchtitan's per-op policy, modelled for dense layers of multi-head or grouped-query attention and an FFN, not mixture-of-experts or MLA layers"
 		case bad == RecomputeMLAUpProj:
 			reason = "names mla_up_proj, which needs multi-head latent attention (model.attention: mla)"
 		case bad == RecomputeSharedExperts && m.MoE != nil:
@@ -653,7 +661,11 @@ func (r *Resolved) recomputeAllowed() string {
 			mods = append(mods, "shared_experts")
 		}
 	}
-	return "none, selective, full, or a list of " + strings.Join(mods, ", ")
+	first := "none, selective, full, "
+	if m.MoE == nil && m.Attention != model.AttentionMLA {
+		first += "op, "
+	}
+	return first + "or a list of " + strings.Join(mods, ", ")
 }
 
 func (r *Resolved) explainSchedule(l Layout) error {
