@@ -40,7 +40,7 @@ const (
 // stage) of one micro-batch.
 func (e *Estimator) ends(s *shape, c *shapeCosts) {
 	tp, hidden := s.tp, e.hidden
-	c.embTime = e.dev.Mem(s.normTokens * hidden * bf16Bytes * 2)
+	c.embTime = e.dev.Mem(s.normTokens * hidden * embeddingBytes)
 	if e.eager && e.learnedPos {
 		// The learned positions' add, forward (two reads, a write) and
 		// backward (the gradient read twice, the table's row written).

@@ -147,7 +147,27 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
 	e.hostBW = c.HostLinkGBps * 1e9
 
+	e.setModel(&r.Model)
+	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
+	e.flash = r.Training.FlashAttention
+	e.dropout = r.Training.Dropout
+	e.fusedLoss = r.Training.FusedLoss
+	e.tpOverlap = r.Training.TPCommOverlap
+	e.dpOverlap = r.Training.DPCommOverlap
+	e.epOverlap = r.Training.EPCommOverlap
+	e.seqLen = float64(r.Training.SeqLen)
+	e.tokensPerStep = r.TokensPerStep()
+
 	m := &r.Model
+	e.modelFlopsPerToken = m.TrainFLOPsPerToken(r.Training.SeqLen)
+	e.recomputeFLOPs(m)
+	return e, nil
+}
+
+// setModel takes the model's shapes, its mixture of experts and its
+// parameter counts (from the model package; attentionParams shards
+// attention by layout).
+func (e *Estimator) setModel(m *model.Config) {
 	e.layers, e.hidden, e.heads, e.kvHeads = float64(m.Layers), float64(m.Hidden), float64(m.Heads), float64(m.KVHeads)
 	e.qkHeadDim, e.vHeadDim = float64(m.HeadDim), float64(m.HeadDim)
 	e.ffn, e.vocab = float64(m.FFN), float64(m.Vocab)
@@ -177,18 +197,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 			}
 		}
 	}
-	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
-	e.flash = r.Training.FlashAttention
-	e.dropout = r.Training.Dropout
-	e.fusedLoss = r.Training.FusedLoss
-	e.tpOverlap = r.Training.TPCommOverlap
-	e.dpOverlap = r.Training.DPCommOverlap
-	e.epOverlap = r.Training.EPCommOverlap
-	e.seqLen = float64(r.Training.SeqLen)
-	e.tokensPerStep = r.TokensPerStep()
 
-	// Parameter counts from the model package; attentionParams shards
-	// attention by layout.
 	e.denseFFNParams = m.DenseFFNParams()
 	if e.moe {
 		e.expertParams = e.experts * m.ExpertParams()
@@ -197,10 +206,6 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	}
 	e.tied = m.TiedEmbeddings
 	e.embParams = e.vocab * e.hidden
-
-	e.modelFlopsPerToken = m.TrainFLOPsPerToken(r.Training.SeqLen)
-	e.recomputeFLOPs(m)
-	return e, nil
 }
 
 // stepSyncTime is the global synchronisation every step pays before its

@@ -3,7 +3,6 @@ package estimate_test
 import (
 	"testing"
 
-	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
 )
@@ -22,14 +21,7 @@ func qwen3ModelZoo(t *testing.T, seq, cp, ep int, routing, balance string) float
 	c.MoE = &moe
 	run := &spec.Run{Model: spec.ModelRef{Inline: &c}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 256},
 		Training: spec.Training{SeqLen: seq, GlobalBatch: 256, Precision: "bf16", Recipe: spec.RecipeMegatron}}
-	r, err := spec.Resolve(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := estimate.New(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, e := newEstimator(t, run)
 	l := spec.Layout{TP: 4, PP: 8, DP: 8 / cp, CP: cp, EP: ep, ETP: 1, VPP: 4, MicroBatch: 1, ZeRO: 1, SequenceParallel: true, Schedule: spec.ScheduleInterleaved}
 	if err := r.CheckLayout(l); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,13 @@ func (s scenario) estimator(t *testing.T, chips int) (*spec.Resolved, *estimate.
 	t.Helper()
 	run := &spec.Run{Model: spec.ModelRef{Name: s.model}, Cluster: spec.Cluster{Chip: s.chip, Chips: chips},
 		Training: spec.Training{SeqLen: s.seq, GlobalBatch: s.gbs, Precision: spec.Precision(s.precision), Recipe: spec.Recipe(s.recipe)}}
+	return newEstimator(t, run)
+}
+
+// newEstimator resolves run and prepares its estimator, failing the test
+// on an error.
+func newEstimator(t *testing.T, run *spec.Run) (*spec.Resolved, *estimate.Estimator) {
+	t.Helper()
 	r, err := spec.Resolve(run)
 	if err != nil {
 		t.Fatal(err)

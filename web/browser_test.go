@@ -461,7 +461,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("compare", func(t *testing.T) {
 		t.Parallel()
 		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=compare&cchips=h100-sxm,b200&counts=256,1024"))
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=compare&cchips=h100-sxm,b200&counts=64,256"))
 		if s := waitState(t, ctx, "compare"); s != "ready" {
 			t.Fatalf("compare state %s: %s", s, eval[string](t, ctx, `document.getElementById('compare-error').innerText`))
 		}

@@ -78,7 +78,7 @@ func (f *runFlags) add(fs *pflag.FlagSet) {
 	f.intVar(fs, &f.vpp, "vpp", "virtual pipeline stages per rank (interleaved 1F1B)")
 	f.intVar(fs, &f.mb, "micro-batch", "micro-batch size")
 	f.intVar(fs, &f.zero, "zero", "ZeRO stage 0-3 (3 = FSDP full shard; default 1)")
-	fs.StringVar(&f.recompute, "recompute", "", "none | selective | full | a comma list of core_attn,layernorm,mla_up_proj,mlp,moe_act,moe,shared_experts")
+	fs.StringVar(&f.recompute, "recompute", "", "none | selective | full | op (torchtitan per-op) | a comma list of core_attn,layernorm,mla_up_proj,mlp,moe_act,moe,shared_experts")
 	fs.StringVar(&f.offload, "offload", "", "none | activations | optimizer | activations,optimizer (to host memory)")
 	fs.StringVar(&f.schedule, "pp-schedule", "", "1f1b | interleaved | dualpipe (default: interleaved when vpp > 1, else 1f1b)")
 	fs.BoolVar(&f.fp8Params, "fp8-params", false, "keep the primary weights in the low-precision format (default true for megatron under fp8, mxfp8, nvfp4)")
