@@ -341,20 +341,8 @@ func (w *worker) group(base spec.Layout) {
 	// or none, and full). A variant is at least as large as its class's
 	// probe, so a probe that does not fit rules its class out.
 	prune := !s.opt.exhaustive
-	if prune && s.opt.Fastest {
-		// Variants that cannot beat the fastest fitting layout found:
-		// all of the group at once, or one by one.
-		best := math.Float64frombits(s.best.Load())
-		if w.ev.GroupStepTimeLowerBound(base) > best {
-			w.pruned += int64(g.n)
-			return
-		}
-		for i := 0; i < g.n; i++ {
-			if w.ev.StepTimeLowerBound(g.l[i]) > best {
-				g.state[i] = stPruned
-				w.pruned++
-			}
-		}
+	if prune && s.opt.Fastest && w.pruneByBound(base) {
+		return
 	}
 	probeLight, probeFull := -1, -1
 	if prune {
@@ -402,9 +390,35 @@ func (w *worker) group(base spec.Layout) {
 			failed = key // later ZeRO stages in the order need no less memory
 		}
 	}
+	w.keepUndominated()
+}
 
-	// Group filter: keep the feasible variants no other feasible variant
-	// of the group matches or beats on objective, step time and memory.
+// pruneByBound marks the variants of the current group (of base) that
+// cannot beat the fastest fitting layout found so far (Options.Fastest),
+// and reports whether that is all of them, which one group bound shows
+// without looking at each.
+func (w *worker) pruneByBound(base spec.Layout) bool {
+	g := &w.grp
+	best := math.Float64frombits(w.s.best.Load())
+	if w.ev.GroupStepTimeLowerBound(base) > best {
+		w.pruned += int64(g.n)
+		return true
+	}
+	for i := 0; i < g.n; i++ {
+		if w.ev.StepTimeLowerBound(g.l[i]) > best {
+			g.state[i] = stPruned
+			w.pruned++
+		}
+	}
+	return false
+}
+
+// keepUndominated is the group filter: it keeps the feasible variants of
+// the current group that no other feasible variant matches or beats on
+// objective, step time and memory, and hands them to the worker's top list
+// (and Pareto front).
+func (w *worker) keepUndominated() {
+	g := &w.grp
 	for i := 0; i < g.n; i++ {
 		w.keep[i] = g.state[i] == stEvaluated && g.res[i].res.Memory.Fits
 	}
@@ -422,7 +436,7 @@ func (w *worker) group(base spec.Layout) {
 	for i := 0; i < g.n; i++ {
 		if w.keep[i] {
 			w.top.push(&g.res[i])
-			if !s.opt.Fastest {
+			if !w.s.opt.Fastest {
 				w.par.add(&g.res[i].res)
 			}
 		}
