@@ -14,8 +14,17 @@ const maxTiers = 4
 // sit stride chips apart (tensor-parallel groups have stride 1, data-parallel
 // groups stride tp, and so on) spans as many tiers as it must, and each tier
 // runs at its achieved bandwidth (GBps × Efficiency) with its per-step latency.
+//
+// A collective's achieved bus bandwidth therefore grows with its size: each
+// call pays a fixed launch and synchronisation cost (ncclCallLatency) and a
+// ring pays its tier's per-step latency α over its n-1 steps (2(n-1) for an
+// all-reduce) before the bytes' β term, the form of NCCL's own cost model
+// (src/graph/tuning.cc: latency = baseLat + nsteps·hwLat, time = latency +
+// bytes/busBw). A 64 MiB reduce-scatter over 8 B200 (2 µs a step) thus
+// reaches about 80% of its asymptotic bus bandwidth, a 1 GiB one 98%.
 type Fabric struct {
 	n     int
+	call  float64           // seconds per collective call (0 on torus fabrics)
 	size  [maxTiers]float64 // chips per domain; +Inf for the outermost tier
 	bw    [maxTiers]float64 // achieved bytes/s per chip, one direction
 	alpha [maxTiers]float64 // seconds per collective step
@@ -54,8 +63,20 @@ func NewFabric(tiers []Tier) Fabric {
 	if f.n > 0 && !math.IsInf(f.size[f.n-1], 1) {
 		f.size[f.n-1] = math.Inf(1)
 	}
+	if f.n > 0 && f.dims[0] == 0 {
+		f.call = ncclCallLatency
+	}
 	return f
 }
+
+// ncclCallLatency is the fixed cost of one NCCL collective call, its kernel
+// launch and the ranks' synchronisation before the first step: NCCL's
+// base latency of a ring collective on the Simple protocol, the one it runs
+// for buffers of MiBs and more (baseLat[Ring][Simple] = 8.4 µs, NCCL
+// src/graph/tuning.cc, v2.12-v2.23). Torus fabrics (TPU ICI) run
+// collectives compiled into the step by XLA, without a per-call launch, so
+// they carry none.
+const ncclCallLatency = 8.4e-6
 
 // levels splits a group of n chips, whose members sit stride chips apart,
 // over the fabric tiers: k[i] is the fan-out at tier i (the product of the
@@ -90,8 +111,13 @@ func (f *Fabric) levels(n, stride float64) (k, bw, alpha [maxTiers]float64, cnt 
 // AllReduce is the time of a hierarchical ring all-reduce of bytes (the
 // full buffer) over n chips stride apart: reduce-scatter up the tiers, then
 // all-gather down. Each level moves 2(k-1)/k of what reaches it.
+// It is one call, so it pays the call latency once.
 func (f *Fabric) AllReduce(bytes, n, stride float64) float64 {
-	return 2 * f.ReduceScatter(bytes, n, stride)
+	if bytes <= 0 || n <= 1 {
+		return 0
+	}
+	l := f.ReduceScatterLine(n, stride)
+	return 2*l.At(bytes) - f.call
 }
 
 // ReduceScatter is the time of a ring reduce-scatter of bytes, the full
@@ -123,7 +149,7 @@ func (f *Fabric) AllToAll(bytes, n, stride float64) float64 {
 		lat += alpha[i]
 		inner = outer
 	}
-	return t + lat
+	return t + lat + f.call
 }
 
 // TreeAllReduceLatency is the time of an all-reduce of a few bytes (a
@@ -187,7 +213,7 @@ func (l Line) At(bytes float64) float64 {
 }
 
 // ReduceScatterLine is ReduceScatter as a Line (AllGather's is the same,
-// AllReduce's twice it).
+// AllReduce's twice it less one call latency).
 func (f *Fabric) ReduceScatterLine(n, stride float64) Line {
 	if n <= 1 {
 		return Line{}
@@ -200,6 +226,7 @@ func (f *Fabric) ReduceScatterLine(n, stride float64) Line {
 		l.A += (k[i] - 1) * alpha[i]
 		frac /= k[i]
 	}
+	l.A += f.call
 	return l
 }
 
@@ -230,4 +257,15 @@ func (f *Fabric) membersIn(i int, n, stride float64) float64 {
 		in = math.Floor(float64(gcd(S, span)) / stride)
 	}
 	return min(max(in, 1), n)
+}
+
+// WithoutCallLatency is the fabric with no per-call NCCL latency, for
+// collectives that do not go through an NCCL call: inference engines
+// all-reduce small activations with their own one-kernel all-reduce,
+// captured in a CUDA graph with the rest of the decode step (vLLM's
+// custom_all_reduce, TensorRT-LLM's allReduce plugin), so the per-step
+// latencies remain but no launch and rendezvous of a separate NCCL call.
+func (f Fabric) WithoutCallLatency() Fabric {
+	f.call = 0
+	return f
 }

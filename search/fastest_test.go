@@ -27,7 +27,7 @@ func TestFastestMatchesFullSearch(t *testing.T) {
 			Training: spec.Training{SeqLen: 8192, GlobalBatch: 1024}}},
 		{"llama3-405b-b200-512", spec.Run{Model: spec.ModelRef{Name: "llama3-405b"}, Cluster: spec.Cluster{Chip: "b200", Chips: 512},
 			Training: spec.Training{SeqLen: 8192, GlobalBatch: 256}}},
-		{"mixtral-8x7b-h100-64", spec.Run{Model: spec.ModelRef{Name: "mixtral-8x7b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 64},
+		{"mixtral-8x7b-h100-32", spec.Run{Model: spec.ModelRef{Name: "mixtral-8x7b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 32},
 			Training: spec.Training{SeqLen: 4096, GlobalBatch: 512}}},
 		{"deepseek-v3-h800-512-dualpipe", spec.Run{Model: spec.ModelRef{Name: "deepseek-v3"}, Cluster: spec.Cluster{Chip: "h800", Chips: 512},
 			Training: spec.Training{SeqLen: 4096, GlobalBatch: 1024, Precision: "fp8"}, Parallel: spec.Parallel{PP: ip(16), PPSchedule: &dualPipe}}},

@@ -53,7 +53,7 @@ type ResolvedTraining struct {
 	DPCommOverlap bool
 	EPCommOverlap bool
 	MoEDispatcher string // alltoall, deepep or hybridep
-	FusedLoss     bool
+	FusedLoss     bool   // the softmax cross-entropy as one fused kernel (training.fused_loss)
 	Dropout       bool
 }
 
