@@ -11,7 +11,7 @@
 // such) is checked on steps it was not fitted to. The B200 figures come
 // from
 //
-//	go run ./tools/stepfit -group simumax-b200 -chip b200 -fit llama3-70b
+//	go run ./tools/stepfit -group simumax-b200 -chip b200 -fit llama3-70b,deepseekv2
 //
 // -fit selects the fitted rows by substrings of their names (comma
 // separated, any matching); the rest of the group is held out.
@@ -65,7 +65,7 @@ type Row struct {
 func main() {
 	group := flag.String("group", "simumax-b200", "corpus group whose step-time rows are fitted")
 	chip := flag.String("chip", "b200", "the chip whose figures are fitted")
-	fit := flag.String("fit", "llama3-70b", "comma-separated substrings of the names of the rows fitted; the rest are held out")
+	fit := flag.String("fit", "llama3-70b,deepseekv2", "comma-separated substrings of the names of the rows fitted; the rest are held out")
 	lat := flag.Bool("latency", false, "fit the scale-up tier's per-step latency too (2-30 µs)")
 	link := flag.Bool("link", true, "fit the scale-up tier's efficiency (false: hold the catalog's)")
 	flag.Parse()
