@@ -417,6 +417,10 @@ func TestBrowser(t *testing.T) {
 		if st := eval[string](t, ctx, `document.getElementById('plan-status').innerText`); !strings.HasPrefix(st, "custom on 64 × h100-sxm") {
 			t.Errorf("status %q", st)
 		}
+		// The timeline is drawn after its own estimate returns.
+		if s := waitState(t, ctx, "timeline"); s != "ready" {
+			t.Fatalf("timeline state %s", s)
+		}
 		checkCharts(t, ctx, planCharts...)
 	})
 
