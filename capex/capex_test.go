@@ -8,23 +8,15 @@ import (
 
 	"github.com/flopcast/flopcast"
 	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/internal/testkit"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/search"
 	"github.com/flopcast/flopcast/spec"
 )
 
-func near(t *testing.T, what string, got, want, rel float64) {
-	t.Helper()
-	if math.Abs(got-want) > rel*math.Abs(want) {
-		t.Errorf("%s = %.6g, want %.6g (±%g)", what, got, want, rel)
-	}
-}
+var near = testkit.Near
 
-func testChip() hardware.Chip {
-	return hardware.Chip{Name: "testchip", BF16TFLOPS: 1000, TDPW: 700, IdleW: 70, HostW: 300,
-		RentUSDPerHour: hardware.Price{USD: 2, Date: "2025", Source: "test"},
-		PurchaseUSD:    hardware.Price{USD: 30000, Date: "2025", Source: "test"}}
-}
+var testChip = testkit.Chip
 
 func catalogChip(t *testing.T, name string) hardware.Chip {
 	t.Helper()

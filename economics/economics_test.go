@@ -10,24 +10,16 @@ import (
 	"github.com/flopcast/flopcast/catalog"
 	"github.com/flopcast/flopcast/estimate"
 	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/internal/testkit"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-func near(t *testing.T, what string, got, want, rel float64) {
-	t.Helper()
-	if math.Abs(got-want) > rel*math.Abs(want) {
-		t.Errorf("%s = %.6g, want %.6g (±%g)", what, got, want, rel)
-	}
-}
+var near = testkit.Near
 
-func testChip() hardware.Chip {
-	return hardware.Chip{Name: "testchip", BF16TFLOPS: 1000, TDPW: 700, IdleW: 70, HostW: 300,
-		RentUSDPerHour: hardware.Price{USD: 2, Date: "2025", Source: "test"},
-		PurchaseUSD:    hardware.Price{USD: 30000, Date: "2025", Source: "test"}}
-}
+var testChip = testkit.Chip
 
 func llama8b() model.Config {
 	return model.Config{Name: "llama3-8b", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, FFN: 14336, Vocab: 128256}

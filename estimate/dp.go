@@ -92,11 +92,16 @@ func (e *Estimator) optimizerTime(l *spec.Layout, pd, px, dpg, edpg float64) flo
 // report §3.3.2). Under PP, then, ZeRO-3 stands outside the order of the
 // other stages' memory (MemoryOrder).
 func stateZeRO(l *spec.Layout) int {
-	if l.PP > 1 && l.ZeRO == 3 {
+	if OutsideMemoryOrder(l.PP, l.ZeRO) {
 		return 1
 	}
 	return l.ZeRO
 }
+
+// OutsideMemoryOrder reports whether ZeRO stage zero under pp pipeline
+// stages is left out of MemoryOrder(pp): ZeRO-3 under pipeline
+// parallelism, which holds its states as ZeRO-1 does (stateZeRO).
+func OutsideMemoryOrder(pp, zero int) bool { return pp > 1 && zero == 3 }
 
 // MemoryOrder is the ZeRO stages from the one that needs the least memory
 // per device to the one that needs the most, for a layout with pp
@@ -106,10 +111,13 @@ func stateZeRO(l *spec.Layout) int {
 // (stateZeRO) and is left out, 2, 1, 0: it needs more memory than ZeRO-2
 // with bf16 weights, and may need less with pytorch-amp's fp32 ones.
 func MemoryOrder(pp int) []int {
-	if pp > 1 {
-		return []int{2, 1, 0}
+	order := make([]int, 0, 4)
+	for z := 3; z >= 0; z-- {
+		if !OutsideMemoryOrder(pp, z) {
+			order = append(order, z)
+		}
 	}
-	return []int{3, 2, 1, 0}
+	return order
 }
 
 // dpTraffic is the data-parallel collectives of one step by ZeRO stage:

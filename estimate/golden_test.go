@@ -23,15 +23,7 @@ func testdataRun(t *testing.T, path string) (*spec.Resolved, *Estimator) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := spec.Resolve(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, e
+	return prepare(t, run)
 }
 
 // goldenOutput is what a golden file holds for one run: the full result of

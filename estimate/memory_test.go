@@ -18,6 +18,12 @@ func resolveRun(t *testing.T, yaml string) (*spec.Resolved, *Estimator) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return prepare(t, run)
+}
+
+// prepare resolves run and builds its Estimator, failing t on an error.
+func prepare(t *testing.T, run *spec.Run) (*spec.Resolved, *Estimator) {
+	t.Helper()
 	r, err := spec.Resolve(run)
 	if err != nil {
 		t.Fatal(err)

@@ -42,15 +42,7 @@ func (s scenario) estimator(t *testing.T, chips int) (*spec.Resolved, *estimate.
 // on an error.
 func newEstimator(t *testing.T, run *spec.Run) (*spec.Resolved, *estimate.Estimator) {
 	t.Helper()
-	r, err := spec.Resolve(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := estimate.New(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, e
+	return estimate.Prepare(t, run)
 }
 
 func (s scenario) name() string { return fmt.Sprintf("%s/%s/%d", s.model, s.chip, s.chips) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flopcast/flopcast"
+	"github.com/flopcast/flopcast/internal/testkit"
 	"math"
 	"strings"
 	"testing"
@@ -34,12 +35,7 @@ func resolved(chips int, rel spec.Reliability) *spec.Resolved {
 	return r
 }
 
-func near(t *testing.T, what string, got, want, rel float64) {
-	t.Helper()
-	if math.Abs(got-want) > rel*math.Abs(want) {
-		t.Errorf("%s = %.6g, want %.6g (±%g)", what, got, want, rel)
-	}
-}
+var near = testkit.Near
 
 func TestYoungDaly(t *testing.T) {
 	for _, tc := range []struct {

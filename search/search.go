@@ -378,7 +378,7 @@ func (w *worker) group(base spec.Layout) {
 			case boundLight:
 				probe = probeLight
 			}
-			free := zeroFree(g.l[i].PP, g.l[i].ZeRO)
+			free := estimate.OutsideMemoryOrder(g.l[i].PP, g.l[i].ZeRO)
 			if !free && ((probe >= 0 && !g.res[probe].res.Memory.Fits) || failed == key) {
 				g.state[i] = stPruned
 				w.pruned++
@@ -386,7 +386,7 @@ func (w *worker) group(base spec.Layout) {
 			}
 		}
 		w.eval(i)
-		if prune && !g.res[i].res.Memory.Fits && !zeroFree(g.l[i].PP, g.l[i].ZeRO) {
+		if prune && !g.res[i].res.Memory.Fits && !estimate.OutsideMemoryOrder(g.l[i].PP, g.l[i].ZeRO) {
 			failed = key // later ZeRO stages in the order need no less memory
 		}
 	}

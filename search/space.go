@@ -50,7 +50,7 @@ type space struct {
 
 	// zero is the ZeRO stages tried, the most memory-saving first
 	// (estimate.MemoryOrder), without pipeline parallelism; zeroPP with
-	// it, where ZeRO-3, outside the order, comes last (zeroFree).
+	// it, where ZeRO-3, outside the order, comes last (estimate.OutsideMemoryOrder).
 	zero, zeroPP []int
 	rc           []spec.Recompute // as given, or RecomputeCandidates: nested, the most memory-saving last
 	// offload is the offload settings tried: given, or OffloadCandidates.
@@ -352,11 +352,6 @@ func (s *space) spList(tp int, buf *[2]bool) []bool {
 	buf[0] = false
 	return buf[:1]
 }
-
-// zeroFree reports whether ZeRO stage z under pp pipeline stages stands
-// outside estimate.MemoryOrder: neither its own failure to fit nor an
-// earlier stage's says anything of the others.
-func zeroFree(pp, z int) bool { return pp > 1 && z == 3 }
 
 // inner is the number of variants per (ep, etp, vpp, mb) for a tp: the
 // groups of each offload setting and the variants inside a group.
