@@ -22,9 +22,11 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 		pairs = 1
 	}
 	msg := s.tokens * e.hidden * bf16Bytes
-	var pass float64
+	var pass, gather float64
 	if s.sp {
-		pass = pairs * (e.fab.AllGather(msg, s.tp, 1) + e.fab.ReduceScatter(msg, s.tp, 1))
+		// An all-gather costs what the reduce-scatter of its size does.
+		gather = e.fab.ReduceScatterCost(s.tp, 1).At(msg)
+		pass = pairs * 2 * gather
 	} else {
 		pass = pairs * e.fab.AllReduce(msg, s.tp, 1)
 	}
@@ -32,7 +34,7 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	if s.sp {
 		// Backward re-gathers the sharded norm outputs that the
 		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
-		c.tpBwd += pairs * e.fab.AllGather(msg, s.tp, 1)
+		c.tpBwd += pairs * gather
 	}
 	c.kernelsFwd += tpKernelsFwd
 	c.kernelsBwd += tpKernelsBwd
