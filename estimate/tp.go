@@ -10,7 +10,9 @@ const tpKernelsFwd, tpKernelsBwd = 4, 6
 
 // tpCollectives adds a layer's TP traffic: with SP two all-gathers and two
 // reduce-scatters of the hidden state per pass, without it two
-// all-reduces; one pair for attention and one for the MLP. A block of
+// all-reduces; one pair for attention and one for the MLP. Under
+// per-tensor fp8 the all-gathers carry fp8 (fp8Gather); the
+// reduce-scatters reduce the GEMMs' bf16 outputs. A block of
 // routed experts only (routedOnly) exchanges its tokens over the experts'
 // own grid instead (expertAllToAll), so it keeps attention's pair alone.
 func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
@@ -22,11 +24,17 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 		pairs = 1
 	}
 	msg := s.tokens * e.hidden * bf16Bytes
-	var pass, gather float64
+	gather := msg
+	if e.fp8Gather {
+		// The all-gathers move the GEMM input already cast to fp8.
+		gather = s.tokens * e.hidden * fp8Bytes
+	}
+	var pass, ag float64
 	if s.sp {
 		// An all-gather costs what the reduce-scatter of its size does.
-		gather = e.fab.ReduceScatterCost(s.tp, 1).At(msg)
-		pass = pairs * 2 * gather
+		rs := e.fab.ReduceScatterCost(s.tp, 1)
+		ag = rs.At(gather)
+		pass = pairs * (ag + rs.At(msg))
 	} else {
 		pass = pairs * e.fab.AllReduce(msg, s.tp, 1)
 	}
@@ -34,7 +42,7 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	if s.sp {
 		// Backward re-gathers the sharded norm outputs that the
 		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
-		c.tpBwd += pairs * gather
+		c.tpBwd += pairs * ag
 	}
 	c.kernelsFwd += tpKernelsFwd
 	c.kernelsBwd += tpKernelsBwd
