@@ -640,7 +640,7 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: fmt.Sprintf("needs training.seq_len=%d divisible by 2×cp (load-balanced ring attention)", r.Training.SeqLen), Allowed: "cp with seq_len % (2·cp) = 0"}
 	case BadCPHeads:
 		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP,
-			Reason: fmt.Sprintf("does not divide the attention heads per tp rank (%d query, %d key-value heads over tp=%d), which training.cp_comm_type a2a shares out", m.Heads/l.TP, r.kvHeadsPerTP(l.TP), l.TP),
+			Reason:  fmt.Sprintf("does not divide the attention heads per tp rank (%d query, %d key-value heads over tp=%d), which training.cp_comm_type a2a shares out", m.Heads/l.TP, r.kvHeadsPerTP(l.TP), l.TP),
 			Allowed: "cp dividing both, or training.cp_comm_type p2p"}
 	case BadPPLayers:
 		return &flopcast.FieldError{Field: "parallel.pp", Value: l.PP, Reason: fmt.Sprintf("is more than model.layers=%d", m.Layers), Allowed: "1.." + strconv.Itoa(m.Layers)}
