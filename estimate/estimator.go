@@ -132,6 +132,9 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	if r.Training.AttentionKernel == spec.AttentionFlash2 {
 		dev = dev.Flash2()
 	}
+	if r.Training.FP8Scaling == spec.ScalingRowwise {
+		dev = dev.Rowwise()
+	}
 	e.dev = dev
 	e.commShare = dev.CommShare()
 	// Every low precision the chip runs natively quantises its GEMM

@@ -71,6 +71,8 @@ type MoE struct {
 	// aux_loss (the default: an auxiliary balance loss, as Switch
 	// Transformer, Mixtral and Qwen train) or expert_bias (DeepSeek-V3's
 	// auxiliary-loss-free per-expert bias on the top-k scores, §2.1.2).
+	// Only with Routing dropless: Validate refuses it under balanced
+	// routing, where loads are even by construction.
 	LoadBalance string `yaml:"load_balance,omitempty" json:"load_balance,omitempty"`
 }
 
@@ -223,7 +225,18 @@ func (c *Config) Validate() error {
 			return bad("moe.routing", quote(m.Routing), "balanced, dropless")
 		}
 		switch m.LoadBalance {
-		case "", BalanceAuxLoss, BalanceExpertBias:
+		case "":
+		case BalanceAuxLoss, BalanceExpertBias:
+			// Balancing acts on the loads dropless routing lets vary; a
+			// balanced router gives every expert its share, so a balancing
+			// method there would be ignored: refuse it rather than let a
+			// run read as dropless when it is not.
+			if m.Routing != RoutingDropless {
+				return &flopcast.FieldError{Field: "model.moe.load_balance", Value: quote(m.LoadBalance),
+					Reason:  "applies only to dropless routing, not to moe.routing: balanced (routing's default)",
+					Allowed: "load_balance with routing: dropless; no load_balance with routing: balanced",
+					Hint:    "set moe.routing: dropless, or remove moe.load_balance"}
+			}
 		default:
 			return bad("moe.load_balance", quote(m.LoadBalance), "aux_loss, expert_bias")
 		}

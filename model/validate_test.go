@@ -32,8 +32,12 @@ func TestValidate(t *testing.T) {
 		{"max groups negative", func(c *Config) { c.MoE.MaxGroupsPerToken = -1 }, "model.moe.max_groups_per_token", "0 (no limit)"},
 		{"routing", func(c *Config) { c.MoE.Routing = "capacity" }, "model.moe.routing", "balanced, dropless"},
 		{"dropless", func(c *Config) { c.MoE.Routing = RoutingDropless }, "", ""},
-		{"load balance", func(c *Config) { c.MoE.LoadBalance = "sinkhorn" }, "model.moe.load_balance", "aux_loss, expert_bias"},
-		{"expert bias", func(c *Config) { c.MoE.LoadBalance = BalanceExpertBias }, "", ""},
+		{"load balance", func(c *Config) { c.MoE.Routing, c.MoE.LoadBalance = RoutingDropless, "sinkhorn" }, "model.moe.load_balance", "aux_loss, expert_bias"},
+		{"expert bias", func(c *Config) { c.MoE.Routing, c.MoE.LoadBalance = RoutingDropless, BalanceExpertBias }, "", ""},
+		{"aux loss", func(c *Config) { c.MoE.Routing, c.MoE.LoadBalance = RoutingDropless, BalanceAuxLoss }, "", ""},
+		{"expert bias, routing balanced", func(c *Config) { c.MoE.Routing, c.MoE.LoadBalance = RoutingBalanced, BalanceExpertBias },
+			"model.moe.load_balance", `"expert_bias" applies only to dropless routing, not to moe.routing: balanced (routing's default) (allowed: load_balance with routing: dropless; no load_balance with routing: balanced); try: set moe.routing: dropless, or remove moe.load_balance`},
+		{"aux loss, routing left to its default", func(c *Config) { c.MoE.LoadBalance = BalanceAuxLoss }, "model.moe.load_balance", "applies only to dropless routing"},
 		{"zero heads", func(c *Config) { c.Heads = 0 }, "model.heads", "a positive integer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
