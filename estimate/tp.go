@@ -29,21 +29,20 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 		// The all-gathers move the GEMM input already cast to fp8.
 		gather = s.tokens * e.hidden * fp8Bytes
 	}
-	var pass, ag float64
+	var pass float64
 	if s.sp {
 		// An all-gather costs what the reduce-scatter of its size does.
 		rs := e.fab.ReduceScatterCost(s.tp, 1)
-		ag = rs.At(gather)
-		pass = pairs * (ag + rs.At(msg))
+		ag := pairs * rs.At(gather)
+		pass = ag + pairs*rs.At(msg)
+		// Backward gathers the output gradients (the reduce-scatters'
+		// transpose) and re-gathers the sharded norm outputs that the
+		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
+		c.tpGatherF, c.tpGather = ag, 3*ag
 	} else {
 		pass = pairs * e.fab.AllReduce(msg, s.tp, 1)
 	}
-	c.tpFwd, c.tpBwd = pass, pass
-	if s.sp {
-		// Backward re-gathers the sharded norm outputs that the
-		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
-		c.tpBwd += pairs * ag
-	}
+	c.tpFwd, c.tpBwd = pass, pass+c.tpGatherF
 	c.kernelsFwd += tpKernelsFwd
 	c.kernelsBwd += tpKernelsBwd
 }
@@ -60,8 +59,13 @@ func exposedTP(s *shape, c *layerCost, share float64) float64 {
 		// (Transformer Engine's userbuffers): one chunk stays exposed,
 		// and whatever outlasts the GEMMs. The hidden part still takes
 		// SMs from the GEMMs (share).
+		apart := 0.0
+		if s.gatherApart {
+			apart = c.tpGather
+			comm -= apart
+		}
 		exp := max(comm/s.tp, comm-c.gemm)
-		return exp + share*(comm-exp)
+		return apart + exp + share*(comm-exp)
 	}
 	return comm
 }
