@@ -118,9 +118,12 @@ type Estimator struct {
 	fp8Acts        bool // SwiGLU input and attention output cached in low precision (training.fp8_activations)
 	flash, dropout bool
 	fusedLoss      bool  // softmax cross-entropy in one fused kernel (training.fused_loss)
-	tpOverlap      *bool // nil: by recipe
-	dpOverlap      bool
-	epOverlap      bool
+	tpOverlap      *bool // nil: by recipe and chip (tpOverlapDefault)
+	// tpOverlapDefault: the chip runs the recipe's default TP overlap
+	// (hardware.Chip.TPOverlapByDefault).
+	tpOverlapDefault bool
+	dpOverlap        bool
+	epOverlap        bool
 
 	seqLen        float64
 	tokensPerStep float64 // spec.Resolved.TokensPerStep
@@ -179,6 +182,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.dropout = r.Training.Dropout
 	e.fusedLoss = r.Training.FusedLoss
 	e.tpOverlap = r.Training.TPCommOverlap
+	e.tpOverlapDefault = c.TPOverlapByDefault()
 	e.dpOverlap = r.Training.DPCommOverlap
 	e.epOverlap = r.Training.EPCommOverlap
 	e.seqLen = float64(r.Training.SeqLen)
