@@ -24,6 +24,7 @@ type Measurement struct {
 	Attention   []AttentionPoint   `json:"attention"`
 	Elementwise []ElementwisePoint `json:"elementwise,omitempty"`
 	Steps       []StepPoint        `json:"steps,omitempty"`
+	Sustained   []SustainedPoint   `json:"sustained,omitempty"`
 	Notes       []string           `json:"notes,omitempty"`
 
 	// Source names where the measurement came from (a file's base name); the
@@ -84,6 +85,43 @@ type ElementwisePoint struct {
 	Bytes float64 `json:"bytes"` // bytes read plus written
 	S     float64 `json:"s"`
 	GBps  float64 `json:"gbps,omitempty"`
+}
+
+// SustainedPoint is one matrix product run back to back for a minute or
+// more, long enough for the chip to settle at its power limit: the rate
+// over the first five seconds and over the last fifth of the run, and what
+// nvidia-smi read over that last fifth (0 where it read nothing).
+type SustainedPoint struct {
+	M       int     `json:"m"`
+	N       int     `json:"n"`
+	K       int     `json:"k"`
+	DType   string  `json:"dtype"`   // bf16 | fp8
+	Seconds float64 `json:"seconds"` // how long it ran
+	// First5sTFLOPS and LastTFLOPS are the rates over the first five
+	// seconds and over the last fifth of the run.
+	First5sTFLOPS float64 `json:"first5s_tflops"`
+	LastTFLOPS    float64 `json:"last20pct_tflops"`
+	LastSMMHz     float64 `json:"last20pct_sm_mhz,omitempty"`
+	LastPowerW    float64 `json:"last20pct_power_w,omitempty"`
+	LastTempC     float64 `json:"last20pct_temp_c,omitempty"`
+}
+
+// SustainedOverBurst is the rate a product held over the last fifth of a
+// sustained run over the rate of the same product timed in short bursts
+// by the gemm section: how much of its burst speed the chip keeps once it
+// sits at its power limit. ok is false when either was not measured.
+func (m *Measurement) SustainedOverBurst(dtype string) (ratio float64, ok bool) {
+	for _, s := range m.Sustained {
+		if s.DType != dtype || s.LastTFLOPS <= 0 {
+			continue
+		}
+		for _, g := range m.GEMM {
+			if g.DType == dtype && g.M == s.M && g.N == s.N && g.K == s.K && g.S > 0 {
+				return s.LastTFLOPS / (g.FLOPs() / g.S / 1e12), true
+			}
+		}
+	}
+	return 0, false
 }
 
 // StepPoint is one timed training step of a small model.
@@ -156,7 +194,7 @@ func ParseMeasurement(b []byte) (*Measurement, error) {
 	n := node{p: p, m: top}
 	m := &Measurement{}
 	known := map[string]bool{"what": true, "measured": true, "tool": true, "env": true, "gemm": true,
-		"attention": true, "elementwise": true, "steps": true, "notes": true}
+		"attention": true, "elementwise": true, "steps": true, "sustained": true, "notes": true}
 	var unknown []string
 	for k := range top {
 		if !known[k] {
@@ -221,6 +259,13 @@ func ParseMeasurement(b []byte) (*Measurement, error) {
 		for i, v := range items {
 			if o, ok := n.item("steps", i, v); ok {
 				m.Steps = append(m.Steps, parseStep(o))
+			}
+		}
+	}
+	if items, ok := n.list("sustained", false); ok {
+		for i, v := range items {
+			if o, ok := n.item("sustained", i, v); ok {
+				m.Sustained = append(m.Sustained, parseSustained(o))
 			}
 		}
 	}
@@ -298,6 +343,21 @@ func parseElementwise(n node) ElementwisePoint {
 		}
 	}
 	return e
+}
+
+func parseSustained(n node) SustainedPoint {
+	return SustainedPoint{
+		M:             n.posInt("m", true),
+		N:             n.posInt("n", true),
+		K:             n.posInt("k", true),
+		DType:         n.oneOf("dtype", true, "bf16", "fp8"),
+		Seconds:       n.posFloat("seconds", true),
+		First5sTFLOPS: n.posFloat("first5s_tflops", true),
+		LastTFLOPS:    n.posFloat("last20pct_tflops", true),
+		LastSMMHz:     n.posFloat("last20pct_sm_mhz", false),
+		LastPowerW:    n.posFloat("last20pct_power_w", false),
+		LastTempC:     n.posFloat("last20pct_temp_c", false),
+	}
 }
 
 func parseStep(n node) StepPoint {

@@ -1,5 +1,6 @@
 // Package catalog holds flopcast's built-in data as embedded YAML: chips,
-// models, published runs, economic defaults and measured chip profiles.
+// models, published runs, economic defaults, measured chip profiles and
+// the GPU measurements behind them.
 // Every entry carries its source. The package only stores and strictly
 // decodes the files; the packages that own the types interpret them.
 package catalog
@@ -15,8 +16,19 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-//go:embed *.yaml profiles/*.yaml
+//go:embed *.yaml profiles/*.yaml measured/*.json
 var files embed.FS
+
+// MeasuredFiles lists the embedded GPU measurements (measured/*.json, as
+// tools/gpu/measure.py writes them), whose whole training steps join the
+// validation corpus.
+func MeasuredFiles() []string {
+	names, err := fs.Glob(files, "measured/*.json")
+	if err != nil { // only a malformed pattern fails
+		panic(err)
+	}
+	return names
+}
 
 // FS returns the embedded catalog files.
 func FS() fs.FS { return files }

@@ -241,6 +241,30 @@ func (d Device) Flash2() Device {
 // quantBytes.
 func (d *Device) Quantize(elems float64) float64 { return elems * d.quantBytes / d.memBW }
 
+// Rowwise is d with its fp8 operands quantised with one scale per row
+// instead of one per tensor (torchao's float8 rowwise recipe); d
+// unchanged when it quantises nothing. See rowwiseQuantBytes.
+func (d Device) Rowwise() Device {
+	if d.quantBytes > 0 {
+		d.quantBytes = rowwiseQuantBytes
+	}
+	return d
+}
+
+// rowwiseQuantBytes is the HBM traffic per element of quantising a bf16
+// tensor for both of its GEMMs under row-wise fp8 scaling (torchao
+// float8/float8_linear.py, matmul_with_hp_or_float8_args): each GEMM
+// needs the operand's scales along the dimension it reduces over, and
+// the two GEMMs reduce over different dimensions, so the operand is cast
+// twice from its bf16 source (hp_tensor_to_float8_dynamic with
+// axiswise_dim -1, then 0); a per-tensor fp8 copy is cast once and only
+// transposed. The cast whose scales run along the contiguous dimension is
+// one row reduction that reads 2 B and writes the fp8 copy (1 B); the
+// other reduces across rows, so its maximum is a pass of its own (read
+// 2 B) before the cast (read 2 B, write the transposed copy, 1 B):
+// 3 + 5 = 8 B.
+const rowwiseQuantBytes = 2 + 1 + 2 + 2 + 1
+
 // Quantizes reports whether GEMM operands are quantised (a low-precision
 // run): each costs a kernel launch.
 func (d *Device) Quantizes() bool { return d.quantBytes > 0 }

@@ -185,13 +185,20 @@ func TestDeviceQuantize(t *testing.T) {
 	for _, c := range []struct {
 		chip      *hardware.Chip
 		precision string
+		rowwise   bool
 		bytes     float64
 	}{
-		{b200, "bf16", 0}, {b200, "fp8", 4}, {b200, "mxfp8", 4.0625}, {b200, "nvfp4", 5.125}, {a100, "fp8", 0},
+		{b200, "bf16", false, 0}, {b200, "fp8", false, 4}, {b200, "mxfp8", false, 4.0625}, {b200, "nvfp4", false, 5.125}, {a100, "fp8", false, 0},
+		// Row-wise scaling casts each operand once per axis, the cross-row
+		// one after a pass for its maxima; nothing to scale at bf16.
+		{b200, "fp8", true, 8}, {b200, "bf16", true, 0}, {a100, "fp8", true, 0},
 	} {
 		d, err := hardware.NewDevice(c.chip, nil, c.precision)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.rowwise {
+			d = d.Rowwise()
 		}
 		if got, want := d.Quantize(1e9), c.bytes*1e9/d.MemBandwidth(); got != want {
 			t.Errorf("%s %s: %g s, want %g s", c.chip.Name, c.precision, got, want)

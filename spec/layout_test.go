@@ -222,6 +222,11 @@ func TestPrecision(t *testing.T) {
 		{"h100-sxm", "fp8", ", optimizer_moments: bf16", true, ""},
 		{"h100-sxm", "fp8", ", fp8_activations: true", true, ""},
 		{"h100-sxm", "bf16", ", fp8_activations: true", false, "training.fp8_activations: true needs a low-precision training.precision and the megatron recipe"},
+		{"h100-sxm", "fp8", ", fp8_scaling: rowwise", true, ""},
+		{"h100-sxm", "fp8", ", fp8_scaling: tensorwise", true, ""},
+		{"h100-sxm", "bf16", ", fp8_scaling: rowwise", false, `training.fp8_scaling: "rowwise" scales fp8 operands, but training.precision is bf16`},
+		{"b200", "mxfp8", ", fp8_scaling: rowwise", true, `training.fp8_scaling: "rowwise" scales fp8 operands, but training.precision is mxfp8`},
+		{"h100-sxm", "fp8", ", fp8_scaling: blockwise", false, `training.fp8_scaling: "blockwise" is not allowed (allowed: tensorwise, rowwise)`},
 		{"h100-sxm", "bf16", ", optimizer_moments: fp16", false, `training.optimizer_moments: "fp16" is not allowed (allowed: fp32, bf16)`},
 	} {
 		t.Run(tc.chip+"-"+tc.precision+tc.extra, func(t *testing.T) {
@@ -240,6 +245,9 @@ func TestPrecision(t *testing.T) {
 			}
 			if r.Training.FP8Activations != strings.Contains(tc.extra, "fp8_activations: true") {
 				t.Errorf("fp8_activations %v", r.Training.FP8Activations)
+			}
+			if want := map[bool]string{false: spec.ScalingTensorwise, true: spec.ScalingRowwise}[strings.Contains(tc.extra, "fp8_scaling: rowwise")]; r.Training.FP8Scaling != want {
+				t.Errorf("fp8_scaling %q, want %q", r.Training.FP8Scaling, want)
 			}
 			if want := map[bool]string{false: "fp32", true: "bf16"}[strings.Contains(tc.extra, "optimizer_moments: bf16")]; r.Training.OptimizerMoments != want {
 				t.Errorf("optimizer_moments %q, want %q", r.Training.OptimizerMoments, want)

@@ -44,6 +44,9 @@ type ResolvedTraining struct {
 	// FP8Activations: the MoE SwiGLU input and the attention output
 	// cached in low precision (DeepSeek-V3 §3.3.3).
 	FP8Activations bool
+	// FP8Scaling: ScalingTensorwise or ScalingRowwise (fp8 only;
+	// ScalingTensorwise otherwise).
+	FP8Scaling     string
 	FlashAttention bool
 	// AttentionKernel: AttentionFused or AttentionFlash2.
 	AttentionKernel string
@@ -61,6 +64,12 @@ type ResolvedTraining struct {
 const (
 	AttentionFused  = "fused"
 	AttentionFlash2 = "flash2"
+)
+
+// How fp8 GEMM operands are scaled (training.fp8_scaling).
+const (
+	ScalingTensorwise = "tensorwise"
+	ScalingRowwise    = "rowwise"
 )
 
 // MoE token dispatchers (training.moe_dispatcher).

@@ -59,6 +59,12 @@ type Training struct {
 	// input in FP8, the attention output in E5M6. Needs a low precision
 	// and the megatron recipe.
 	FP8Activations bool `yaml:"fp8_activations,omitempty" json:"fp8_activations,omitempty"`
+	// FP8Scaling is how fp8 GEMM operands are scaled: tensorwise (default,
+	// one scale per tensor, as Transformer Engine and torchao's tensorwise
+	// recipe) or rowwise (torchao's rowwise recipe: one scale per row of
+	// each operand, along the dimension its GEMM reduces over). Only with
+	// precision fp8.
+	FP8Scaling string `yaml:"fp8_scaling,omitempty" json:"fp8_scaling,omitempty"`
 	// FlashAttention: fused attention that never stores the score matrix.
 	// Default true; runs before mid-2022 used false.
 	FlashAttention *bool `yaml:"flash_attention,omitempty" json:"flash_attention,omitempty"`

@@ -248,6 +248,17 @@ func (r *Resolved) resolveTraining(t Training) error {
 			Allowed: "false, or training.precision fp8, mxfp8 or nvfp4 with recipe megatron"}
 	}
 	rt.FP8Activations = t.FP8Activations
+	switch rt.FP8Scaling = t.FP8Scaling; rt.FP8Scaling {
+	case "":
+		rt.FP8Scaling = ScalingTensorwise
+	case ScalingTensorwise, ScalingRowwise:
+		if rt.FP8Scaling == ScalingRowwise && rt.Precision != PrecisionFP8 {
+			return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Reason: "scales fp8 operands, but training.precision is " + string(rt.Precision) + " (mxfp8 and nvfp4 carry their own block scales)",
+				Allowed: "leave it out, or training.precision fp8"}
+		}
+	default:
+		return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Allowed: ScalingTensorwise + ", " + ScalingRowwise}
+	}
 	switch rt.OptimizerMoments = t.OptimizerMoments; rt.OptimizerMoments {
 	case "":
 		rt.OptimizerMoments = MomentsFP32

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/flopcast/flopcast/calibrate"
+	"github.com/flopcast/flopcast/catalog"
 	"github.com/flopcast/flopcast/model"
 	"github.com/flopcast/flopcast/spec"
 )
@@ -59,6 +60,30 @@ func MeasuredRows(m *calibrate.Measurement, chip, profile string) ([]Row, error)
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("the measurement has no whole-step points (steps)")
+	}
+	return rows, nil
+}
+
+// measuredCorpus is the rows of one embedded measurement (catalog
+// measured/*.json) on the chip its device name maps to, with the chip's
+// own efficiency model.
+func measuredCorpus(file string) ([]Row, error) {
+	b, err := catalog.Read(file)
+	if err != nil {
+		return nil, err
+	}
+	m, err := calibrate.ParseMeasurement(b)
+	if err != nil {
+		return nil, fmt.Errorf("catalog/%s: %w", file, err)
+	}
+	m.Source = "catalog/" + file
+	chip, ok := calibrate.InferChip(m.Env.GPU)
+	if !ok {
+		return nil, fmt.Errorf("catalog/%s: no catalog chip for the device %q", file, m.Env.GPU)
+	}
+	rows, err := MeasuredRows(m, chip, "")
+	if err != nil {
+		return nil, fmt.Errorf("catalog/%s: %w", file, err)
 	}
 	return rows, nil
 }

@@ -144,6 +144,19 @@ func corpus() ([]Row, []Anchor, error) {
 		rows = append(rows, f.Runs...)
 		anchors = append(anchors, f.Anchors...)
 	}
+	for _, file := range catalog.MeasuredFiles() {
+		measured, err := measuredCorpus(file)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range measured {
+			if names[r.Name] {
+				return nil, nil, fmt.Errorf("catalog/%s: row %q listed twice", file, r.Name)
+			}
+			names[r.Name] = true
+		}
+		rows = append(rows, measured...)
+	}
 	known := map[string]bool{}
 	for _, a := range anchors {
 		known[a.Name] = true

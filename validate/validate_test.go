@@ -18,21 +18,22 @@ import (
 var groupBudget = map[string]struct{ time, memory float64 }{
 	// The corpus's original budget.
 	validate.GroupDenseBF16: {0.10, 0.80},
-	validate.GroupSingleGPU: {0.10, 0.10},
-	// dense-fp8 time: torchtitan's context-parallel and float8-rowwise
-	// rows are predicted 40-110% too fast (CP cost at 64k-256k tokens,
-	// rowwise scaling not modelled); memory: FSDP and per-op selective
-	// checkpointing as torchtitan runs them (issue 9).
-	validate.GroupDenseFP8: {0.30, 0.50},
-	// moe: DeepSeek-V3, Qwen3-235B and Kimi-K2 with EP32-64 inside GB200
-	// and GB300 NVL72 racks are predicted 55-75% too slow, and Qwen3-235B
-	// at 16k-128k tokens on 256 H100 20-37% too slow (issue 10: MoE
-	// communication, placement and scheduling).
-	validate.GroupMoE: {0.30, 0.10},
-	// SimuMax's own cases: flopcast predicts every step too fast
-	// (Blackwell efficiency and exposed communication, issue 10);
-	// SimuMax's own 5.6% is the target.
-	validate.GroupSimuMaxB200: {0.25, 0.05},
+	// single-gpu: the measured H200 steps (catalog/measured/h200.json).
+	// Models of 4,096 and 8,192 hidden are within 7%; those of 768-1,536
+	// hidden with 12-24 layers run 10-45% slower than predicted because
+	// eager PyTorch cannot launch their small kernels as fast as the GPU
+	// runs them (host dispatch per operator, not modelled).
+	validate.GroupSingleGPU: {0.17, 0.07},
+	// dense-fp8 time: torchtitan's float8-rowwise async-TP row is
+	// predicted 49% too fast (rowwise scaling not modelled); memory: FSDP
+	// and per-op selective checkpointing as torchtitan runs them.
+	validate.GroupDenseFP8: {0.10, 0.13},
+	// moe: gpt-oss-120b on H100 (+35%) and DeepSeek-V3 MXFP8 on GB300
+	// (-31%) lead the error.
+	validate.GroupMoE: {0.15, 0.10},
+	// SimuMax's own cases: SimuMax's own 5.6% time and 0.5% memory are
+	// the target.
+	validate.GroupSimuMaxB200: {0.06, 0.012},
 }
 
 // The corpus must keep the model honest: every row resolves and predicts,

@@ -20,7 +20,13 @@ minutes (about one with --quick), and writes one JSON file:
                with the pytorch-amp recipe (fp32 params and grads,
                torch.autocast bf16, fused AdamW, SDPA), with and without
                full activation recompute; {name,model,seq_len,micro_batch,
-               recipe,precision,recompute,step_s,peak_alloc_gib,params}
+               recipe,precision,recompute,step_s,peak_alloc_gib,params};
+               with --profile, one step of the larger models traced by the
+               PyTorch profiler: kernel seconds by kind
+  sustained    (only when named in --sections) 8192^3 bf16 and fp8 products
+               back to back for a minute or more, with nvidia-smi's clock,
+               power and temperature: the rate the chip holds at its power
+               limit, against the gemm section's short bursts
 
 The env, gemm and attention sections have the schema of
 calibrate/testdata/h100-microbench.json. Times are CUDA-event times, the
@@ -45,6 +51,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -371,6 +378,165 @@ def measure_elementwise(torch, timer, quick, out):
     torch.cuda.empty_cache()
 
 
+
+# ---------------------------------------------------- sustained load
+
+SMI_NAMES = {"clocks.sm": "sm_mhz", "clocks.mem": "mem_mhz", "power.draw": "power_w", "temperature.gpu": "temp_c"}
+
+
+def smi_query(fields):
+    """One nvidia-smi reading of fields, or None where nvidia-smi or a field is missing."""
+    try:
+        r = subprocess.run(["nvidia-smi", "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"],
+                           capture_output=True, text=True, timeout=20)
+    except Exception:
+        return None
+    if r.returncode != 0 or not r.stdout.strip():
+        return None
+    parts = [x.strip() for x in r.stdout.strip().splitlines()[0].split(",")]
+    return parts if len(parts) == len(fields) else None
+
+
+def smi_limits(env):
+    """The power limit and clock ceilings the driver enforces, into env."""
+    names = {"power.limit": "power_limit_w", "enforced.power.limit": "enforced_power_limit_w",
+             "clocks.max.sm": "max_sm_mhz", "clocks.max.mem": "max_mem_mhz"}
+    for field, key in names.items():
+        got = smi_query([field])
+        if got:
+            try:
+                env[key] = float(got[0])
+            except ValueError:
+                pass
+
+
+class SmiSampler:
+    """nvidia-smi in loop mode in the background: SM and memory clock, board
+    power, temperature and the active clock-event (throttle) reasons every
+    interval_ms, timed from t0 (time.monotonic())."""
+
+    def __init__(self, t0, interval_ms=500):
+        self.t0, self.proc, self.fields, self.lines = t0, None, None, []
+        base = ["clocks.sm", "clocks.mem", "power.draw", "temperature.gpu"]
+        for extra in (["clocks_event_reasons.active"], ["clocks_throttle_reasons.active"], []):
+            if smi_query(base + extra):
+                self.fields = base + extra
+                break
+        if self.fields is None:
+            return
+        try:
+            self.proc = subprocess.Popen(
+                ["nvidia-smi", "--query-gpu=" + ",".join(self.fields), "--format=csv,noheader,nounits",
+                 "-lms", str(interval_ms)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        except Exception:
+            self.proc = None
+            return
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append((time.monotonic() - self.t0, line.strip()))
+
+    def stop(self):
+        if self.proc is None:
+            return []
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except Exception:
+            self.proc.kill()
+        self.thread.join(5)
+        out = []
+        for t, line in list(self.lines):
+            parts = [x.strip() for x in line.split(",")]
+            if len(parts) != len(self.fields):
+                continue
+            d = {"t_s": round(t, 2)}
+            for f, x in zip(self.fields, parts):
+                if f in SMI_NAMES:
+                    try:
+                        d[SMI_NAMES[f]] = float(x)
+                    except ValueError:
+                        pass
+                else:
+                    d["reasons"] = x
+            out.append(d)
+        return out
+
+
+def mean(xs):
+    return sum(xs) / len(xs) if xs else None
+
+
+def measure_sustained(torch, dtype, seconds, window_s, out, notes):
+    """Back-to-back 8192^3 products for `seconds`: the rate in windows of
+    about window_s, and what nvidia-smi reads meanwhile. The gemm section's
+    short bursts see the chip before its clock settles under load; this
+    section sees the clock the chip holds for as long as a training run."""
+    n = 8192
+    if dtype == "fp8":
+        why = fp8_support(torch)
+        if why:
+            notes.append("sustained fp8 skipped: " + why)
+            return
+        a = torch.randn(n, n, device=DEVICE, dtype=torch.bfloat16).to(torch.float8_e4m3fn)
+        b = torch.randn(n, n, device=DEVICE, dtype=torch.bfloat16).to(torch.float8_e4m3fn).t()
+        one = torch.ones((), device=DEVICE, dtype=torch.float32)
+
+        def fn():
+            scaled_mm(torch, a, b, one)
+    else:
+        a = torch.randn(n, n, device=DEVICE, dtype=torch.bfloat16)
+        b = torch.randn(n, n, device=DEVICE, dtype=torch.bfloat16)
+        c = torch.empty(n, n, device=DEVICE, dtype=torch.bfloat16)
+
+        def fn():
+            torch.matmul(a, b, out=c)
+    flops = 2.0 * n * n * n
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    fn()
+    torch.cuda.synchronize()
+    start.record()
+    for _ in range(10):
+        fn()
+    end.record()
+    end.synchronize()
+    per = max(start.elapsed_time(end) / 1e3 / 10, 1e-6)
+    iters = max(1, int(window_s / per))
+    t0 = time.monotonic()
+    smi = SmiSampler(t0)
+    windows = []
+    try:
+        while time.monotonic() - t0 < seconds:
+            start.record()
+            for _ in range(iters):
+                fn()
+            end.record()
+            end.synchronize()
+            s = start.elapsed_time(end) / 1e3 / iters
+            windows.append({"t_s": round(time.monotonic() - t0, 2), "s": s, "tflops": flops / s / 1e12})
+    finally:
+        samples = smi.stop()
+    if not windows:
+        return
+    total = windows[-1]["t_s"]
+    first = [w["tflops"] for w in windows if w["t_s"] <= 5.0] or [windows[0]["tflops"]]
+    last = [w["tflops"] for w in windows if w["t_s"] >= 0.8 * total] or [windows[-1]["tflops"]]
+    p = {"m": n, "n": n, "k": n, "dtype": dtype, "seconds": total, "window_s": window_s,
+         "first5s_tflops": mean(first), "last20pct_tflops": mean(last), "windows": windows, "smi": samples}
+    late = [x for x in samples if x["t_s"] >= 0.8 * total]
+    for key in ("sm_mhz", "power_w", "temp_c"):
+        vals = [x[key] for x in late if key in x]
+        if vals:
+            p["last20pct_" + key] = mean(vals)
+    out.append(p)
+    log("sustained %s %.0f s: first 5 s %.1f TFLOPS, last 20%% %.1f TFLOPS, SM %s MHz, %s W, %s C" % (
+        dtype, total, p["first5s_tflops"], p["last20pct_tflops"], p.get("last20pct_sm_mhz"),
+        p.get("last20pct_power_w"), p.get("last20pct_temp_c")))
+
+
 # ------------------------------------------------------ training steps
 
 MODELS = [
@@ -382,7 +548,63 @@ MODELS = [
     ("gpt-760m", "gpt", 24, 1536, 16, 16, 6144, "gelu", 50304, True, 2048, 4),
     # The shape of Llama 3.2 1B (tied embeddings, 128k vocabulary).
     ("llama-1b", "llama", 16, 2048, 32, 8, 8192, "swiglu", 128256, True, 2048, 2),
+    # Layers of the width that large runs give each GPU: Llama 3 8B's and
+    # Llama 3 70B's (GQA, 128k vocabulary), fewer of them so that the
+    # pytorch-amp states fit one GPU of 80 GB or more.
+    ("llama3-8b-16l", "llama", 16, 4096, 32, 8, 14336, "swiglu", 128256, False, 4096, 1),
+    ("llama3-70b-4l", "llama", 4, 8192, 64, 8, 28672, "swiglu", 128256, False, 4096, 1),
 ]
+
+# Models whose step is also traced once by the PyTorch profiler, for where
+# the GPU's time goes (kernel time by kind; the rest of the step is idle).
+PROFILED = ("llama-1b", "llama3-8b-16l", "llama3-70b-4l")
+BIG = ("llama3-8b-16l", "llama3-70b-4l")
+
+
+def kernel_kind(name):
+    n = name.lower()
+    for kind, keys in (
+        ("attention", ("flash", "fmha", "sdpa", "attention", "attn")),
+        ("optimizer", ("adam", "multi_tensor")),
+        ("gemm", ("gemm", "nvjet", "cutlass", "xmma", "cublas", "matmul", "gemv", "sm90_", "sm80_")),
+        ("loss", ("nll", "log_softmax", "softmax", "cross_entropy")),
+        ("norm", ("norm",)),
+        ("copy", ("copy", "cast", "convert", "fill")),
+        ("embedding", ("embedding", "index")),
+        ("reduce", ("reduce",)),
+        ("elementwise", ("elementwise", "vectorized", "unrolled")),
+    ):
+        if any(k in n for k in keys):
+            return kind
+    return "other"
+
+
+def profile_step(torch, step):
+    """Kernel time by kind over one step, from the PyTorch profiler."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        step()
+        torch.cuda.synchronize()
+    kinds, kernels = {}, []
+    for e in prof.key_averages():
+        if "cuda" not in str(getattr(e, "device_type", "")).lower():
+            continue
+        # A user annotation (the optimizer's "Optimizer.step#AdamW.step")
+        # spans kernels that are also listed one by one.
+        if getattr(e, "is_user_annotation", False) or e.key.startswith(("Optimizer.", "ProfilerStep")):
+            continue
+        us = getattr(e, "self_device_time_total", None)
+        if us is None:
+            us = getattr(e, "self_cuda_time_total", 0.0)
+        if not us:
+            continue
+        k = kernel_kind(e.key)
+        kinds[k] = kinds.get(k, 0.0) + us / 1e6
+        kernels.append({"name": e.key[:120], "kind": k, "calls": e.count, "s": us / 1e6})
+    if not kinds:
+        raise RuntimeError("the trace holds no CUDA kernel events")
+    kernels.sort(key=lambda x: -x["s"])
+    return {"kernel_s_by_kind": kinds, "kernel_s": sum(kinds.values()), "top_kernels": kernels[:20]}
 
 
 def build_model(torch, cfg):
@@ -495,7 +717,7 @@ def make_optimizer(torch, params, notes):
         return torch.optim.AdamW(params, lr=1e-4, foreach=True), "foreach"
 
 
-def measure_step(torch, cfg, recompute, warmup, repeats, notes):
+def measure_step(torch, cfg, recompute, warmup, repeats, notes, profiled=False):
     name, style, L, h, H, KV, ffn, ffn_kind, V, tied, S, mb = cfg
     try:
         with torch.device(DEVICE):  # initialise on the GPU: CPU init of 1B parameters takes many seconds
@@ -533,10 +755,20 @@ def measure_step(torch, cfg, recompute, warmup, repeats, notes):
             notes.append("step %s recompute=%s: loss is %s" % (name, recompute, float(loss)))
         peak = torch.cuda.max_memory_allocated() / GIB
         params = sum(p.numel() for p in model.parameters())
+        prof = None
+        if profiled:
+            try:
+                prof = profile_step(torch, step)
+                log("step %s recompute=%s: kernels %.1f ms of %.1f ms: %s" % (
+                    name, recompute, prof["kernel_s"] * 1e3, statistics.median(times) * 1e3,
+                    ", ".join("%s %.1f" % (k, v * 1e3) for k, v in sorted(prof["kernel_s_by_kind"].items()))))
+            except Exception as e:
+                notes.append("profile %s recompute=%s failed: %s" % (name, recompute, first_line(e)))
+                log("profile %s failed: %s" % (name, first_line(e)))
     finally:
         del model, opt, idx, tgt
         torch.cuda.empty_cache()
-    return {
+    point = {
         "name": name,
         "model": {"layers": L, "hidden": h, "heads": H, "kv_heads": KV, "head_dim": h // H, "ffn": ffn,
                   "ffn_kind": ffn_kind, "vocab": V, "tied_embeddings": tied,
@@ -544,11 +776,17 @@ def measure_step(torch, cfg, recompute, warmup, repeats, notes):
                   "norm": "layernorm" if style == "gpt" else "rmsnorm", "bias": style == "gpt"},
         "seq_len": S, "micro_batch": mb, "recipe": "pytorch-amp", "precision": "bf16",
         "recompute": recompute, "step_s": statistics.median(times), "peak_alloc_gib": peak, "params": params,
+        "step_s_all": times,
     }
+    if prof:
+        point["profile"] = prof
+    return point
 
 
-def measure_steps(torch, quick, out, notes, deadline):
-    models = MODELS[:3] if quick else MODELS
+def measure_steps(torch, quick, out, notes, deadline, profile=False, big=True, save=None):
+    # The wide models first: they matter most and would be the first cut by the time budget.
+    models = MODELS[:3] if quick else ([m for m in MODELS if big and m[0] in BIG] +
+                                       [m for m in MODELS if m[0] not in BIG])
     warmup, repeats = (2, 3) if quick else (3, 5)
     for cfg in models:
         for recompute in ("none", "full"):
@@ -558,7 +796,8 @@ def measure_steps(torch, quick, out, notes, deadline):
                 log("step %s recompute=%s skipped: %.0f s left" % (cfg[0], recompute, left))
                 continue
             try:
-                p = measure_step(torch, cfg, recompute, warmup, repeats, notes)
+                p = measure_step(torch, cfg, recompute, warmup, repeats, notes,
+                                 profiled=profile and cfg[0] in PROFILED)
                 out.append(p)
                 log("step %-10s recompute=%-4s mb=%2d seq=%5d  %8.1f ms  peak %6.2f GiB" % (
                     cfg[0], recompute, cfg[11], cfg[10], p["step_s"] * 1e3, p["peak_alloc_gib"]))
@@ -569,6 +808,8 @@ def measure_steps(torch, quick, out, notes, deadline):
                 log("step %s recompute=%s failed: %s" % (cfg[0], recompute, why))
                 if not oom:
                     traceback.print_exc(file=sys.stderr)
+            if save:
+                save()
             # The traceback of a failed run holds its tensors until here.
             gc.collect()
             torch.cuda.empty_cache()
@@ -587,10 +828,19 @@ def main(argv=None):
     ap.add_argument("--budget-s", type=float, default=280,
                     help="stop starting new training-step runs after this many seconds (default 280)")
     ap.add_argument("--sections", default="copy,gemm,fp8,attention,elementwise,steps",
-                    help="comma-separated subset of copy,gemm,fp8,attention,elementwise,steps")
+                    help="comma-separated subset of copy,gemm,fp8,attention,elementwise,sustained,steps "
+                         "(sustained, minutes of back-to-back GEMMs, runs only when named)")
+    ap.add_argument("--sustained-s", type=float, default=60,
+                    help="seconds of back-to-back bf16 GEMMs in the sustained section (default 60)")
+    ap.add_argument("--sustained-fp8-s", type=float, default=30,
+                    help="seconds of back-to-back fp8 GEMMs in the sustained section (default 30; 0 skips)")
+    ap.add_argument("--profile", action="store_true",
+                    help="trace one step of the larger models with the PyTorch profiler: kernel time by kind")
+    ap.add_argument("--no-big", action="store_true",
+                    help="skip the Llama 3 8B- and 70B-wide step models (they need about 110 GiB)")
     args = ap.parse_args(argv)
     sections = set(s.strip() for s in args.sections.split(",") if s.strip())
-    unknown = sections - {"copy", "gemm", "fp8", "attention", "elementwise", "steps"}
+    unknown = sections - {"copy", "gemm", "fp8", "attention", "elementwise", "sustained", "steps"}
     if unknown:
         ap.error("unknown sections: " + ", ".join(sorted(unknown)))
 
@@ -606,6 +856,7 @@ def main(argv=None):
     torch.manual_seed(0)
 
     env = measure_env(torch)
+    smi_limits(env)
     log("device %s (%s SMs, %.1f GiB), driver %s, torch %s, CUDA %s" % (
         env["gpu"], env["sms"], env["mem_gib"], env["driver"], env["torch"], env["cuda"]))
     notes = [
@@ -619,6 +870,10 @@ def main(argv=None):
         "recompute full = torch.utils.checkpoint per layer; peak_alloc_gib = torch.cuda.max_memory_allocated "
         "over the timed steps, after warm-up",
         "timing: CUDA events, warm-up, median of repeats; random data; no L2 flush between GEMM repeats",
+        "sustained: 8192^3 products back to back for minutes, timed in windows, with nvidia-smi's SM clock, "
+        "board power, temperature and clock-event reasons sampled every 0.5 s (t_s from the section's start)",
+        "steps profile: one step traced by torch.profiler (CUDA activity); kernel seconds summed by kind "
+        "from the kernel names; the step's time less kernel_s is time the GPU was idle",
     ]
     doc = {
         "what": "Microbenchmarks of one %s, PyTorch %s + CUDA %s, written by tools/gpu/measure.py%s: bf16 unless noted, "
@@ -631,6 +886,7 @@ def main(argv=None):
         "attention": [],
         "elementwise": [],
         "steps": [],
+        "sustained": [],
         "notes": notes,
     }
     write_json(args.out, doc)
@@ -667,7 +923,16 @@ def main(argv=None):
     section("fp8", lambda: measure_gemm_fp8(torch, timer, args.quick, doc["gemm"], notes))
     section("attention", lambda: measure_attention(torch, timer, args.quick, doc["attention"]))
     section("elementwise", lambda: measure_elementwise(torch, timer, args.quick, doc["elementwise"]))
-    section("steps", lambda: measure_steps(torch, args.quick, doc["steps"], notes, args.budget_s))
+    def sustained():
+        measure_sustained(torch, "bf16", args.sustained_s, 2.0, doc["sustained"], notes)
+        write_json(args.out, doc)
+        if args.sustained_fp8_s > 0:
+            measure_sustained(torch, "fp8", args.sustained_fp8_s, 2.0, doc["sustained"], notes)
+
+    section("sustained", sustained)
+    section("steps", lambda: measure_steps(torch, args.quick, doc["steps"], notes, args.budget_s,
+                                           profile=args.profile, big=not args.no_big,
+                                           save=lambda: write_json(args.out, doc)))
 
     write_json(args.out, doc)
     log("wrote %s: %d gemm, %d attention, %d elementwise, %d step points in %.0f s" % (
