@@ -29,14 +29,7 @@ func TestSustainedOverBurst(t *testing.T) {
 // The H200 measurement's sustained section parses, and its figures are the
 // ones the chip catalog cites.
 func TestSustainedSectionParses(t *testing.T) {
-	b, err := os.ReadFile("../catalog/measured/h200.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParseMeasurement(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadH200(t)
 	for _, w := range m.Warnings {
 		if w == "sustained: unknown section, ignored" {
 			t.Error(w)
@@ -59,14 +52,7 @@ func TestSustainedSectionParses(t *testing.T) {
 // what the sustained fp8 run held of its burst rate. The 500 W variant
 // keeps the 700 W chips' figure.
 func TestSustainedClockLowPrecision(t *testing.T) {
-	b, err := os.ReadFile("../catalog/measured/h200.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParseMeasurement(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadH200(t)
 	fp8, ok := m.SustainedOverBurst("fp8")
 	if !ok {
 		t.Fatal("no sustained fp8 run with a burst of the same product")
@@ -87,4 +73,18 @@ func TestSustainedClockLowPrecision(t *testing.T) {
 				name, c.SustainedClockLowPrecision, want, fp8, ref.SustainedClock)
 		}
 	}
+}
+
+// loadH200 parses the shipped H200 measurement.
+func loadH200(t *testing.T) *Measurement {
+	t.Helper()
+	b, err := os.ReadFile("../catalog/measured/h200.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMeasurement(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
