@@ -83,8 +83,13 @@ type Estimator struct {
 	maxGroups float64
 	perDomain bool
 	// routeCV is the coefficient of variation of the experts' loads
-	// that dropless routing lets through (router skew; 0 when balanced).
+	// that dropless routing lets through (router skew; 0 when balanced
+	// or random).
 	routeCV float64
+	// varLoads: the experts' loads vary from micro-batch to micro-batch
+	// (dropless or random routing), as counts of routed tokens at least;
+	// false when every expert gets exactly its share.
+	varLoads bool
 
 	capacity float64 // usable bytes per device
 	hostBW   float64 // achieved bytes/s per direction to host memory; 0 unknown
@@ -215,6 +220,7 @@ func (e *Estimator) setModel(m *model.Config) {
 		e.sharedExperts, e.expertFFN = float64(m.MoE.SharedExperts), float64(m.MoE.ExpertFFN)
 		e.denseLayers = float64(m.MoE.DenseLayers)
 		e.maxGroups = float64(m.MoE.MaxGroupsPerToken)
+		e.varLoads = m.MoE.Routing == model.RoutingDropless || m.MoE.Routing == model.RoutingRandom
 		if m.MoE.Routing == model.RoutingDropless {
 			e.routeCV = auxLossRouteCV
 			if m.MoE.LoadBalance == model.BalanceExpertBias {

@@ -57,15 +57,15 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 	localExperts := e.experts / s.ep
 	tokensIn := T / s.tp
 	tokensPerExpert := tokensIn * s.etp * s.ep * e.topK / e.experts // balanced routing
-	// Dropless routing: the busiest EP rank holds load times its share,
-	// and every rank of the group waits for it.
+	// Dropless or random routing: the busiest EP rank holds load times
+	// its share, and every rank of the group waits for it.
 	load := e.busiestLoad(s, tokensPerExpert)
 	tokensPerExpert *= load
 	inner := e.expertFFN / s.etp
 	gemmRows := tokensPerExpert
-	if e.routeCV > 0 {
-		// Dropless groups are ragged: each expert's last row tile is
-		// part empty.
+	if e.varLoads {
+		// Groups of varying size are ragged: each expert's last row
+		// tile is part empty.
 		gemmRows += e.dev.RaggedRows()
 	}
 	e.ffnGEMMs(c, localExperts, gemmRows, inner)
@@ -132,16 +132,16 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 }
 
 // busiestLoad is the expected load of the busiest of an MoE layer's ep
-// ranks over the mean, for one micro-batch under dropless routing (1 when
-// balanced). Each expert's load varies with the router's skew (routeCV)
-// and, as a count of the tokens routed to it, with Poisson noise of its
-// mean count perExpert: more tokens per micro-batch, relatively less
-// noise. A rank sums experts/ep of them, drawn from a fixed total, so its
+// ranks over the mean, for one micro-batch under dropless or random
+// routing (1 when balanced). Each expert's load varies with the router's
+// skew (routeCV; none under random routing) and, as a count of the tokens
+// routed to it, with Poisson noise of its mean count perExpert: more
+// tokens per micro-batch, relatively less noise. A rank sums experts/ep of them, drawn from a fixed total, so its
 // coefficient of variation is the experts' times √(ep/E · (E − E/ep)/(E − 1));
 // the busiest of ep ranks lies MaxOfNormals(ep) of those above the mean.
 // Every rank of the group waits for it at the combine.
 func (e *Estimator) busiestLoad(s *shape, perExpert float64) float64 {
-	if e.routeCV == 0 || s.ep <= 1 || perExpert <= 0 {
+	if !e.varLoads || s.ep <= 1 || perExpert <= 0 {
 		return 1
 	}
 	E, local := e.experts, e.experts/s.ep

@@ -64,8 +64,10 @@ type MoE struct {
 	// MaxGroupsPerToken limits how many expert groups (nodes) one token's
 	// experts may span (DeepSeek-V3's node-limited routing: 4). 0: no limit.
 	MaxGroupsPerToken int `yaml:"max_groups_per_token,omitempty" json:"max_groups_per_token,omitempty"`
-	// Routing is balanced (default: every expert gets its share) or
-	// dropless (no capacity factor; loads vary).
+	// Routing is balanced (default: every expert gets exactly its share),
+	// random (each token's experts drawn at random, as benchmarks force
+	// balance; loads vary by counting noise alone) or dropless (no
+	// capacity factor; loads vary with the router's skew).
 	Routing string `yaml:"routing,omitempty" json:"routing,omitempty"`
 	// LoadBalance is how a dropless router keeps expert loads even:
 	// aux_loss (the default: an auxiliary balance loss, as Switch
@@ -131,7 +133,13 @@ const (
 
 // MoE routing.
 const (
-	RoutingBalanced = "balanced" // every expert receives its even share of tokens
+	RoutingBalanced = "balanced" // every expert receives exactly its even share of tokens
+	// RoutingRandom: each token's top_k experts are drawn uniformly at
+	// random, which is how Megatron-Core forces balance for benchmarks
+	// (moe_router_force_load_balancing replaces the router's logits with
+	// random ones, moe_utils.py): loads are even on average and vary only
+	// as counts of random draws.
+	RoutingRandom   = "random"
 	RoutingDropless = "dropless" // no capacity limit: expert loads vary from batch to batch
 
 	BalanceAuxLoss    = "aux_loss"    // an auxiliary load-balancing loss (the default)
@@ -220,21 +228,25 @@ func (c *Config) Validate() error {
 				fmt.Sprintf("0..%d", m.TopK))
 		}
 		switch m.Routing {
-		case "", RoutingBalanced, RoutingDropless:
+		case "", RoutingBalanced, RoutingRandom, RoutingDropless:
 		default:
-			return bad("moe.routing", quote(m.Routing), "balanced, dropless")
+			return bad("moe.routing", quote(m.Routing), "balanced, random, dropless")
 		}
 		switch m.LoadBalance {
 		case "":
 		case BalanceAuxLoss, BalanceExpertBias:
-			// Balancing acts on the loads dropless routing lets vary; a
-			// balanced router gives every expert its share, so a balancing
-			// method there would be ignored: refuse it rather than let a
-			// run read as dropless when it is not.
+			// Balancing acts on the loads a trained router lets vary; a
+			// balanced or random router has no skew to balance, so a
+			// balancing method there would be ignored: refuse it rather
+			// than let a run read as dropless when it is not.
 			if m.Routing != RoutingDropless {
+				r := m.Routing
+				if r == "" {
+					r = RoutingBalanced
+				}
 				return &flopcast.FieldError{Field: "model.moe.load_balance", Value: quote(m.LoadBalance),
-					Reason:  "applies only to dropless routing, not to moe.routing: balanced (routing's default)",
-					Allowed: "load_balance with routing: dropless; no load_balance with routing: balanced",
+					Reason:  fmt.Sprintf("applies only to dropless routing, not to moe.routing: %s", r),
+					Allowed: "load_balance with routing: dropless; none with routing: balanced or random",
 					Hint:    "set moe.routing: dropless, or remove moe.load_balance"}
 			}
 		default:
