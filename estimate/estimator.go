@@ -56,6 +56,8 @@ const (
 	bf16Bytes = 2
 	// fp32Bytes is the size of one fp32 element.
 	fp32Bytes = 4
+	// fp8Bytes is the size of one fp8 (E4M3 or E5M2) element.
+	fp8Bytes = 1
 )
 
 // Estimator predicts one run for any layout. Build it with New.
@@ -111,17 +113,31 @@ type Estimator struct {
 	mtpDepth                       float64 // multi-token-prediction modules on the last stage
 
 	// The recipe.
-	eager          bool         // pytorch-amp: eager PyTorch under autocast
-	fp8            bool         // GEMMs in a low precision (fp8, mxfp8, nvfp4) with quantised operands
-	lowp           lowPrecision // storage of quantised tensors (zero at bf16)
-	fp8Params      bool         // primary weights kept quantised
-	bf16Moments    bool         // Adam moments in bf16 (training.optimizer_moments)
-	fp8Acts        bool         // SwiGLU input and attention output cached in low precision (training.fp8_activations)
+	eager bool         // pytorch-amp: eager PyTorch under autocast
+	fp8   bool         // GEMMs in a low precision (fp8, mxfp8, nvfp4) with quantised operands
+	lowp  lowPrecision // storage of quantised tensors (zero at bf16)
+	// fp8Gather: sequence-parallel all-gathers move the GEMM input
+	// quantised, one byte an element: per-tensor fp8 casts the local
+	// shard before it gathers, and one scale serves the gathered tensor
+	// (Transformer Engine's gather_along_first_dim with a quantizer,
+	// pytorch/distributed.py, for the input in forward and the output
+	// gradient in backward; torchao's Float8ColwiseParallel and
+	// Float8RowwiseParallel, float8/float8_tensor_parallel.py). Row-wise
+	// scaling has no fp8 tensor-parallel path (torchtitan applies the
+	// float8 TP plans to tensorwise alone) and gathers bf16; the block
+	// formats are left at bf16.
+	fp8Gather      bool
+	fp8Params      bool // primary weights kept quantised
+	bf16Moments    bool // Adam moments in bf16 (training.optimizer_moments)
+	fp8Acts        bool // SwiGLU input and attention output cached in low precision (training.fp8_activations)
 	flash, dropout bool
 	fusedLoss      bool  // softmax cross-entropy in one fused kernel (training.fused_loss)
-	tpOverlap      *bool // nil: by recipe
-	dpOverlap      bool
-	epOverlap      bool
+	tpOverlap      *bool // nil: by recipe and chip (tpOverlapDefault)
+	// tpOverlapDefault: the chip runs the recipe's default TP overlap
+	// (hardware.Chip.TPOverlapByDefault).
+	tpOverlapDefault bool
+	dpOverlap        bool
+	epOverlap        bool
 	// Host seconds per eager kernel: forward, backward, recomputed
 	// forward (eagerHostFwdUs, eagerHostBwdUs, eagerHostRecomputeUs).
 	hostFwd, hostBwd, hostRecompute float64
@@ -163,6 +179,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	// Every low precision the chip runs natively quantises its GEMM
 	// operands (fp8, mxfp8, nvfp4).
 	e.fp8 = dev.Quantizes()
+	e.fp8Gather = e.fp8 && r.Training.Precision == spec.PrecisionFP8 && r.Training.FP8Scaling == spec.ScalingTensorwise
 	e.lowp = newLowPrecision(r.Training.Precision, c)
 	e.fp8Params = r.Training.FP8Params
 	e.bf16Moments = r.Training.OptimizerMoments == spec.MomentsBF16
@@ -183,6 +200,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.dropout = r.Training.Dropout
 	e.fusedLoss = r.Training.FusedLoss
 	e.tpOverlap = r.Training.TPCommOverlap
+	e.tpOverlapDefault = c.TPOverlapByDefault()
 	e.dpOverlap = r.Training.DPCommOverlap
 	e.epOverlap = r.Training.EPCommOverlap
 	e.seqLen = float64(r.Training.SeqLen)

@@ -58,6 +58,6 @@ func ExampleEstimator_Eval() {
 		fmt.Printf("tp %d: %.1f s per step\n", tp, res.StepTimeS)
 	}
 	// Output:
-	// tp 4: 19.0 s per step
-	// tp 8: 18.6 s per step
+	// tp 4: 19.7 s per step
+	// tp 8: 20.5 s per step
 }

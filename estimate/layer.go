@@ -51,7 +51,9 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 	if e.tpOverlap != nil {
 		s.tpOverlap = *e.tpOverlap && l.TP > 1
 	} else {
-		s.tpOverlap = !e.eager && s.sp
+		// Megatron with sequence parallelism, on a chip whose fabric
+		// runs Transformer Engine's userbuffers overlap by default.
+		s.tpOverlap = !e.eager && s.sp && e.tpOverlapDefault
 	}
 	return s
 }

@@ -10,7 +10,9 @@ const tpKernelsFwd, tpKernelsBwd = 4, 6
 
 // tpCollectives adds a layer's TP traffic: with SP two all-gathers and two
 // reduce-scatters of the hidden state per pass, without it two
-// all-reduces; one pair for attention and one for the MLP. A block of
+// all-reduces; one pair for attention and one for the MLP. Under
+// per-tensor fp8 the all-gathers carry fp8 (fp8Gather); the
+// reduce-scatters reduce the GEMMs' bf16 outputs. A block of
 // routed experts only (routedOnly) exchanges its tokens over the experts'
 // own grid instead (expertAllToAll), so it keeps attention's pair alone.
 func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
@@ -22,9 +24,14 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 		pairs = 1
 	}
 	msg := s.tokens * e.hidden * bf16Bytes
+	gather := msg
+	if e.fp8Gather {
+		// The all-gathers move the GEMM input already cast to fp8.
+		gather = s.tokens * e.hidden * fp8Bytes
+	}
 	var pass float64
 	if s.sp {
-		pass = pairs * (e.fab.AllGather(msg, s.tp, 1) + e.fab.ReduceScatter(msg, s.tp, 1))
+		pass = pairs * (e.fab.AllGather(gather, s.tp, 1) + e.fab.ReduceScatter(msg, s.tp, 1))
 	} else {
 		pass = pairs * e.fab.AllReduce(msg, s.tp, 1)
 	}
@@ -32,7 +39,7 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	if s.sp {
 		// Backward re-gathers the sharded norm outputs that the
 		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
-		c.tpBwd += pairs * e.fab.AllGather(msg, s.tp, 1)
+		c.tpBwd += pairs * e.fab.AllGather(gather, s.tp, 1)
 	}
 	c.kernelsFwd += tpKernelsFwd
 	c.kernelsBwd += tpKernelsBwd

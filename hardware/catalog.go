@@ -33,6 +33,9 @@ var chips = sync.OnceValues(func() ([]Chip, error) {
 		if err := c.checkCommShare(); err != nil {
 			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
 		}
+		if err := c.checkMulticast(); err != nil {
+			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
+		}
 		if err := c.checkBlockScaled(); err != nil {
 			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
 		}

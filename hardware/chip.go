@@ -59,6 +59,17 @@ type Chip struct {
 	CommShare       *float64 `yaml:"comm_share,omitempty" json:"comm_share,omitempty"`
 	CommShareSource string   `yaml:"comm_share_source,omitempty" json:"comm_share_source,omitempty"`
 
+	// Multicast says whether the chip's scale-up fabric supports CUDA
+	// multicast (NVLink SHARP: Hopper and later GPUs on third-generation
+	// NVSwitch), the path Transformer Engine's userbuffers comm+GEMM
+	// overlap takes by default. Where it is false the overlap needs an
+	// opt-in fallback, so the megatron recipe leaves tensor-parallel
+	// overlap off unless a run asks for it (TPOverlapByDefault). Nil: not
+	// stated, the recipe's default holds. MulticastSource says where it
+	// came from.
+	Multicast       *bool  `yaml:"multicast,omitempty" json:"multicast,omitempty"`
+	MulticastSource string `yaml:"multicast_source,omitempty" json:"multicast_source,omitempty"`
+
 	// Efficiency model defaults (used when no measured profile is given).
 	GEMM GEMMModel `yaml:"gemm" json:"gemm"`
 
@@ -207,6 +218,25 @@ func (c *Chip) checkCommShare() error {
 		return fmt.Errorf("comm_share: %v (allowed: 0 <= comm_share < 1)", *c.CommShare)
 	case c.CommShare != nil && c.CommShareSource == "":
 		return fmt.Errorf("comm_share: %v without comm_share_source", *c.CommShare)
+	}
+	return nil
+}
+
+// TPOverlapByDefault reports whether a run that does not say otherwise
+// overlaps its tensor-parallel collectives with the GEMMs on this chip
+// (under the megatron recipe with sequence parallelism): not where the
+// catalog says the fabric lacks multicast. Transformer Engine's
+// initialize_ub (transformer_engine/pytorch/module/base.py) stops on such
+// a device unless the job sets UB_SKIPMC=1 for its CUDA IPC fallback,
+// and Megatron-Core leaves --tp-comm-overlap off unless asked
+// (megatron/training/arguments.py).
+func (c *Chip) TPOverlapByDefault() bool { return c.Multicast == nil || *c.Multicast }
+
+// checkMulticast verifies that a stated multicast capability has its
+// source.
+func (c *Chip) checkMulticast() error {
+	if c.Multicast != nil && c.MulticastSource == "" {
+		return fmt.Errorf("multicast: %v without multicast_source", *c.Multicast)
 	}
 	return nil
 }

@@ -81,6 +81,35 @@ func TestCommFraction(t *testing.T) {
 	}
 }
 
+func TestTPOverlapByDefault(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		name string
+		chip Chip
+		want bool
+		ok   bool
+	}{
+		{"not stated", Chip{}, true, true},
+		{"multicast", Chip{Multicast: &yes, MulticastSource: "x"}, true, true},
+		{"no multicast", Chip{Multicast: &no, MulticastSource: "x"}, false, true},
+		{"no source", Chip{Multicast: &no}, false, false},
+	} {
+		if got := tc.chip.TPOverlapByDefault(); got != tc.want {
+			t.Errorf("%s: TPOverlapByDefault = %v, want %v", tc.name, got, tc.want)
+		}
+		if err := tc.chip.checkMulticast(); (err == nil) != tc.ok {
+			t.Errorf("%s: checkMulticast = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+	// The catalog: Ampere's NVSwitch has no multicast, Hopper's has.
+	for name, want := range map[string]bool{"a100-sxm-80gb": false, "h100-sxm": true} {
+		c, _ := LookupChip(name)
+		if got := c.TPOverlapByDefault(); got != want {
+			t.Errorf("%s: TPOverlapByDefault = %v, want %v", name, got, want)
+		}
+	}
+}
+
 func TestResidualDerateCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name string
