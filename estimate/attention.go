@@ -3,8 +3,9 @@ package estimate
 import "github.com/flopcast/flopcast/spec"
 
 // Attention: the projections (GQA or MLA) and the attention core (fused
-// flash attention, or unfused scores and softmax), with ring attention's
-// exchanges under context parallelism.
+// flash attention, or unfused scores and softmax), with context
+// parallelism's exchanges: ring attention's K,V chunks, or the
+// all-to-alls of q, k, v and the output (training.cp_comm_type).
 
 // Unfused attention's memory-bound kernels, bytes per element of the s×s
 // score matrix: Megatron's fused scale-mask-softmax reads bf16 scores and
@@ -61,6 +62,15 @@ func (e *Estimator) attentionSaved(c *layerCost, s *shape) {
 		// the shared rotary part per head (mla_up_proj frees q, k, v; for
 		// DeepSeek-V3 128·192 + 128·192 + 128·128 elements per token).
 		keep(c, s, T*bf16Bytes*(e.qLoraRank+e.kvLoraRank+e.ropeDim), 0)
+		// The q and kv latents are normed before their up-projections
+		// (DeepSeek-V2 §2.1.2's extra RMSNorms; Megatron-Core's
+		// qk_layernorm), and the up-projection saves the norm's output
+		// beside its input: Transformer Engine's LayerNormLinear, which
+		// Megatron-Core's MLA spec uses for linear_q_up_proj and
+		// linear_kv_up_proj (gpt_layer_specs.py), saves both inputmat
+		// and ln_out. mla_up_proj recomputes the norms with the
+		// up-projections and keeps only the latents.
+		keep(c, s, T*e.gemmInputBytes()*(e.qLoraRank+e.kvLoraRank), spec.RecomputeMLAUpProj)
 		keep(c, s, T*bf16Bytes*heads*(2*e.qkHeadDim+e.vHeadDim), spec.RecomputeMLAUpProj)
 	} else {
 		// q, k, v after rotary, saved by the attention kernel (core_attn
@@ -70,6 +80,17 @@ func (e *Estimator) attentionSaved(c *layerCost, s *shape) {
 	// The attention output (the output projection's input) and the
 	// softmax statistics or, unfused, the scores.
 	keep(c, s, T*e.attnOutputBytes()*heads*e.vHeadDim, 0)
+	if s.cp > 1 && e.cpA2A {
+		// All-to-all CP keeps the output twice: Transformer Engine's
+		// AttnFuncWithCPAndQKVOA2A saves it as the kernel wrote it, head
+		// shards over the whole sequence, before the all-to-all back to
+		// sequence shards (so its backward sends only the output's
+		// gradient), and the output projection saves the result as its
+		// input (TE >= 2.8, transformer_engine/pytorch/attention/
+		// dot_product_attention/context_parallel.py). Recomputing the
+		// attention core frees the kernel's copy.
+		keep(c, s, T*bf16Bytes*heads*e.vHeadDim, spec.RecomputeCoreAttn)
+	}
 	keep(c, s, e.scoresSaved(s), spec.RecomputeCoreAttn)
 	if e.dropout {
 		keep(c, s, normT*dropoutMaskSavedBytes*hidden, 0)
@@ -86,12 +107,19 @@ func (e *Estimator) attentionCore(c *layerCost, s *shape) {
 	// Causal: half of the 2·s²·(dqk+dv) FLOPs per head and sequence; a CP
 	// rank holds 1/cp of the queries.
 	flops := s.microBatch * heads * seq * seq * (e.qkHeadDim + e.vHeadDim) / s.cp
-	f, b := e.dev.Attention(flops, seq/s.cp)
+	kernelSeq := seq / s.cp // ring attention: each step a chunk of queries against one of keys
+	if s.cp > 1 && e.cpA2A {
+		kernelSeq = seq // all-to-all: heads/cp heads over the whole sequence
+	}
+	f, b := e.dev.Attention(flops, kernelSeq)
 	c.fwd += f
 	c.bwd += b
 	c.opKept += f // per-op checkpointing saves the attention kernel's outputs
 	recomputes(c, s, f, spec.RecomputeCoreAttn)
-	if s.cp > 1 {
+	switch {
+	case s.cp > 1 && e.cpA2A:
+		e.cpAllToAll(c, s)
+	case s.cp > 1:
 		// Ring attention: cp-1 exchanges of a K,V chunk, each hidden
 		// behind the attention of the chunk in hand.
 		kvBytes := s.tokens * bf16Bytes * (s.kvHeadsPerRank*e.qkHeadDim + s.kvHeadsPerRank*e.vHeadDim)
@@ -101,6 +129,30 @@ func (e *Estimator) attentionCore(c *layerCost, s *shape) {
 		step := e.fab.SendRecv(kvBytes, s.tp)
 		c.cpExposed += (s.cp - 1) * (max(0, step-f/s.cp) + max(0, 2*step-b/s.cp))
 	}
+}
+
+// cpAllToAll adds all-to-all context parallelism's exchanges, on the
+// critical path: forward sends q, k and v from sequence to head shards
+// and the output back, backward the output's gradient and then the
+// gradients of q, k and v, one all-to-all per tensor over the cp ranks, tp
+// apart (Transformer Engine's flash_attn_a2a_communicate, one
+// all_to_all_single per tensor; the attention waits for all three).
+// Recomputing the attention core (or the whole layer) repeats the
+// forward's.
+func (e *Estimator) cpAllToAll(c *layerCost, s *shape) {
+	heads, kvHeads := s.headsPerRank(e), s.kvHeadsPerRank
+	if e.mla {
+		kvHeads = heads
+	}
+	per := s.tokens * bf16Bytes
+	qkv := e.fab.AllToAll(per*heads*e.qkHeadDim, s.cp, s.tp) +
+		e.fab.AllToAll(per*kvHeads*e.qkHeadDim, s.cp, s.tp) + e.fab.AllToAll(per*kvHeads*e.vHeadDim, s.cp, s.tp)
+	out := e.fab.AllToAll(per*heads*e.vHeadDim, s.cp, s.tp)
+	t := 2 * (qkv + out)
+	if s.recompute == spec.RecomputeFull || s.recompute.Has(spec.RecomputeCoreAttn) {
+		t += qkv + out
+	}
+	c.cpExposed += t
 }
 
 // unfusedAttention: the full s×s scores as batched GEMMs, then a fused

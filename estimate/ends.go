@@ -84,6 +84,30 @@ func (e *Estimator) logitsHeld(c *shapeCosts) float64 {
 	return c.logits * logitsHeldBytes
 }
 
+// headInputsHeld is the bytes the last stage keeps for one micro-batch
+// between the last layer and the logits: the final norm's input (the
+// residual stream) and its output, the output layer's input. Megatron-LM's
+// GPTModel runs final_layernorm (a Transformer Engine norm, which saves
+// its input) and then output_layer, a tensor_parallel.ColumnParallelLinear
+// whose LinearWithGradAccumulationAndAsyncCommunication saves its input
+// for the weight gradient (the shard before the all-gather under sequence
+// parallelism; megatron/core/tensor_parallel/layers.py); both live until
+// backward reaches them, across the loss. The output layer runs in bf16
+// under every recipe (Megatron's own linear, outside Transformer Engine's
+// FP8 autocast; torchtitan leaves "output" out of its float8 conversion).
+// Eager PyTorch keeps the norm's input at its saved size and its
+// statistics, as for a layer's norms (eagerSaved).
+func (e *Estimator) headInputsHeld(s *shape) float64 {
+	in, stats := float64(bf16Bytes), 0.0
+	if e.eager {
+		in, stats = residualBytes(s), rmsNormStatsBytes
+		if e.layerNorm {
+			in, stats = fp32Bytes, layerNormStatsBytes
+		}
+	}
+	return s.normTokens * ((in+bf16Bytes)*e.hidden + stats)
+}
+
 // headWeightCopy is the bytes of autocast's bf16 copy of the fp32 output
 // weight that the logits GEMM saves for backward on the last stage: one
 // copy, tied or not (the embedding lookup is not on autocast's lists and

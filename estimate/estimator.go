@@ -84,6 +84,9 @@ type Estimator struct {
 	// dispatchers: DeepEP, HybridEP).
 	maxGroups float64
 	perDomain bool
+	// cpA2A: context parallelism by all-to-all (training.cp_comm_type
+	// a2a) instead of ring attention.
+	cpA2A bool
 	// routeCV is the coefficient of variation of the experts' loads
 	// that dropless routing lets through (router skew; 0 when balanced
 	// or random).
@@ -189,6 +192,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.slowest = hardware.SlowestOf(r.Chips)
 	e.stepSync = stepSyncTime(&e.fab, &e.dev, r.Chips)
 	e.perDomain = r.Training.PerNodeDispatch()
+	e.cpA2A = r.Training.CPCommType == spec.CPCommA2A
 	e.domain = c.ScaleUpDomain()
 	e.capacity = c.HBMBytes() - runtimeReservedGiB*gib
 	e.hostBW = c.HostLinkGBps * 1e9

@@ -210,7 +210,9 @@ func (e *Estimator) rankActivations(l *spec.Layout, c *layerCache, r int, rl ran
 		act += chunks * s.normTokens * e.hidden * bf16Bytes // embedding outputs
 	}
 	if rl.last {
-		act += (1+rl.mtp)*e.logitsHeld(&c.shapeCosts) + e.headWeightCopy(s)
+		// The logits and the head's inputs, of the main model and of
+		// each MTP module (its own final norm before the shared head).
+		act += (1+rl.mtp)*(e.logitsHeld(&c.shapeCosts)+e.headInputsHeld(s)) + e.headWeightCopy(s)
 		if rl.mtp > 0 {
 			// The last stage's micro-batch in flight through the MTP
 			// modules.

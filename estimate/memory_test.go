@@ -121,8 +121,9 @@ training: {seq_len: 4096, global_batch: 256, precision: fp8}
 	}
 	// mla_up_proj frees q, k and v: 128·192 + 128·192 + 128·128 elements
 	// per token in bf16 (DeepSeek-V3 config: 128 heads, 192 = 128 + 64
-	// rope for q and k, 128 for v).
-	if got, want := none.saved-cost(spec.RecomputeMLAUpProj, true).saved, 4096*2*(128*192*2+128*128.0); math.Abs(got-want) > 1e-9*want {
+	// rope for q and k, 128 for v), and the normed q and kv latents the
+	// up-projections saved, 1536 + 512 elements in FP8.
+	if got, want := none.saved-cost(spec.RecomputeMLAUpProj, true).saved, 4096*(2*(128*192*2+128*128.0)+1*(1536+512)); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("mla_up_proj frees %v bytes, want %v", got, want)
 	}
 	if dense := cost(spec.RecomputeMLP, false); dense.saved >= cost(spec.RecomputeNone, false).saved {
@@ -466,5 +467,60 @@ parallel: {tp: 1, pp: 1, dp: 8, micro_batch: 1, zero: 1}
 	}
 	if fused.Breakdown.ComputeS >= plain.Breakdown.ComputeS {
 		t.Errorf("fused loss compute %v s, unfused %v s", fused.Breakdown.ComputeS, plain.Breakdown.ComputeS)
+	}
+}
+
+// All-to-all context parallelism (training.cp_comm_type a2a) keeps the
+// attention output twice, the kernel's copy before the all-to-all back and
+// the output projection's input, one more T·heads·v_head_dim bf16 tensor
+// per layer than ring attention, which core_attn recompute frees again; its
+// all-to-alls sit on the critical path, where the ring's exchanges hide
+// behind the attention.
+func TestCPAllToAll(t *testing.T) {
+	const yaml = `
+model: llama3-70b
+cluster: {chip: b200, chips: 8}
+training: {seq_len: 32768, global_batch: 4, cp_comm_type: %s}
+parallel: {tp: 2, pp: 1, dp: 1, cp: 4, micro_batch: 1, zero: 1, recompute: %s, sequence_parallel: true}
+`
+	layer := func(comm, rc string) layerCost {
+		r, e := resolveRun(t, fmt.Sprintf(yaml, comm, rc))
+		s := e.newShape(&r.Layout)
+		return e.layer(&s, false)
+	}
+	p2p, a2a := layer("p2p", "none"), layer("a2a", "none")
+	// 32768/4 tokens per rank, 64/2 heads of 128.
+	if got, want := a2a.saved-p2p.saved, 8192*32*128*2.0; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("a2a keeps %v bytes more than p2p, want %v", got, want)
+	}
+	if a2a.cpExposed <= p2p.cpExposed {
+		t.Errorf("exposed CP time: a2a %v, p2p %v; want a2a's all-to-alls exposed", a2a.cpExposed, p2p.cpExposed)
+	}
+	if got, want := layer("a2a", "core_attn").saved, layer("p2p", "core_attn").saved; got != want {
+		t.Errorf("under core_attn recompute a2a keeps %v bytes, p2p %v; want the same", got, want)
+	}
+}
+
+// The last stage holds, besides the logits, the final norm's input and its
+// output (the output layer's input) for each micro-batch at the loss:
+// 2·tokens·hidden bf16 under the megatron recipe.
+func TestHeadInputsHeld(t *testing.T) {
+	r, e := resolveRun(t, `
+model: llama3-8b
+cluster: {chip: h100-sxm, chips: 8}
+training: {seq_len: 4096, global_batch: 16, fused_loss: true}
+parallel: {tp: 1, pp: 2, dp: 4, micro_batch: 1, zero: 1}
+`)
+	l := r.Layout
+	var c layerCache
+	e.fill(&l, &c)
+	sp := e.stageSplit(&l)
+	last := e.rank(&sp, 1)
+	inner := last
+	inner.last = false
+	got := e.rankActivations(&l, &c, 1, last, 4) - e.rankActivations(&l, &c, 1, inner, 4)
+	want := 4096*128256*fusedLogitsHeldBytes + 2*4096*4096*2.0
+	if math.Abs(got-want) > 1e-9*want {
+		t.Errorf("the last stage holds %v bytes at the loss, want %v (bf16 logits, final norm input and output)", got, want)
 	}
 }

@@ -56,6 +56,7 @@ type ResolvedTraining struct {
 	DPCommOverlap bool
 	EPCommOverlap bool
 	MoEDispatcher string // alltoall, deepep or hybridep
+	CPCommType    string // p2p or a2a
 	FusedLoss     bool   // the softmax cross-entropy as one fused kernel (training.fused_loss)
 	Dropout       bool
 }
@@ -77,6 +78,12 @@ const (
 	DispatcherAllToAll = "alltoall"
 	DispatcherDeepEP   = "deepep"
 	DispatcherHybridEP = "hybridep"
+)
+
+// Context-parallel communication (training.cp_comm_type).
+const (
+	CPCommP2P = "p2p"
+	CPCommA2A = "a2a"
 )
 
 // PerNodeDispatch reports whether the dispatcher sends a token once per

@@ -94,6 +94,14 @@ type Training struct {
 	// (the flex dispatcher's backends) send a token once per destination
 	// node and forward it inside the node.
 	MoEDispatcher string `yaml:"moe_dispatcher,omitempty" json:"moe_dispatcher,omitempty"`
+	// CPCommType is how context parallelism exchanges the sequence
+	// (Megatron-Core --cp-comm-type, Transformer Engine's context-parallel
+	// attention): p2p (default) passes K and V chunks around a ring while
+	// each rank attends with its queries; a2a (Ulysses) swaps the sequence
+	// shards for head shards with an all-to-all of q, k and v before the
+	// attention and of its output after, so each rank attends over the
+	// whole sequence with heads/cp heads.
+	CPCommType string `yaml:"cp_comm_type,omitempty" json:"cp_comm_type,omitempty"`
 	// FusedLoss: the softmax cross-entropy runs as one fused kernel that
 	// reads the bf16 logits and writes their gradient in place (llm.c's
 	// fused_classifier; Megatron-LM's --cross-entropy-loss-fusion

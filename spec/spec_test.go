@@ -122,6 +122,8 @@ func TestErrors(t *testing.T) {
 		{"zero failure rate", good + "reliability: {failures_per_chip_hour: 0}\n", "reliability.failures_per_chip_hour", "positive"},
 		{"both failure rates", good + "reliability: {failures_per_chip_hour: 1e-5, mtti_hours: 3}\n", "reliability.mtti_hours", ""},
 		{"cp without flash", strings.Replace(strings.Replace(good, "pp: 4}", "pp: 4, cp: 2}", 1), "global_batch: 1024", "global_batch: 1024, flash_attention: false", 1), "parallel.cp", "flash"},
+		{"unknown cp comm type", strings.Replace(good, "global_batch: 1024", "global_batch: 1024, cp_comm_type: ring", 1), "training.cp_comm_type", "p2p, a2a"},
+		{"a2a cp beyond the kv heads", strings.Replace(strings.Replace(good, "pp: 4}", "pp: 4, cp: 2}", 1), "global_batch: 1024", "global_batch: 1024, cp_comm_type: a2a", 1), "parallel.cp", "cp_comm_type p2p"},
 		{"unknown attention kernel", strings.Replace(good, "global_batch: 1024", "global_batch: 1024, attention_kernel: flash3", 1), "training.attention_kernel", "fused, flash2"},
 		{"attention kernel without flash", strings.Replace(good, "global_batch: 1024", "global_batch: 1024, flash_attention: false, attention_kernel: flash2", 1), "training.attention_kernel", "without flash attention"},
 		{"ramp batch", strings.Replace(good, "global_batch: 1024", "global_batch: 1024, batch_ramp: [{tokens: 1e9, global_batch: 3}]", 1), "training.batch_ramp[0].global_batch", "multiples of 32"},

@@ -207,7 +207,7 @@ func (r *Resolved) resolveTraining(t Training) error {
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
 		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
-		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, FusedLoss: t.FusedLoss, Dropout: t.Dropout}
+		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, CPCommType: t.CPCommType, FusedLoss: t.FusedLoss, Dropout: t.Dropout}
 	switch rt.MoEDispatcher {
 	case "":
 		rt.MoEDispatcher = DispatcherAllToAll
@@ -215,6 +215,13 @@ func (r *Resolved) resolveTraining(t Training) error {
 	default:
 		return &flopcast.FieldError{Field: "training.moe_dispatcher", Value: strconv.Quote(rt.MoEDispatcher),
 			Allowed: strings.Join([]string{DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP}, ", ")}
+	}
+	switch rt.CPCommType {
+	case "":
+		rt.CPCommType = CPCommP2P
+	case CPCommP2P, CPCommA2A:
+	default:
+		return &flopcast.FieldError{Field: "training.cp_comm_type", Value: strconv.Quote(rt.CPCommType), Allowed: CPCommP2P + ", " + CPCommA2A}
 	}
 	if rt.Precision == "" {
 		rt.Precision = PrecisionBF16
@@ -404,6 +411,7 @@ const (
 	BadETPFFN
 	BadRecomputeModule
 	BadSchedule
+	BadCPHeads
 )
 
 // Violation reports the first rule l breaks, without allocating. The rules
@@ -443,6 +451,26 @@ func (r *Resolved) Violation(l Layout) Violation {
 	return OK
 }
 
+// kvHeadsPerTP is the key-value heads a TP rank holds: kv_heads/tp, or
+// one replicated head when tp exceeds kv_heads; MLA keeps one per query
+// head.
+func (r *Resolved) kvHeadsPerTP(tp int) int {
+	m := &r.Model
+	if m.Attention == model.AttentionMLA {
+		return m.Heads / tp
+	}
+	return max(m.KVHeads/tp, 1)
+}
+
+// a2aHeads reports whether all-to-all context parallelism can share out
+// a TP rank's heads: Transformer Engine's AttnFuncWithCPAndQKVOA2A
+// (transformer_engine/pytorch/attention/dot_product_attention/
+// context_parallel.py) asserts that cp divides the query and the key-value
+// heads.
+func (r *Resolved) a2aHeads(l Layout) bool {
+	return (r.Model.Heads/l.TP)%l.CP == 0 && r.kvHeadsPerTP(l.TP)%l.CP == 0
+}
+
 // knobViolation checks the rules that involve one knob and the model or
 // sequence, not the cluster size.
 func (r *Resolved) knobViolation(l Layout) Violation {
@@ -470,6 +498,8 @@ func (r *Resolved) knobViolation(l Layout) Violation {
 		return BadRecomputeModule
 	case l.CP > 1 && r.Training.SeqLen%(2*l.CP) != 0:
 		return BadCPSeq
+	case l.CP > 1 && r.Training.CPCommType == CPCommA2A && !r.a2aHeads(l):
+		return BadCPHeads
 	case l.PP > m.Layers:
 		return BadPPLayers
 	case l.VPP > 1 && (l.PP == 1 || l.PP*l.VPP > m.Layers):
@@ -619,6 +649,10 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 			Hint: fmt.Sprintf("training.global_batch: %d", roundUp(r.Training.GlobalBatch, l.DP*l.MicroBatch))}
 	case BadCPSeq:
 		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: fmt.Sprintf("needs training.seq_len=%d divisible by 2×cp (load-balanced ring attention)", r.Training.SeqLen), Allowed: "cp with seq_len % (2·cp) = 0"}
+	case BadCPHeads:
+		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP,
+			Reason:  fmt.Sprintf("does not divide the attention heads per tp rank (%d query, %d key-value heads over tp=%d), which training.cp_comm_type a2a shares out", m.Heads/l.TP, r.kvHeadsPerTP(l.TP), l.TP),
+			Allowed: "cp dividing both, or training.cp_comm_type p2p"}
 	case BadPPLayers:
 		return &flopcast.FieldError{Field: "parallel.pp", Value: l.PP, Reason: fmt.Sprintf("is more than model.layers=%d", m.Layers), Allowed: "1.." + strconv.Itoa(m.Layers)}
 	case BadVPP:

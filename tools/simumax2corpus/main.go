@@ -122,6 +122,8 @@ func (c *Case) check() error {
 		return bad("vpp", c.VPP)
 	case c.MeasuredMs <= 0 || c.MeasuredGiB <= 0:
 		return bad("measured", c.MeasuredMs)
+	case c.Switches.CPCommType != "" && c.Switches.CPCommType != "p2p" && c.Switches.CPCommType != "a2a":
+		return bad("cp_comm_type", c.Switches.CPCommType)
 	case c.Switches.TPCommOverlap, c.Switches.OverlapGradReduce, !c.Switches.DistributedOptimizer, !c.Switches.FlashAttention:
 		return bad("switches", "tp_comm_overlap/overlap_grad_reduce/distributed_optimizer/flash_attention")
 	}
@@ -163,13 +165,19 @@ func modelYAML(c *Case) string {
 	return b.String()
 }
 
-// fusedLoss is the training field for a case run with cross-entropy loss
-// fusion.
-func fusedLoss(c *Case) string {
+// trainingExtras is the training fields a case sets beyond every case's:
+// fused_loss for a case run with cross-entropy loss fusion, cp_comm_type
+// for a context-parallel case (Megatron-LM's --cp-comm-type, p2p when the
+// case leaves it out).
+func trainingExtras(c *Case) string {
+	var s string
 	if c.Switches.CELossFusion {
-		return ", fused_loss: true"
+		s += ", fused_loss: true"
 	}
-	return ""
+	if c.CP > 1 && c.Switches.CPCommType != "" {
+		s += ", cp_comm_type: " + c.Switches.CPCommType
+	}
+	return s
 }
 
 // fillIn names what the case leaves implicit and how it was filled.
@@ -189,7 +197,7 @@ func fillIn(c *Case) string {
 		parts = append(parts, "MoE: all-to-all dispatcher with grouped GEMMs, capacity factor 1 with padding to capacity -> balanced routing (every expert gets exactly its share); shared experts from shared_expert_ffn / expert_ffn")
 	}
 	if c.CP > 1 {
-		parts = append(parts, fmt.Sprintf("context parallel %d with Transformer Engine's all-to-all CP (cp_comm_type %s); flopcast prices CP as ring attention", c.CP, c.Switches.CPCommType))
+		parts = append(parts, fmt.Sprintf("context parallel %d with Transformer Engine's context-parallel attention, cp_comm_type %s as the case states", c.CP, c.Switches.CPCommType))
 	}
 	for _, f := range c.Switches.InferredFields {
 		parts = append(parts, "inferred by the cases file: "+f)
@@ -230,7 +238,7 @@ runs:
       cluster: {chip: b200, chips: %d}
       training: {seq_len: %d, global_batch: %d, precision: bf16, recipe: megatron, flash_attention: true, tp_comm_overlap: false, dp_comm_overlap: false%s}
       parallel: {tp: %d, pp: %d, dp: %d, cp: %d, ep: %d, vpp: 1, micro_batch: %d, zero: 1, recompute: none, sequence_parallel: %t}
-`, modelYAML(c), c.Chips, c.Seq, c.Switches.GlobalBatch, fusedLoss(c), c.TP, c.PP, c.DP, c.CP, max(c.EP, 1), c.MicroBatch, c.Switches.SequenceParallel && c.TP > 1)
+`, modelYAML(c), c.Chips, c.Seq, c.Switches.GlobalBatch, trainingExtras(c), c.TP, c.PP, c.DP, c.CP, max(c.EP, 1), c.MicroBatch, c.Switches.SequenceParallel && c.TP > 1)
 		row := func(suffix, metric string, measured, anchorErr float64) {
 			fmt.Fprintf(w, "  - name: %s-%s\n    family: simumax-b200-v1.2\n    group: simumax-b200\n", name, suffix)
 			fmt.Fprintf(w, "    source: %q\n    confidence: confirmed\n    metric: %s\n    measured: %.7g\n", source+", case "+c.Name, metric, measured)
