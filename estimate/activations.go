@@ -119,6 +119,7 @@ func (e *Estimator) fullRecompute(c *layerCost, s *shape) {
 	c.saved = s.normTokens * in * e.hidden
 	c.recompute = c.fwd
 	c.tpBwd += c.tpFwd
+	c.tpGather += c.tpGatherF
 	c.epComm *= 1.5 // forward's dispatch and combine again: half the two passes' traffic
 }
 
@@ -137,7 +138,8 @@ func (e *Estimator) opRecompute(c *layerCost, s *shape) {
 	}
 	T, heads, inner := s.tokens, s.headsPerRank(e), e.ffn/s.tp
 	c.recompute = max(0, c.fwd-c.opKept)
-	c.tpBwd += c.tpFwd / 2
+	c.tpBwd += c.tpGatherF
+	c.tpGather += c.tpGatherF
 	ffnOut := inner // the gate (SwiGLU) or first projection (GELU)
 	if e.swiglu {
 		ffnOut += e.hidden // and SwiGLU's down projection, before its reduction

@@ -130,6 +130,7 @@ type Estimator struct {
 	// float8 TP plans to tensorwise alone) and gathers bf16; the block
 	// formats are left at bf16.
 	fp8Gather      bool
+	rowwise        bool // fp8 operands scaled per row (training.fp8_scaling)
 	fp8Params      bool // primary weights kept quantised
 	bf16Moments    bool // Adam moments in bf16 (training.optimizer_moments)
 	fp8Acts        bool // SwiGLU input and attention output cached in low precision (training.fp8_activations)
@@ -176,6 +177,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	}
 	if r.Training.FP8Scaling == spec.ScalingRowwise {
 		dev = dev.Rowwise()
+		e.rowwise = true
 	}
 	e.dev = dev
 	e.commShare = dev.CommShare()

@@ -11,6 +11,8 @@ type layerCost struct {
 	wgrad      float64 // weight-gradient GEMM time, part of bwd (the W of zero-bubble schedules)
 	tpFwd      float64 // TP collective time in forward (raw, before overlap)
 	tpBwd      float64 // and in backward
+	tpGatherF  float64 // the all-gather part of tpFwd
+	tpGather   float64 // the all-gather part of tpFwd + tpBwd
 	cpExposed  float64 // exposed CP (ring attention) time, forward + backward
 	epComm     float64 // EP all-to-all time, forward + backward (raw)
 	saved      float64 // activation bytes kept for backward, after recompute
@@ -33,8 +35,17 @@ type shape struct {
 	sp             bool    // sequence parallelism
 	zero3          bool
 	tpOverlap      bool
-	recompute      spec.Recompute
-	dualPipe       bool // DeepSeek's DualPipe schedule
+	// gatherApart: under TP overlap the all-gathers still run alone
+	// (exposedTP). PyTorch's asynchronous TP
+	// (torch/_inductor/fx_passes/micro_pipeline_tp.py) fuses an
+	// all-gather into the matmuls that read the gathered tensor itself
+	// (fused_all_gather_matmul, fused_all_gather_scaled_matmul) and a
+	// matmul into the reduce-scatter of its output. Row-wise fp8 gathers
+	// bf16 and casts the gathered tensor before its GEMMs, so only the
+	// reduce-scatters fuse.
+	gatherApart bool
+	recompute   spec.Recompute
+	dualPipe    bool // DeepSeek's DualPipe schedule
 }
 
 func (e *Estimator) newShape(l *spec.Layout) shape {
@@ -55,6 +66,7 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 		// runs Transformer Engine's userbuffers overlap by default.
 		s.tpOverlap = !e.eager && s.sp && e.tpOverlapDefault
 	}
+	s.gatherApart = s.tpOverlap && e.rowwise
 	return s
 }
 

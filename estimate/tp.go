@@ -31,16 +31,16 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	}
 	var pass float64
 	if s.sp {
-		pass = pairs * (e.fab.AllGather(gather, s.tp, 1) + e.fab.ReduceScatter(msg, s.tp, 1))
+		ag := pairs * e.fab.AllGather(gather, s.tp, 1)
+		pass = ag + pairs*e.fab.ReduceScatter(msg, s.tp, 1)
+		// Backward gathers the output gradients (the reduce-scatters'
+		// transpose) and re-gathers the sharded norm outputs that the
+		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
+		c.tpGatherF, c.tpGather = ag, 3*ag
 	} else {
 		pass = pairs * e.fab.AllReduce(msg, s.tp, 1)
 	}
-	c.tpFwd, c.tpBwd = pass, pass
-	if s.sp {
-		// Backward re-gathers the sharded norm outputs that the
-		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
-		c.tpBwd += pairs * e.fab.AllGather(gather, s.tp, 1)
-	}
+	c.tpFwd, c.tpBwd = pass, pass+c.tpGatherF
 	c.kernelsFwd += tpKernelsFwd
 	c.kernelsBwd += tpKernelsBwd
 }
@@ -57,8 +57,13 @@ func exposedTP(s *shape, c *layerCost, share float64) float64 {
 		// (Transformer Engine's userbuffers): one chunk stays exposed,
 		// and whatever outlasts the GEMMs. The hidden part still takes
 		// SMs from the GEMMs (share).
+		apart := 0.0
+		if s.gatherApart {
+			apart = c.tpGather
+			comm -= apart
+		}
 		exp := max(comm/s.tp, comm-c.gemm)
-		return exp + share*(comm-exp)
+		return apart + exp + share*(comm-exp)
 	}
 	return comm
 }

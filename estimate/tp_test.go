@@ -43,3 +43,36 @@ parallel: {tp: 8, dp: 8, micro_batch: 1, sequence_parallel: true}
 		t.Errorf("rowwise compute %g + %g s not above tensorwise %g + %g s", row.fwd, row.bwd, tensor.fwd, tensor.bwd)
 	}
 }
+
+// Under asynchronous TP, row-wise fp8 leaves its all-gathers on the
+// critical path (their GEMMs read the casts, not the gathered tensor) and
+// overlaps the reduce-scatters alone; per-tensor fp8 overlaps both.
+func TestRowwiseGathersApart(t *testing.T) {
+	run := func(training string) (layerCost, shape, float64) {
+		_, e := resolveRun(t, `
+model: llama3-70b
+cluster: {chip: h100-sxm, chips: 64}
+training: {seq_len: 8192, global_batch: 64, tp_comm_overlap: true, `+training+`}
+parallel: {tp: 8, dp: 8, micro_batch: 1, sequence_parallel: true, recompute: full}
+`)
+		l := e.r.Layout
+		s := e.newShape(&l)
+		c := e.layer(&s, false)
+		return c, s, exposedTP(&s, &c, e.commShare)
+	}
+	tc, ts, tensor := run("precision: fp8")
+	rc, rs, row := run("precision: fp8, fp8_scaling: rowwise")
+	if ts.gatherApart || !rs.gatherApart {
+		t.Fatalf("gatherApart: tensorwise %v, rowwise %v; want false, true", ts.gatherApart, rs.gatherApart)
+	}
+	// Full recompute: forward, recomputed forward, and backward's two.
+	if want := 4 * rc.tpGatherF; math.Abs(rc.tpGather-want) > 1e-12 {
+		t.Errorf("rowwise all-gathers %g s, want 4 x forward's = %g s", rc.tpGather, want)
+	}
+	if row < rc.tpGather || row >= rc.tpFwd+rc.tpBwd {
+		t.Errorf("rowwise exposed TP %g s: want at least its all-gathers (%g s), below all its TP (%g s)", row, rc.tpGather, rc.tpFwd+rc.tpBwd)
+	}
+	if tensor >= tc.tpGather {
+		t.Errorf("tensorwise exposed TP %g s not below its all-gathers %g s", tensor, tc.tpGather)
+	}
+}
