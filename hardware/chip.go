@@ -41,12 +41,21 @@ type Chip struct {
 	// where it came from.
 	SustainedClock       float64 `yaml:"sustained_clock,omitempty" json:"sustained_clock,omitempty"`
 	SustainedClockSource string  `yaml:"sustained_clock_source,omitempty" json:"sustained_clock_source,omitempty"`
+	// SustainedClockLowPrecision is the further fraction of SustainedClock
+	// that tensor work at a native low precision (FP8 and below) holds:
+	// it draws more power per operation, so the power limit caps its
+	// clock lower. It applies to the GEMMs run at the run's precision, not
+	// to the bf16 ones beside them. 0 means 1.
+	SustainedClockLowPrecision       float64 `yaml:"sustained_clock_low_precision,omitempty" json:"sustained_clock_low_precision,omitempty"`
+	SustainedClockLowPrecisionSource string  `yaml:"sustained_clock_low_precision_source,omitempty" json:"sustained_clock_low_precision_source,omitempty"`
 	// ResidualDerate is a factor on tensor-core speed that no modelled
 	// mechanism explains: the published runs of the chip come out this
 	// much slower than the measured efficiency, the sustained clock and
 	// the costs of scale predict. It is kept, named as what it is, where
 	// removing it would make the corpus worse; ResidualDerateSource gives
-	// the evidence, including why it is not a cost of scale. 0 means 1.
+	// the evidence, including why it is not a cost of scale. The
+	// estimator applies it to runs of more than one chip only: measured
+	// single-chip steps do not show it. 0 means 1.
 	ResidualDerate       float64 `yaml:"residual_derate,omitempty" json:"residual_derate,omitempty"`
 	ResidualDerateSource string  `yaml:"residual_derate_source,omitempty" json:"residual_derate_source,omitempty"`
 
@@ -241,10 +250,14 @@ func (c *Chip) checkMulticast() error {
 	return nil
 }
 
-// checkResidualDerate verifies that a residual derate is a fraction with
-// its evidence.
+// checkResidualDerate verifies that a residual derate, and the
+// low-precision sustained clock, are fractions with their evidence.
 func (c *Chip) checkResidualDerate() error {
 	switch {
+	case c.SustainedClockLowPrecision != 0 && !(c.SustainedClockLowPrecision > 0 && c.SustainedClockLowPrecision <= 1):
+		return fmt.Errorf("sustained_clock_low_precision: %v (allowed: 0 (none) or 0 < sustained_clock_low_precision <= 1)", c.SustainedClockLowPrecision)
+	case c.SustainedClockLowPrecision != 0 && c.SustainedClockLowPrecisionSource == "":
+		return fmt.Errorf("sustained_clock_low_precision: %v without sustained_clock_low_precision_source", c.SustainedClockLowPrecision)
 	case c.ResidualDerate != 0 && !(c.ResidualDerate > 0 && c.ResidualDerate <= 1):
 		return fmt.Errorf("residual_derate: %v (allowed: 0 (none) or 0 < residual_derate <= 1)", c.ResidualDerate)
 	case c.ResidualDerate != 0 && c.ResidualDerateSource == "":

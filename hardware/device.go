@@ -41,7 +41,7 @@ const (
 // with NewDevice; its methods never allocate.
 type Device struct {
 	peak, peakBF16 float64 // FLOP/s at the run precision and at bf16
-	eff, effBF16   float64 // best GEMM efficiency at each
+	eff, effBF16   float64 // best GEMM efficiency at each, times the clock each sustains
 	clock          float64 // sustained clock for tensor-core work, relative to the efficiency model, times the chip's residual derate
 	units          float64 // parallel compute units (SMs); 0: no wave quantisation
 	tileM, tileN   float64
@@ -102,6 +102,12 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	if precision != "bf16" && precision != "" && g.FP8MaxEff > 0 {
 		d.eff = g.FP8MaxEff
 	}
+	// Low-precision tensor work draws more power per operation and holds
+	// a lower clock at the power limit (Chip.SustainedClockLowPrecision).
+	lowClock := 1.0
+	if chip.PeakTFLOPS(precision) > chip.BF16TFLOPS && chip.SustainedClockLowPrecision > 0 && chip.SustainedClockLowPrecision <= 1 {
+		lowClock = chip.SustainedClockLowPrecision
+	}
 	if chip.PeakTFLOPS(precision) > chip.BF16TFLOPS { // runs natively at a low precision
 		d.quantBytes = quantBytes(precision)
 	}
@@ -111,6 +117,10 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	if r := chip.ResidualDerate; r > 0 && r <= 1 {
 		d.clock *= r // applied as the clock is: to tensor-core work
 	}
+	// The efficiencies carry the clock: run-precision GEMMs at lowClock
+	// of it, bf16 ones (and attention) at it.
+	d.eff *= d.clock * lowClock
+	d.effBF16 *= d.clock
 	if d.tileM <= 0 {
 		d.tileM = defaultTile
 	}
@@ -185,7 +195,7 @@ func (d *Device) gemm(batch, m, n, k, peak, eff float64) float64 {
 // efficiency.
 func (d *Device) compute(batch, m, n, k, peak, eff float64) float64 {
 	q := WaveEff(batch*math.Ceil(m/d.tileM)*math.Ceil(n/d.tileN), d.units)
-	return 2 * batch * m * n * k / (peak * d.clock * eff * q)
+	return 2 * batch * m * n * k / (peak * eff * q)
 }
 
 // GEMMCompute is BatchedGEMM's compute-bound time alone, without the
@@ -316,7 +326,7 @@ func (d *Device) PeakBF16() float64 { return d.peakBF16 }
 // in a training step: the efficiency curve's maximum at the sustained
 // clock, times the chip's residual derate.
 func (d *Device) GEMMCeiling() float64 {
-	return d.eff * d.clock * d.peak / d.peakBF16
+	return d.eff * d.peak / d.peakBF16
 }
 
 // WaveEff is the wave-quantisation factor of a kernel of tiles output tiles
