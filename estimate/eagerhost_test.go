@@ -44,9 +44,9 @@ func hostRows(t *testing.T) []hostRow {
 }
 
 // hostScore is the mean |error| of the fitted rows and the mean and
-// worst of the held-out rows, with host times f, b and rc µs per eager
-// kernel (forward, backward, recomputed forward).
-func hostScore(t *testing.T, rows []hostRow, f, b, rc float64, log bool) (fitMean, heldMean, heldWorst float64) {
+// worst of the held-out rows, with host times f and b µs per eager kernel
+// (forward, recomputed forward too, and backward).
+func hostScore(t *testing.T, rows []hostRow, f, b float64, log bool) (fitMean, heldMean, heldWorst float64) {
 	t.Helper()
 	var nf, nh float64
 	for _, h := range rows {
@@ -54,7 +54,7 @@ func hostScore(t *testing.T, rows []hostRow, f, b, rc float64, log bool) (fitMea
 		if err != nil {
 			t.Fatal(err)
 		}
-		estimate.SetEagerHost(e, f, b, rc)
+		estimate.SetEagerHost(e, f, b)
 		p := e.Estimate(h.r.Layout).StepTimeS
 		d := math.Abs(p-h.measured) / h.measured
 		if log {
@@ -69,15 +69,15 @@ func hostScore(t *testing.T, rows []hostRow, f, b, rc float64, log bool) (fitMea
 	return fitMean / nf, heldMean / nh, heldWorst
 }
 
-// The host times per eager kernel (estimate's eagerHost*Us, 20, 72 and
-// 80 µs) are the best fit, on a grid of 4 µs (8 µs for the recomputed
-// forward), to the GPT-style steps of catalog/measured/h200.json: no
-// neighbouring grid point fits them better by more than 0.1% of mean
-// |error|. The Llama-style steps (more kernels per layer: rotary, SwiGLU,
-// grouped-query attention), held out, stay within 6% mean and 10% worst,
-// where a GPU-only model misses them by 15% and 40%.
+// The host times per eager kernel (estimate's eagerHostFwdUs and
+// eagerHostBwdUs, 64 and 44 µs) are the best fit, on a grid of 4 µs, to
+// the GPT-style steps of catalog/measured/h200.json: no neighbouring grid
+// point fits them better by more than 0.1% of mean |error|. The
+// Llama-style steps (more kernels per layer: rotary, SwiGLU,
+// grouped-query attention), held out, stay within 6% mean and 12% worst,
+// where a GPU-only model misses them by 17% and 46%.
 func TestEagerHostFit(t *testing.T) {
-	const f, b, rc, step, tol = 20.0, 72.0, 80.0, 4.0, 0.001
+	const f, b, step, tol = 64.0, 44.0, 4.0, 0.001
 	rows := hostRows(t)
 	var nfit int
 	for _, h := range rows {
@@ -88,22 +88,20 @@ func TestEagerHostFit(t *testing.T) {
 	if nfit < 6 || len(rows)-nfit < 6 {
 		t.Fatalf("%d fitted and %d held-out rows, want 6 or more each", nfit, len(rows)-nfit)
 	}
-	fit, held, worst := hostScore(t, rows, f, b, rc, true)
+	fit, held, worst := hostScore(t, rows, f, b, true)
 	t.Logf("fit mean %.1f%%, held-out mean %.1f%% worst %.1f%%", 100*fit, 100*held, 100*worst)
 	for _, df := range []float64{-1, 0, 1} {
 		for _, db := range []float64{-1, 0, 1} {
-			for _, dr := range []float64{-2, 0, 2} {
-				nf, nb, nr := f+df*step, b+db*step, rc+dr*step
-				if got, _, _ := hostScore(t, rows, nf, nb, nr, false); got < fit-tol {
-					t.Errorf("host %v, %v, %v µs fits the GPT-style steps to %.2f%%, better than the constants' %.2f%%: refit", nf, nb, nr, 100*got, 100*fit)
-				}
+			nf, nb := f+df*step, b+db*step
+			if got, _, _ := hostScore(t, rows, nf, nb, false); got < fit-tol {
+				t.Errorf("host %v and %v µs fit the GPT-style steps to %.2f%%, better than the constants' %.2f%%: refit", nf, nb, 100*got, 100*fit)
 			}
 		}
 	}
-	if held > 0.06 || worst > 0.10 {
-		t.Errorf("held-out Llama-style steps: mean %.1f%%, worst %.1f%%; want within 6%% and 10%%", 100*held, 100*worst)
+	if held > 0.06 || worst > 0.12 {
+		t.Errorf("held-out Llama-style steps: mean %.1f%%, worst %.1f%%; want within 6%% and 12%%", 100*held, 100*worst)
 	}
-	if _, none, noneWorst := hostScore(t, rows, 0, 0, 0, false); none < 2*held {
+	if _, none, noneWorst := hostScore(t, rows, 0, 0, false); none < 2*held {
 		t.Errorf("without host time the held-out steps are off by %.1f%% (worst %.1f%%), not clearly worse than with it", 100*none, 100*noneWorst)
 	}
 }

@@ -33,24 +33,21 @@ const (
 	// PyTorch's eager per-operator overhead (~10 µs).
 	hostFwdUs = 8
 	hostBwdUs = 4
-	// eagerHostFwdUs, eagerHostBwdUs, eagerHostRecomputeUs: host time per
-	// kernel of eager PyTorch under autocast (eagerKernels and the GEMMs)
-	// in forward (from Python), in backward (from the autograd engine)
-	// and in the forward that full recompute (torch.utils.checkpoint,
-	// non-reentrant) repeats inside backward, whose saved-tensor hooks
-	// run in Python for every tensor the recomputed ops save. Each
-	// carries the operators between the kernels too (views, splits,
-	// module calls, autograd nodes without a kernel, AccumulateGrad).
-	// Fitted (estimate/eagerhost_test.go, TestEagerHostFit) to the six
-	// GPT-style whole steps of catalog/measured/h200.json (PyTorch 2.11
-	// eager on one H200 and its host CPU; fit mean |error| 7.1%); the ten
-	// Llama-style steps, held out, come within 5.8% mean and 8.9% worst
-	// (14.9% and 40.2% without host time). The forward figure is loosely
-	// determined (11-20 µs fit as well). The profiled Llama 3.2 1B-shaped
-	// step of the same file has its GPU idle 18 ms of 125 with full
-	// recompute and 4 ms of 92 without; these figures put 6 ms and 0 ms
-	// of host-bound time there.
-	eagerHostFwdUs, eagerHostBwdUs, eagerHostRecomputeUs = 20, 72, 80
+	// eagerHostFwdUs, eagerHostBwdUs: host time per kernel of eager
+	// PyTorch under autocast (eagerKernels and the GEMMs) in forward, from
+	// Python (and again in the forward that full recompute,
+	// torch.utils.checkpoint, repeats inside backward), and in backward,
+	// from the autograd engine. Each carries the operators between the
+	// kernels too (views, splits, module calls, autograd nodes without a
+	// kernel, AccumulateGrad). Fitted (estimate/eagerhost_test.go,
+	// TestEagerHostFit) to the six GPT-style whole steps of
+	// catalog/measured/h200.json (PyTorch 2.11 eager on one H200 and its
+	// host CPU; fit mean |error| 8.1%); the ten Llama-style steps, held
+	// out, come within 4.6% mean and 11.0% worst (GPU alone: 17.2% and
+	// 45.8%). Fitting the recomputed forward's figure apart (the
+	// checkpoint's saved-tensor hooks run in Python) fits the GPT-style
+	// steps closer but the held-out ones worse (8.6% mean, 34% worst).
+	eagerHostFwdUs, eagerHostBwdUs = 64, 44
 	// bf16Bytes is the size of one bf16 element, the dtype of activations,
 	// weights and collectives unless a mechanism says otherwise.
 	bf16Bytes = 2
@@ -142,9 +139,9 @@ type Estimator struct {
 	tpOverlapDefault bool
 	dpOverlap        bool
 	epOverlap        bool
-	// Host seconds per eager kernel: forward, backward, recomputed
-	// forward (eagerHostFwdUs, eagerHostBwdUs, eagerHostRecomputeUs).
-	hostFwd, hostBwd, hostRecompute float64
+	// Host seconds per eager kernel: forward, backward (eagerHostFwdUs,
+	// eagerHostBwdUs).
+	hostFwd, hostBwd float64
 
 	seqLen        float64
 	tokensPerStep float64 // spec.Resolved.TokensPerStep
@@ -211,7 +208,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 
 	e.setModel(&r.Model)
 	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
-	e.hostFwd, e.hostBwd, e.hostRecompute = eagerHostFwdUs*1e-6, eagerHostBwdUs*1e-6, eagerHostRecomputeUs*1e-6
+	e.hostFwd, e.hostBwd = eagerHostFwdUs*1e-6, eagerHostBwdUs*1e-6
 	e.flash = r.Training.FlashAttention
 	e.dropout = r.Training.Dropout
 	e.fusedLoss = r.Training.FusedLoss

@@ -76,8 +76,9 @@ func (e *Estimator) rankTime(l *spec.Layout, rl rankLoad, c *layerCache) rankTim
 // eagerHost paces a micro-batch's layers by the host under eager PyTorch,
 // which launches kf kernels in forward (from Python) and kb in backward
 // (from the autograd engine), and the forward's again inside backward
-// when recomputed. The GPU runs ahead of the host through the launch
-// queue, so a pass the host launches faster than the GPU runs them is
+// when recomputed (torch.utils.checkpoint runs the block's Python
+// forward again). The GPU runs ahead of the host through the launch
+// queue, so a pass the host launches faster than the GPU runs it is
 // GPU-bound and one it launches slower is host-bound, each on its own:
 // with the queue deep enough, the micro-batch ends when the later of
 // three paths does: all the GPU work; the host's forward, then the GPU's
@@ -86,7 +87,7 @@ func (e *Estimator) rankTime(l *spec.Layout, rl rankLoad, c *layerCache) rankTim
 func (e *Estimator) eagerHost(rt *rankTiming, kf, kb float64, recomputed bool) {
 	hf, hb := kf*e.hostFwd, kb*e.hostBwd
 	if recomputed {
-		hb += kf * e.hostRecompute
+		hb += hf
 	}
 	gf, gb := rt.fwd, rt.bwd
 	total := max(gf+gb, hf+gb, hf+hb)
