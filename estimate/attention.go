@@ -112,6 +112,18 @@ func (e *Estimator) attentionCore(c *layerCost, s *shape) {
 		kernelSeq = seq // all-to-all: heads/cp heads over the whole sequence
 	}
 	f, b := e.dev.Attention(flops, kernelSeq)
+	full, fullB := f, b // a full-attention layer's, which hide ring attention's exchanges
+	if e.windowFrac > 0 {
+		// Sliding-window layers: 2·windowKeys·(dqk+dv) FLOPs a query.
+		// The fused kernels skip the tiles outside the window (Transformer
+		// Engine's window_size, FlashAttention's window_size), so each
+		// query block loops over a window's keys: the kernel runs at the
+		// efficiency of a causal sequence of the same mean keys, 2·window.
+		wflops := s.microBatch * heads * seq * 2 * e.windowKeys * (e.qkHeadDim + e.vHeadDim) / s.cp
+		fw, bw := e.dev.Attention(wflops, min(2*e.window, kernelSeq))
+		f = (1-e.windowFrac)*f + e.windowFrac*fw
+		b = (1-e.windowFrac)*b + e.windowFrac*bw
+	}
 	c.fwd += f
 	c.bwd += b
 	c.opKept += f // per-op checkpointing saves the attention kernel's outputs
@@ -127,7 +139,9 @@ func (e *Estimator) attentionCore(c *layerCost, s *shape) {
 			kvBytes = s.tokens * bf16Bytes * heads * (e.qkHeadDim + e.vHeadDim)
 		}
 		step := e.fab.SendRecv(kvBytes, s.tp)
-		c.cpExposed += (s.cp - 1) * (max(0, step-f/s.cp) + max(0, 2*step-b/s.cp))
+		// On full-attention layers; a sliding-window layer needs only
+		// the window's keys from its neighbour, left out.
+		c.cpExposed += (1 - e.windowFrac) * (s.cp - 1) * (max(0, step-full/s.cp) + max(0, 2*step-fullB/s.cp))
 	}
 }
 

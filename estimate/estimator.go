@@ -111,6 +111,10 @@ type Estimator struct {
 	sharedExperts, expertFFN       float64
 	denseLayers                    float64 // layers with a dense FFN (all of them without MoE)
 	mtpDepth                       float64 // multi-token-prediction modules on the last stage
+	// Sliding-window attention: the share of layers that attend to a
+	// window of window keys, windowKeys keys a query on average
+	// (model.Config.WindowKeys); attendedKeys averages every layer's.
+	windowFrac, window, windowKeys, attendedKeys float64
 
 	// The recipe.
 	eager bool         // pytorch-amp: eager PyTorch under autocast
@@ -217,6 +221,9 @@ func New(r *spec.Resolved) (*Estimator, error) {
 	e.dpOverlap = r.Training.DPCommOverlap
 	e.epOverlap = r.Training.EPCommOverlap
 	e.seqLen = float64(r.Training.SeqLen)
+	e.window = float64(r.Model.SlidingWindow)
+	e.windowKeys = r.Model.WindowKeys(r.Training.SeqLen)
+	e.attendedKeys = r.Model.AttendedKeys(r.Training.SeqLen)
 	e.tokensPerStep = r.TokensPerStep()
 
 	m := &r.Model
@@ -245,6 +252,7 @@ func (e *Estimator) setModel(m *model.Config) {
 	}
 	e.denseLayers = e.layers
 	e.mtpDepth = float64(m.MTPDepth)
+	e.windowFrac = float64(m.WindowedLayers()) / e.layers
 	if m.MoE != nil {
 		e.moe = true
 		e.experts, e.topK = float64(m.MoE.Experts), float64(m.MoE.TopK)
@@ -293,8 +301,8 @@ func (e *Estimator) GEMMCeiling() float64 { return e.dev.GEMMCeiling() }
 func (e *Estimator) ModelFLOPsPerToken() float64 { return e.modelFlopsPerToken }
 
 // CausalAttentionFLOPsPerToken is the attention work that the causal mask
-// skips: what conventions that count attention whole add to the model
-// FLOPs.
+// (and a sliding window) skips: what conventions that count attention
+// whole, s keys a query, add to the model FLOPs.
 func (e *Estimator) CausalAttentionFLOPsPerToken() float64 {
-	return 3 * e.layers * e.seqLen * e.heads * (e.qkHeadDim + e.vHeadDim)
+	return 6 * e.layers * (e.seqLen - e.attendedKeys) * e.heads * (e.qkHeadDim + e.vHeadDim)
 }

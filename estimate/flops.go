@@ -13,7 +13,7 @@ import (
 // experts with the router, the shared experts alone. layernorm and
 // moe_act are memory-bound: no FLOPs.
 func (e *Estimator) recomputeFLOPs(m *model.Config) {
-	attnFwd := e.layers * e.seqLen * e.heads * (e.qkHeadDim + e.vHeadDim) // causal forward
+	attnFwd := 2 * e.layers * e.attendedKeys * e.heads * (e.qkHeadDim + e.vHeadDim) // causal forward
 	e.attnFwdFLOPs = attnFwd
 	moeLayers := float64(m.MoELayers())
 	for i := range e.rcFLOPs {

@@ -61,6 +61,7 @@ func TestResolveErrors(t *testing.T) {
 		{"adp", base + "serving: {input_tokens: 100, output_tokens: 10}\nparallel: {tp: 4, attention_dp: 3}", "parallel.attention_dp"},
 		{"tp", base + "serving: {input_tokens: 100, output_tokens: 10}\nparallel: {tp: 16}", "parallel.tp"},
 		{"chip", "model: llama3-8b\ncluster: {chip: h1000, chips: 8}\nserving: {input_tokens: 1, output_tokens: 1}", "cluster.chip"},
+		{"sliding window", "model: {layers: 4, hidden: 512, heads: 8, ffn: 1024, vocab: 1000, sliding_window: 128}\ncluster: {chip: h100-sxm, chips: 8}\nserving: {input_tokens: 100, output_tokens: 10}", "model.sliding_window"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Parse([]byte(tt.yaml))

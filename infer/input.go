@@ -131,6 +131,13 @@ func Resolve(s *Serve) (*Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := hw.Model.SlidingWindow; w > 0 {
+		// Serving prices every layer's KV cache and attention over the
+		// whole context; a windowed layer keeps and reads only its window.
+		return nil, &flopcast.FieldError{Field: "model.sliding_window", Value: w,
+			Reason:  "is priced in training (flopcast estimate) but not yet in serving, which would read every layer's KV cache over the whole context",
+			Allowed: "0 (no sliding window) for flopcast infer"}
+	}
 	r := &Resolved{HW: hw, Serving: s.Serving, Parallel: s.Parallel, PrefillParallel: s.PrefillParallel, Warnings: hw.Warnings}
 	v := &r.Serving
 	if v.InputTokens <= 0 || v.InputTokens > maxTokens {

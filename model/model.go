@@ -47,6 +47,16 @@ type Config struct {
 	// extra transformer layer and output head on the last stage
 	// (DeepSeek-V3: 1).
 	MTPDepth int `yaml:"mtp_depth,omitempty" json:"mtp_depth,omitempty"`
+	// SlidingWindow is the keys a query attends to on sliding-window
+	// layers: its own position and the SlidingWindow-1 before it
+	// (gpt-oss: 128; Mistral 7B: 4096). 0: every layer attends to the
+	// whole causal context.
+	SlidingWindow int `yaml:"sliding_window,omitempty" json:"sliding_window,omitempty"`
+	// FullAttentionEvery: with a sliding window, every Nth layer attends
+	// to the whole causal context and the others to the window (gpt-oss:
+	// 2, alternating; Gemma 3: 6; Megatron-Core's window_attn_skip_freq).
+	// 0: every layer is windowed.
+	FullAttentionEvery int `yaml:"full_attention_every,omitempty" json:"full_attention_every,omitempty"`
 
 	// Catalog metadata.
 	Source     string `yaml:"source,omitempty" json:"source,omitempty"`
@@ -189,6 +199,16 @@ func (c *Config) Validate() error {
 	case "", NormRMS, NormLayer:
 	default:
 		return bad("norm", quote(c.Norm), "rmsnorm, layernorm")
+	}
+	if c.SlidingWindow < 0 {
+		return bad("sliding_window", c.SlidingWindow, "0 (none) or a positive number of tokens")
+	}
+	if c.FullAttentionEvery < 0 || c.FullAttentionEvery > c.Layers {
+		return bad("full_attention_every", c.FullAttentionEvery, fmt.Sprintf("0..%d (layers)", c.Layers))
+	}
+	if c.FullAttentionEvery > 0 && c.SlidingWindow == 0 {
+		return badWhy("full_attention_every", c.FullAttentionEvery, "needs a sliding window (model.sliding_window)",
+			"0 without sliding_window")
 	}
 	if c.MTPDepth < 0 || c.MTPDepth > c.Layers {
 		return bad("mtp_depth", c.MTPDepth, fmt.Sprintf("0..%d (layers)", c.Layers))

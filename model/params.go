@@ -158,9 +158,10 @@ func (c *Config) ActiveParams() float64 {
 
 // TrainFLOPsPerToken is the model FLOPs of one trained token as docs/output.md
 // defines them: 6 × active non-embedding parameters, the logits layer
-// (6·d·V), and attention with the causal half counted (12·L·s·d_attn × ½,
-// with MLA's query-key and value widths kept apart). Recompute is not
-// counted.
+// (6·d·V), and attention over the keys each query attends to
+// (12·L·k̄·d_attn with k̄ = AttendedKeys: s/2 under the causal mask, about
+// the window on sliding-window layers; MLA's query-key and value widths
+// kept apart). Recompute is not counted.
 func (c *Config) TrainFLOPsPerToken(seqLen int) float64 {
 	m := *c
 	m.Normalize()
@@ -169,6 +170,42 @@ func (c *Config) TrainFLOPsPerToken(seqLen int) float64 {
 		qk = float64(m.MLA.QKNopeDim + m.MLA.QKRopeDim)
 		v = float64(m.MLA.VHeadDim)
 	}
-	attn := 3 * float64(m.Layers) * float64(seqLen) * float64(m.Heads) * (qk + v)
+	attn := 6 * float64(m.Layers) * m.AttendedKeys(seqLen) * float64(m.Heads) * (qk + v)
 	return 6*m.ActiveNonEmbeddingParams() + 6*float64(m.Hidden)*float64(m.Vocab) + attn
+}
+
+// WindowedLayers is the layers that attend to a sliding window: none
+// without one, every layer but each FullAttentionEvery-th with one.
+func (c *Config) WindowedLayers() int {
+	if c.SlidingWindow <= 0 {
+		return 0
+	}
+	if c.FullAttentionEvery <= 0 {
+		return c.Layers
+	}
+	return c.Layers - c.Layers/c.FullAttentionEvery
+}
+
+// WindowKeys is the mean keys a query attends to on a sliding-window layer
+// over a causal sequence of seqLen tokens: query i sees min(i+1, w) keys,
+// so the mean is w − w(w−1)/(2s); s/2, the full causal mean as
+// TrainFLOPsPerToken counts it, once the window spans the sequence.
+func (c *Config) WindowKeys(seqLen int) float64 {
+	s, w := float64(seqLen), float64(c.SlidingWindow)
+	if w <= 0 || w >= s {
+		return s / 2
+	}
+	return w - w*(w-1)/(2*s)
+}
+
+// AttendedKeys is the mean keys a query attends to, over the layers: s/2
+// on full causal layers, WindowKeys on sliding-window ones.
+func (c *Config) AttendedKeys(seqLen int) float64 {
+	s := float64(seqLen)
+	if c.Layers <= 0 {
+		return s / 2
+	}
+	win := float64(c.WindowedLayers())
+	L := float64(c.Layers)
+	return ((L-win)*s/2 + win*c.WindowKeys(seqLen)) / L
 }

@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -124,4 +125,45 @@ func TestParamsAllocationFree(t *testing.T) {
 		t.Errorf("%v allocations per call, want 0", allocs)
 	}
 	_ = sink
+}
+
+// Sliding-window attention: gpt-oss alternates 128-token windows with full
+// layers, starting windowed (18 of 36 windowed); a query at position i
+// sees min(i+1, w) keys; a window as long as the sequence is full causal
+// attention; and the model FLOPs drop by the attention the windows skip.
+func TestSlidingWindow(t *testing.T) {
+	c := model.Config{Layers: 36, Hidden: 2880, Heads: 64, KVHeads: 8, HeadDim: 64, FFN: 2880, Vocab: 201088, SlidingWindow: 128, FullAttentionEvery: 2}
+	if got := c.WindowedLayers(); got != 18 {
+		t.Errorf("windowed layers %d, want 18", got)
+	}
+	const seq = 4096
+	var sum float64
+	for i := 0; i < seq; i++ {
+		sum += float64(min(i+1, 128))
+	}
+	if got, want := c.WindowKeys(seq), sum/seq; math.Abs(got-want) > 1e-9 {
+		t.Errorf("window keys %g, want %g (the mean of min(i+1, 128))", got, want)
+	}
+	if got, want := c.AttendedKeys(seq), (18*seq/2.0+18*sum/seq)/36; math.Abs(got-want) > 1e-9 {
+		t.Errorf("attended keys %g, want %g", got, want)
+	}
+	full := c
+	full.SlidingWindow, full.FullAttentionEvery = 0, 0
+	if full.WindowedLayers() != 0 || full.AttendedKeys(seq) != seq/2 {
+		t.Errorf("no window: windowed %d, keys %g", full.WindowedLayers(), full.AttendedKeys(seq))
+	}
+	long := c
+	long.SlidingWindow = seq
+	if got := long.TrainFLOPsPerToken(seq); got != full.TrainFLOPsPerToken(seq) {
+		t.Errorf("a window as long as the sequence: %g FLOPs, full attention %g", got, full.TrainFLOPsPerToken(seq))
+	}
+	skipped := 6 * 18 * (seq/2.0 - sum/seq) * 64 * 128
+	if got := full.TrainFLOPsPerToken(seq) - c.TrainFLOPsPerToken(seq); math.Abs(got-skipped) > 1 {
+		t.Errorf("windows skip %g FLOPs a token, want %g", got, skipped)
+	}
+	all := c
+	all.FullAttentionEvery = 0
+	if all.WindowedLayers() != 36 {
+		t.Errorf("every layer windowed: %d", all.WindowedLayers())
+	}
 }

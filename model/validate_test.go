@@ -41,6 +41,10 @@ func TestValidate(t *testing.T) {
 		{"random", func(c *Config) { c.MoE.Routing = RoutingRandom }, "", ""},
 		{"aux loss, routing left to its default", func(c *Config) { c.MoE.LoadBalance = BalanceAuxLoss }, "model.moe.load_balance", "applies only to dropless routing"},
 		{"zero heads", func(c *Config) { c.Heads = 0 }, "model.heads", "a positive integer"},
+		{"sliding window", func(c *Config) { c.SlidingWindow, c.FullAttentionEvery = 128, 2 }, "", ""},
+		{"sliding window negative", func(c *Config) { c.SlidingWindow = -1 }, "model.sliding_window", "0 (none) or a positive number of tokens"},
+		{"full attention every without a window", func(c *Config) { c.FullAttentionEvery = 2 }, "model.full_attention_every", "needs a sliding window"},
+		{"full attention every above layers", func(c *Config) { c.SlidingWindow, c.FullAttentionEvery = 128, 5 }, "model.full_attention_every", "0..4 (layers)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base()

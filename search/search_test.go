@@ -112,21 +112,25 @@ func reference(r *spec.Resolved, feasible []estimate.Result, opt Options) (top [
 		tp, pp, dp, cp, ep, etp, vpp, mb int
 		off                              spec.Offload
 	}
-	groups := map[key][]scored{}
-	var all []scored
-	for _, res := range feasible {
-		sc := scored{score: f * res.StepTimeS, res: res}
+	// Pointers, not copies: a Result is large and there are tens of
+	// thousands of them to group and sort.
+	scores := make([]scored, len(feasible))
+	groups := map[key][]*scored{}
+	all := make([]*scored, len(feasible))
+	for i, res := range feasible {
+		scores[i] = scored{score: f * res.StepTimeS, res: res}
+		sc := &scores[i]
 		l := res.Parallel
 		k := key{l.TP, l.PP, l.DP, l.CP, l.EP, l.ETP, l.VPP, l.MicroBatch, l.Offload}
 		groups[k] = append(groups[k], sc)
-		all = append(all, sc)
+		all[i] = sc
 	}
-	var kept []scored
+	var kept []*scored
 	for _, g := range groups {
 		for i := range g {
 			dom := false
 			for j := range g {
-				if i != j && dominatesScored(&g[j], &g[i]) {
+				if i != j && dominatesScored(g[j], g[i]) {
 					dom = true
 					break
 				}
@@ -136,13 +140,13 @@ func reference(r *spec.Resolved, feasible []estimate.Result, opt Options) (top [
 			}
 		}
 	}
-	slices.SortFunc(kept, func(a, b scored) int { return better(&a, &b) })
+	slices.SortFunc(kept, better)
 	for i := 0; i < len(kept) && i < opt.Top; i++ {
 		top = append(top, kept[i].res)
 	}
 	// Pareto: sort by step, then memory, then layout; a point is on the
 	// front when its memory is below every earlier point's.
-	slices.SortFunc(all, func(a, b scored) int {
+	slices.SortFunc(all, func(a, b *scored) int {
 		if c := cmpf(a.res.StepTimeS, b.res.StepTimeS); c != 0 {
 			return c
 		}

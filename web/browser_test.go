@@ -26,11 +26,10 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // The package's browser tests share one headless Chromium (started by the
-// first of them, closed by TestMain) and open a tab each, so that they can
-// run in parallel: each mostly waits on the browser or on a search.
+// first of them, closed by TestMain) and one tab of it (see page).
 var shared struct {
 	once    sync.Once
-	ctx     context.Context // the browser; tabs derive from it
+	ctx     context.Context // the browser and the tab it started with
 	err     error
 	dir     string
 	cancels []context.CancelFunc
@@ -96,20 +95,49 @@ func startBrowser() {
 	shared.err = chromedp.Do(bctx, chromedp.Navigate("about:blank"))
 }
 
-// tab opens a new tab with a deadline (a guard against a hang, generous so
-// that a loaded machine does not trip it).
-func tab(t *testing.T, bctx context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(bctx)
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
-	t.Cleanup(cancelT)
-	return ctx
+// page is the one tab the browser tests share. Opening a tab costs
+// Chromium about 1 CPU-s and loading the UI (parsing ECharts, the first
+// layout) about 2 more, where going to another URL of a loaded page costs a
+// tenth of that; on a two-core machine the tabs were the package's long pole.
+type page struct {
+	ctx context.Context
+	srv *httptest.Server // the UI's server; show goes to URLs on it
 }
 
-// testServer serves the UI for browser tests. Their searches run side by
-// side, so a search waits for a slot as long as it takes rather than being
-// refused.
+// newPage takes the tab the browser started with, with a deadline (a guard
+// against a hang, generous so that a loaded machine does not trip it).
+func newPage(t *testing.T, bctx context.Context, srv *httptest.Server) *page {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(bctx, 5*time.Minute)
+	t.Cleanup(cancel)
+	return &page{ctx: ctx, srv: srv}
+}
+
+// load navigates to url: a real page load, for the checks on what the page
+// reads from its URL when it is opened (a bookmark, a report file).
+func (p *page) load(t *testing.T, url string) {
+	t.Helper()
+	do(t, p.ctx, chromedp.Navigate(url))
+}
+
+// show brings the UI to pathQuery (like "/?view=compare&counts=64") as the
+// browser's back and forward buttons do: history.pushState, then a popstate
+// event, which the page answers as it answers a load: it reads the URL into
+// its forms, shows the view and asks the server again. Every subtest starts
+// with show, so that none depends on what the one before left in the page.
+// The first show, or one after the tab left the server, loads the page.
+func (p *page) show(t *testing.T, pathQuery string) {
+	t.Helper()
+	if eval[string](t, p.ctx, `location.origin`) != p.srv.URL {
+		p.load(t, p.srv.URL+pathQuery)
+		return
+	}
+	eval[bool](t, p.ctx, `(() => { history.pushState(null, '', `+jsString(pathQuery)+`); dispatchEvent(new PopStateEvent('popstate')); return true })()`)
+}
+
+// testServer serves the UI for browser tests. A search the page has just
+// abandoned for a new one may still hold its slot, so a search waits for a
+// slot as long as it takes rather than being refused.
 func testServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(Handler(Options{MaxSearches: 2, QueueWait: 5 * time.Minute}))
@@ -283,16 +311,47 @@ func setValue(t *testing.T, ctx context.Context, sel, v string) {
 	do(t, ctx, chromedp.SetValue(chromedp.CSS(sel), v))
 }
 
+// TestBrowser drives the UI in one tab, view by view: the subtests run in
+// order, each from its own URL (see page.show).
 func TestBrowser(t *testing.T) {
-	t.Parallel()
 	bctx := browser(t)
 	srv := testServer(t)
+	p := newPage(t, bctx, srv)
+	ctx := p.ctx
 	planCharts := []string{"chart-pareto", "chart-breakdown", "chart-memory", "chart-timeline"}
 
-	t.Run("default plan", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/"))
+	// A bookmark is opened by a real load: the page reads the URL as it
+	// starts, after it has filled its selects from the catalog.
+	t.Run("bookmark", func(t *testing.T) {
+		p.load(t, srv.URL+"/?model=llama3-8b&chip=b200&chips=64&seq=4096&gb=128&precision=bf16&tp=2&sel=1")
+		if s := waitState(t, ctx, "plan"); s != "ready" {
+			t.Fatalf("plan state %s: %s", s, eval[string](t, ctx, `document.getElementById('plan-error').innerText`))
+		}
+		waitState(t, ctx, "timeline")
+		form := eval[map[string]string](t, ctx, `(() => { const f = document.getElementById('plan-form').elements;
+			return {model: f.model.value, chip: f.chip.value, chips: f.chips.value, seq: f.seq.value, gb: f.gb.value, tp: f.tp.value, tokens: f.tokens.value, recipe: f.recipe.value} })()`)
+		want := map[string]string{"model": "llama3-8b", "chip": "b200", "chips": "64", "seq": "4096", "gb": "128", "tp": "2", "tokens": "", "recipe": "megatron"}
+		for k, v := range want {
+			if form[k] != v {
+				t.Errorf("form %s = %q, want %q from the URL", k, form[k], v)
+			}
+		}
+		if sel := eval[string](t, ctx, `document.querySelector('#plan-table tbody tr.selected').dataset.i`); sel != "1" {
+			t.Errorf("selected row %s, want 1 from the URL", sel)
+		}
+		for _, l := range eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#plan-table tbody tr[data-i] td:nth-child(2)')).map(td => td.innerText)`) {
+			if !strings.HasPrefix(l, "tp2 ") {
+				t.Errorf("layout %q ignores the pinned tp=2", l)
+			}
+		}
+		// No tokens: the whole-run panel says what is missing.
+		if txt := eval[string](t, ctx, `document.getElementById('run-totals').innerText`); !strings.Contains(txt, "tokens") {
+			t.Errorf("whole-run panel %q", txt)
+		}
+	})
+
+	t.Run("default plan, resubmit and select", func(t *testing.T) {
+		p.show(t, "/")
 		if s := waitState(t, ctx, "plan"); s != "ready" {
 			t.Fatalf("plan state %s: %s", s, eval[string](t, ctx, `document.getElementById('plan-error').innerText`))
 		}
@@ -328,22 +387,15 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		screenshot(t, ctx, "plan.png")
-	})
 
-	t.Run("resubmit and select", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/"))
-		waitState(t, ctx, "plan")
-		waitState(t, ctx, "timeline")
+		// Resubmitted with another chip count, the plan is searched again.
 		before := eval[string](t, ctx, `document.querySelector('#plan-table tbody').innerText`)
-
 		setValue(t, ctx, "#f-chips", "512")
 		do(t, ctx, chromedp.Click(chromedp.CSS("#plan-submit")))
 		if s := waitState(t, ctx, "plan"); s != "ready" {
 			t.Fatalf("plan state %s after chips=512", s)
 		}
-		status := eval[string](t, ctx, `document.getElementById('plan-status').innerText`)
+		status = eval[string](t, ctx, `document.getElementById('plan-status').innerText`)
 		if !strings.Contains(status, "512 × h100-sxm") {
 			t.Errorf("status %q after chips=512", status)
 		}
@@ -374,40 +426,8 @@ func TestBrowser(t *testing.T) {
 		checkCharts(t, ctx, "chart-timeline")
 	})
 
-	t.Run("bookmark", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=llama3-8b&chip=b200&chips=64&seq=4096&gb=128&precision=bf16&tp=2&sel=1"))
-		if s := waitState(t, ctx, "plan"); s != "ready" {
-			t.Fatalf("plan state %s: %s", s, eval[string](t, ctx, `document.getElementById('plan-error').innerText`))
-		}
-		waitState(t, ctx, "timeline")
-		form := eval[map[string]string](t, ctx, `(() => { const f = document.getElementById('plan-form').elements;
-			return {model: f.model.value, chip: f.chip.value, chips: f.chips.value, seq: f.seq.value, gb: f.gb.value, tp: f.tp.value, tokens: f.tokens.value, recipe: f.recipe.value} })()`)
-		want := map[string]string{"model": "llama3-8b", "chip": "b200", "chips": "64", "seq": "4096", "gb": "128", "tp": "2", "tokens": "", "recipe": "megatron"}
-		for k, v := range want {
-			if form[k] != v {
-				t.Errorf("form %s = %q, want %q from the URL", k, form[k], v)
-			}
-		}
-		if sel := eval[string](t, ctx, `document.querySelector('#plan-table tbody tr.selected').dataset.i`); sel != "1" {
-			t.Errorf("selected row %s, want 1 from the URL", sel)
-		}
-		for _, l := range eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#plan-table tbody tr[data-i] td:nth-child(2)')).map(td => td.innerText)`) {
-			if !strings.HasPrefix(l, "tp2 ") {
-				t.Errorf("layout %q ignores the pinned tp=2", l)
-			}
-		}
-		// No tokens: the whole-run panel says what is missing.
-		if txt := eval[string](t, ctx, `document.getElementById('run-totals').innerText`); !strings.Contains(txt, "tokens") {
-			t.Errorf("whole-run panel %q", txt)
-		}
-	})
-
 	t.Run("inline model", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=custom&layers=32&hidden=4096&heads=32&kv_heads=8&ffn=14336&vocab=32000&experts=8&top_k=2&chip=h100-sxm&chips=64&seq=4096&gb=256"))
+		p.show(t, "/?model=custom&layers=32&hidden=4096&heads=32&kv_heads=8&ffn=14336&vocab=32000&experts=8&top_k=2&chip=h100-sxm&chips=64&seq=4096&gb=256")
 		if s := waitState(t, ctx, "plan"); s != "ready" {
 			t.Fatalf("plan state %s: %s", s, eval[string](t, ctx, `document.getElementById('plan-error').innerText`))
 		}
@@ -425,9 +445,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("field error", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?model=llama3-70b&chip=h100-sxm&chips=1024&seq=8192&gb=0"))
+		p.show(t, "/?model=llama3-70b&chip=h100-sxm&chips=1024&seq=8192&gb=0")
 		if s := waitState(t, ctx, "plan"); s != "error" {
 			t.Fatalf("plan state %s, want error for global_batch 0", s)
 		}
@@ -463,9 +481,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("compare", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=compare&cchips=h100-sxm,b200&counts=64,256"))
+		p.show(t, "/?view=compare&cchips=h100-sxm,b200&counts=64,256")
 		if s := waitState(t, ctx, "compare"); s != "ready" {
 			t.Fatalf("compare state %s: %s", s, eval[string](t, ctx, `document.getElementById('compare-error').innerText`))
 		}
@@ -493,9 +509,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("capex", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=capex&budget=1e9&cchip=h100-sxm&cmodel=llama3-70b"))
+		p.show(t, "/?view=capex&budget=1e9&cchip=h100-sxm&cmodel=llama3-70b")
 		if s := waitState(t, ctx, "capex"); s != "ready" {
 			t.Fatalf("capex state %s: %s", s, eval[string](t, ctx, `document.getElementById('capex-error').innerText`))
 		}
@@ -521,9 +535,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("validate", func(t *testing.T) {
-		t.Parallel()
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate(srv.URL+"/?view=validate"))
+		p.show(t, "/?view=validate")
 		if s := waitState(t, ctx, "validate"); s != "ready" {
 			t.Fatalf("validate state %s: %s", s, eval[string](t, ctx, `document.getElementById('validate-status').innerText`))
 		}
@@ -584,8 +596,10 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("serve", func(t *testing.T) { checkServeView(t, p) })
+
+	// Last: the report is a file, and the tab leaves the server for it.
 	t.Run("report", func(t *testing.T) {
-		t.Parallel()
 		run := &spec.Run{Model: spec.ModelRef{Name: "llama3-8b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 64},
 			Training: spec.Training{SeqLen: 8192, GlobalBatch: 256, Tokens: 1e12}}
 		r, err := spec.Resolve(run)
@@ -604,23 +618,9 @@ func TestBrowser(t *testing.T) {
 		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		ctx := tab(t, bctx)
-		do(t, ctx, chromedp.Navigate("file://"+path))
-		if s := waitState(t, ctx, "plan"); s != "ready" {
-			t.Fatalf("report plan state %s", s)
-		}
-		waitState(t, ctx, "timeline")
-		checkCharts(t, ctx, planCharts...)
-		screenshot(t, ctx, "report.png")
-		selectRow(t, ctx, 1)
-		if loc := eval[string](t, ctx, `location.search`); !strings.Contains(loc, "sel=1") {
-			t.Errorf("report URL %q does not hold the selected row", loc)
-		}
-
 		// The report reads its URL: the row to select, and a view it does
 		// not hold is named rather than silently replaced by the Plan.
-		ctx = tab(t, bctx)
-		do(t, ctx, chromedp.Navigate("file://"+path+"?view=validate&sel=2"))
+		p.load(t, "file://"+path+"?view=validate&sel=2")
 		if s := waitState(t, ctx, "plan"); s != "ready" {
 			t.Fatalf("report plan state %s", s)
 		}
@@ -629,6 +629,14 @@ func TestBrowser(t *testing.T) {
 		}
 		if st := eval[string](t, ctx, `document.getElementById('plan-status').innerText`); !strings.Contains(st, "Validate view needs flopcast serve") {
 			t.Errorf("report status %q does not say the Validate view is not in the report", st)
+		}
+		waitState(t, ctx, "timeline")
+		checkCharts(t, ctx, planCharts...)
+		screenshot(t, ctx, "report.png")
+		// A row picked in the report goes into its URL.
+		selectRow(t, ctx, 1)
+		if loc := eval[string](t, ctx, `location.search`); !strings.Contains(loc, "sel=1") {
+			t.Errorf("report URL %q does not hold the selected row", loc)
 		}
 	})
 }

@@ -947,7 +947,8 @@
     window.addEventListener('popstate', () => {
       state = readURL();
       fillPlanForm(state);
-      $('#f-counts').value = state.counts;
+      // The chips to compare come back with the counts.
+      fillCompareForm(state, $$('input[name=cchip]').map((el) => el.value));
       $('#f-budget').value = state.budget;
       $('#f-cchip').value = state.cchip;
       $('#f-cmodel').value = state.cmodel || '';

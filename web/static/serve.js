@@ -77,6 +77,7 @@
     if (!chart) chart = echarts.init($('#chart-serve-pareto'));
     const pt = (r) => ({ value: [r.tokens_per_s_per_user, r.output_tokens_per_s_per_chip], r });
     chart.setOption({
+      animation: false, // as every chart of the UI: drawn at once, not over a second of frames
       grid: { left: 64, right: 24, top: 36, bottom: 48 },
       legend: { top: 0 },
       tooltip: {
