@@ -39,12 +39,12 @@ const (
 // dpLines prices the data-parallel collectives of a layout once: the dense
 // weights' group (dp×cp chips, tp apart) and the experts'
 // (tp·cp·dp/(etp·ep) chips, etp·ep apart: expertDP).
-type dpLines struct{ dense, expert hardware.Line }
+type dpLines struct{ dense, expert hardware.Cost }
 
 func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines {
 	return dpLines{
-		dense:  e.fab.ReduceScatterLine(dpg, float64(l.TP)),
-		expert: e.fab.ReduceScatterLine(edpg, s.etp*s.ep),
+		dense:  e.fab.ReduceScatterCost(dpg, float64(l.TP)),
+		expert: e.fab.ReduceScatterCost(edpg, s.etp*s.ep),
 	}
 }
 

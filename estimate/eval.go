@@ -100,16 +100,18 @@ type layerCache struct {
 	valid bool
 	key   layerKey
 	shapeCosts
-	// DP collectives and the pipeline hop, keyed by tp, dp×cp and ep (the
-	// hop's message depends on the layer key too, so a layer-key change
-	// clears them).
-	dpValid bool
-	dpKey   [4]int
-	lines   dpLines
-	hop     float64 // one pipeline transfer
-	hopLat  float64 // its fixed part
-	embPP   int     // the pipeline depth embSync is for (0: none yet)
-	embSync float64 // the tied embedding's gradient sync (embeddingSync)
+	// DP collectives, keyed by tp, dp×cp, ep and etp alone (linesKey),
+	// and the pipeline hop, keyed by them and the layer key (its message
+	// depends on the shape, so a layer-key change clears it).
+	linesValid bool
+	linesKey   [4]int
+	lines      dpLines
+	dpValid    bool
+	dpKey      [4]int
+	hop        float64 // one pipeline transfer
+	hopLat     float64 // its fixed part
+	embPP      int     // the pipeline depth embSync is for (0: none yet)
+	embSync    float64 // the tied embedding's gradient sync (embeddingSync)
 }
 
 // costShape computes the shape costs of l.
@@ -132,9 +134,12 @@ func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 		c.shapeCosts = e.costShape(l)
 		c.key, c.valid, c.dpValid = key, true, false
 	}
-	if k := [4]int{l.TP, l.DP * l.CP, l.EP, l.ETP}; !c.dpValid || c.dpKey != k {
-		dpg := float64(l.DP * l.CP)
-		c.lines = e.dpLines(l, &c.s, dpg, expertDP(l))
+	k := [4]int{l.TP, l.DP * l.CP, l.EP, l.ETP}
+	if !c.linesValid || c.linesKey != k {
+		c.lines = e.dpLines(l, &c.s, float64(l.DP*l.CP), expertDP(l))
+		c.linesKey, c.linesValid = k, true
+	}
+	if !c.dpValid || c.dpKey != k {
 		c.hop, c.hopLat = e.hopTime(l, &c.s)
 		c.embPP = 0
 		c.dpKey, c.dpValid = k, true

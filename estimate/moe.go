@@ -172,7 +172,7 @@ func (e *Estimator) expertAllToAll(s *shape) float64 {
 	}
 	if s.etp > 1 {
 		gathered := s.tokens / s.tp * e.topK * s.etp * e.hidden * bf16Bytes
-		t += 2 * (e.fab.AllGather(gathered, s.etp, 1) + e.fab.ReduceScatter(gathered, s.etp, 1))
+		t += 2 * 2 * e.fab.ReduceScatterCost(s.etp, 1).At(gathered) // an all-gather and a reduce-scatter
 	}
 	return t
 }

@@ -31,8 +31,10 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	}
 	var pass float64
 	if s.sp {
-		ag := pairs * e.fab.AllGather(gather, s.tp, 1)
-		pass = ag + pairs*e.fab.ReduceScatter(msg, s.tp, 1)
+		// An all-gather costs what the reduce-scatter of its size does.
+		rs := e.fab.ReduceScatterCost(s.tp, 1)
+		ag := pairs * rs.At(gather)
+		pass = ag + pairs*rs.At(msg)
 		// Backward gathers the output gradients (the reduce-scatters'
 		// transpose) and re-gathers the sharded norm outputs that the
 		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).

@@ -174,7 +174,7 @@ func ExampleFabric_AllReduce() {
 	f := hardware.NewFabric(chip.Fabric)
 	// 1 GiB of gradients over 8 GPUs of a server, and over 64 servers.
 	fmt.Printf("%.1f ms in a server, %.1f ms over 64 servers\n", f.AllReduce(1<<30, 8, 1)*1e3, f.AllReduce(1<<30, 64, 8)*1e3)
-	// Output: 5.3 ms in a server, 47.6 ms over 64 servers
+	// Output: 5.3 ms in a server, 47.9 ms over 64 servers
 }
 
 // Quantising for a low-precision GEMM costs the bytes of its cast kernels;

@@ -33,7 +33,8 @@ func (f *Fabric) Dispatch(tokens, bytes, topk, n, stride, maxGroups float64, per
 	if !perDomain {
 		return f.AllToAll(copies, n, stride)
 	}
-	k, bw, alpha, cnt := f.levels(n, stride)
+	lv := f.levels(n, stride)
+	k, bw, alpha, cnt := lv.k, lv.bw, lv.alpha, lv.cnt
 	if cnt <= 1 {
 		return tokens*distinct(n, topk)*bytes*(n-1)/n/bw[0] + alpha[0]
 	}

@@ -22,14 +22,20 @@ const maxTiers = 4
 // (src/graph/tuning.cc: latency = baseLat + nsteps·hwLat, time = latency +
 // bytes/busBw). A 64 MiB reduce-scatter over 8 B200 (2 µs a step) thus
 // reaches about 80% of its asymptotic bus bandwidth, a 1 GiB one 98%.
+// Reduce-scatters, all-gathers and all-reduces through NCCL run on the
+// fastest of its three protocols for their size (nccl.go): small buffers
+// on LL or LL128, at lower latency and bandwidth, the rest on Simple, whose
+// bandwidth and step latency are the tier's.
 type Fabric struct {
 	n     int
-	call  float64           // seconds per collective call (0 on torus fabrics)
-	size  [maxTiers]float64 // chips per domain; +Inf for the outermost tier
-	bw    [maxTiers]float64 // achieved bytes/s per chip, one direction
-	alpha [maxTiers]float64 // seconds per collective step
-	dims  [maxTiers]float64 // torus dimensions (0 for switched tiers)
-	name  [maxTiers]string  // the catalog's tier names, for Describe
+	call  float64                   // seconds per collective call (0 on torus fabrics)
+	nccl  bool                      // ring collectives choose among NCCL's protocols
+	size  [maxTiers]float64         // chips per domain; +Inf for the outermost tier
+	bw    [maxTiers]float64         // achieved bytes/s per chip, one direction
+	alpha [maxTiers]float64         // seconds per collective step (Simple's under NCCL)
+	step  [maxTiers][nProto]float64 // seconds per ring step, by NCCL protocol
+	dims  [maxTiers]float64         // torus dimensions (0 for switched tiers)
+	name  [maxTiers]string          // the catalog's tier names, for Describe
 }
 
 // NewFabric builds a Fabric from tiers, innermost first. A tier with
@@ -65,6 +71,13 @@ func NewFabric(tiers []Tier) Fabric {
 	}
 	if f.n > 0 && f.dims[0] == 0 {
 		f.call = ncclCallLatency
+		f.nccl = true
+	}
+	for i := 0; i < f.n; i++ {
+		kind := min(i, 1) // NVLink for the scale-up tier, network beyond
+		for p := protoLL; p < nProto; p++ {
+			f.step[i][p] = f.alpha[i] * ncclRingHwLat[kind][p] / ncclRingHwLat[kind][protoSimple]
+		}
 	}
 	return f
 }
@@ -78,34 +91,41 @@ func NewFabric(tiers []Tier) Fabric {
 // they carry none.
 const ncclCallLatency = 8.4e-6
 
+// split is a group split over the fabric tiers (Fabric.levels).
+type split struct {
+	k     [maxTiers]float64 // fan-out at each level; their product is n
+	bw    [maxTiers]float64 // bytes/s per chip at each level
+	alpha [maxTiers]float64 // seconds per step at each level
+	tier  [maxTiers]int     // the tier each level runs on
+	cnt   int
+}
+
 // levels splits a group of n chips, whose members sit stride chips apart,
-// over the fabric tiers: k[i] is the fan-out at tier i (the product of the
-// k's is n), and the returned bandwidths are those of the tier each level
-// runs on.
-func (f *Fabric) levels(n, stride float64) (k, bw, alpha [maxTiers]float64, cnt int) {
+// over the fabric tiers: k[i] is the fan-out at level i (the product of
+// the k's is n), with the bandwidth, step latency and tier of the level.
+func (f *Fabric) levels(n, stride float64) (lv split) {
 	inner := 1.0 // group members inside one domain of the previous tier
 	for i := 0; i < f.n && inner < n; i++ {
 		in := f.membersIn(i, n, stride)
 		if in <= inner {
 			continue
 		}
-		k[cnt] = in / inner
+		k := in / inner
 		b := f.bw[i]
 		if d := f.dims[i]; d > 0 {
 			// A torus group uses as many dimensions as it spans; each
 			// dimension contributes 1/d of the chip's links.
-			used := min(d, math.Ceil(math.Log(k[cnt])/math.Log(4)))
+			used := min(d, math.Ceil(math.Log(k)/math.Log(4)))
 			if used < 1 {
 				used = 1
 			}
 			b *= used / d
 		}
-		bw[cnt] = b
-		alpha[cnt] = f.alpha[i]
-		cnt++
+		lv.k[lv.cnt], lv.bw[lv.cnt], lv.alpha[lv.cnt], lv.tier[lv.cnt] = k, b, f.alpha[i], i
+		lv.cnt++
 		inner = in
 	}
-	return
+	return lv
 }
 
 // AllReduce is the time of a hierarchical ring all-reduce of bytes (the
@@ -116,14 +136,16 @@ func (f *Fabric) AllReduce(bytes, n, stride float64) float64 {
 	if bytes <= 0 || n <= 1 {
 		return 0
 	}
-	l := f.ReduceScatterLine(n, stride)
-	return 2*l.At(bytes) - f.call
+	return f.AllReduceCost(n, stride).At(bytes)
 }
 
 // ReduceScatter is the time of a ring reduce-scatter of bytes, the full
 // (unsharded) buffer size.
 func (f *Fabric) ReduceScatter(bytes, n, stride float64) float64 {
-	return f.ReduceScatterLine(n, stride).At(bytes)
+	if bytes <= 0 || n <= 1 {
+		return 0
+	}
+	return f.ReduceScatterCost(n, stride).At(bytes)
 }
 
 // AllGather is the mirror of ReduceScatter: bytes is the gathered size.
@@ -138,15 +160,15 @@ func (f *Fabric) AllToAll(bytes, n, stride float64) float64 {
 	if n <= 1 || bytes <= 0 {
 		return 0
 	}
-	k, bw, alpha, cnt := f.levels(n, stride)
+	lv := f.levels(n, stride)
 	t := 0.0
 	inner := 1.0
 	lat := 0.0
-	for i := 0; i < cnt; i++ {
-		outer := inner * k[i]
+	for i := 0; i < lv.cnt; i++ {
+		outer := inner * lv.k[i]
 		share := (outer - inner) / n
-		t = max(t, bytes*share/bw[i])
-		lat += alpha[i]
+		t = max(t, bytes*share/lv.bw[i])
+		lat += lv.alpha[i]
 		inner = outer
 	}
 	return t + lat + f.call
@@ -163,10 +185,10 @@ func (f *Fabric) TreeAllReduceLatency(n, stride float64) float64 {
 	if n <= 1 {
 		return 0
 	}
-	k, _, alpha, cnt := f.levels(n, stride)
+	lv := f.levels(n, stride)
 	t := 0.0
-	for i := 0; i < cnt; i++ {
-		t += 2 * math.Ceil(math.Log2(k[i])) * alpha[i]
+	for i := 0; i < lv.cnt; i++ {
+		t += 2 * math.Ceil(math.Log2(lv.k[i])) * lv.alpha[i]
 	}
 	return t
 }
@@ -199,9 +221,8 @@ func (f *Fabric) SendRecvLatency(stride float64) float64 {
 	return f.alpha[f.n-1]
 }
 
-// Line is a collective's time as a function of its size, A + B·bytes: ring
-// collectives are linear in the bytes they move, so a caller can price a
-// group once and every buffer after.
+// Line is a collective's time on one protocol as a function of its size,
+// A + B·bytes: ring collectives are linear in the bytes they move.
 type Line struct{ A, B float64 }
 
 // At is the time for bytes; 0 for an empty buffer.
@@ -212,22 +233,15 @@ func (l Line) At(bytes float64) float64 {
 	return l.A + l.B*bytes
 }
 
-// ReduceScatterLine is ReduceScatter as a Line (AllGather's is the same,
-// AllReduce's twice it less one call latency).
-func (f *Fabric) ReduceScatterLine(n, stride float64) Line {
-	if n <= 1 {
-		return Line{}
-	}
-	k, bw, alpha, cnt := f.levels(n, stride)
-	var l Line
-	frac := 1.0
-	for i := 0; i < cnt; i++ {
-		l.B += (k[i] - 1) / k[i] * frac / bw[i]
-		l.A += (k[i] - 1) * alpha[i]
-		frac /= k[i]
-	}
-	l.A += f.call
-	return l
+// ReduceScatterCost is ReduceScatter as a Cost, priced once for the group
+// and then for any buffer (AllGather's is the same).
+func (f *Fabric) ReduceScatterCost(n, stride float64) Cost {
+	return f.ringCost(n, stride, false)
+}
+
+// AllReduceCost is AllReduce as a Cost.
+func (f *Fabric) AllReduceCost(n, stride float64) Cost {
+	return f.ringCost(n, stride, true)
 }
 
 func gcd(a, b int) int {
@@ -267,5 +281,6 @@ func (f *Fabric) membersIn(i int, n, stride float64) float64 {
 // latencies remain but no launch and rendezvous of a separate NCCL call.
 func (f Fabric) WithoutCallLatency() Fabric {
 	f.call = 0
+	f.nccl = false
 	return f
 }
