@@ -116,3 +116,49 @@ func TestEagerTiedEmbeddingOnce(t *testing.T) {
 		t.Errorf("tied activations %v GiB, untied %v: want equal (one bf16 copy of the output weight)", mt.ActivationsGiB, mu.ActivationsGiB)
 	}
 }
+
+// The eager kernels of a layer besides its GEMMs follow the block: a
+// Llama-style block (RMSNorm, rotary, SwiGLU, grouped-query attention)
+// launches 25 forward and 33 backward, a GPT-2-style one (LayerNorm,
+// learned positions, GELU, biases) 16 and 22 (eagerKernels lists them).
+func TestEagerKernelCounts(t *testing.T) {
+	for _, c := range []struct {
+		name, arch string
+		fwd, bwd   float64
+	}{
+		{"llama", ", kv_heads: 4", 25, 33},
+		{"gpt", ", ffn_kind: gelu, norm: layernorm, position: learned, bias: true", 16, 22},
+	} {
+		r, e := eagerRun(t, c.arch, "pytorch-amp", 0)
+		s := e.newShape(&r.Layout)
+		if f, b := e.eagerKernels(&s); f != c.fwd || b != c.bwd {
+			t.Errorf("%s: %v forward and %v backward kernels, want %v and %v", c.name, f, b, c.fwd, c.bwd)
+		}
+	}
+}
+
+// A pass the host launches slower than the GPU runs it is host-bound on
+// its own; the GPU's lead in one pass does not carry a later host-bound
+// pass, and the host's lead in a GPU-bound forward is spent in backward.
+func TestEagerHostPaths(t *testing.T) {
+	_, e := eagerRun(t, "", "pytorch-amp", 0)
+	SetEagerHost(e, 1e6, 1e6) // 1 s per kernel
+	for _, c := range []struct {
+		name           string
+		gf, gb, kf, kb float64
+		recomputed     bool
+		fwd, bwd       float64
+	}{
+		{"GPU-bound", 10, 20, 1, 2, false, 10, 20},
+		{"host-bound forward", 1, 20, 4, 2, false, 4, 20},
+		{"host-bound throughout", 1, 2, 4, 6, false, 4, 6},
+		{"host ahead in forward", 10, 2, 4, 12, false, 10, 6},
+		{"recompute", 1, 2, 4, 6, true, 4, 10},
+	} {
+		rt := rankTiming{fwd: c.gf, bwd: c.gb}
+		e.eagerHost(&rt, c.kf, c.kb, c.recomputed)
+		if rt.fwd != c.fwd || rt.bwd != c.bwd {
+			t.Errorf("%s: fwd %v bwd %v, want %v and %v", c.name, rt.fwd, rt.bwd, c.fwd, c.bwd)
+		}
+	}
+}

@@ -58,9 +58,6 @@ const (
 	// eagerWeightGradBytes per parameter: backward writes the bf16 weight
 	// gradient, casts it to fp32 and accumulates it into the fp32 .grad.
 	eagerWeightGradBytes = 18.0
-	// eagerKernelsFwd/Bwd: norms, casts, rotary, activation, residual
-	// adds and attention as separate launches.
-	eagerKernelsFwd, eagerKernelsBwd = 24, 36
 )
 
 // residualBytes is the size of an element of eager PyTorch's residual
@@ -140,8 +137,9 @@ func (e *Estimator) elementwise(c *layerCost, s *shape, ffn ffnSaved) {
 			fwdBytes += eagerWeightCastFwdBytes * local
 			bwdBytes += eagerWeightGradBytes * local
 		}
-		c.kernelsFwd += eagerKernelsFwd
-		c.kernelsBwd += eagerKernelsBwd
+		f, b := e.eagerKernels(s)
+		c.kernelsFwd += f
+		c.kernelsBwd += b
 	} else {
 		fwdBytes = normT*fusedNormResidualBytes*hidden + T*fusedRotaryBytes*qkHeads*e.qkHeadDim + T*ffn.bytes
 		if e.dropout {
@@ -160,4 +158,64 @@ func (e *Estimator) elementwise(c *layerCost, s *shape, ffn ffnSaved) {
 // routed to.
 func (e *Estimator) activeParams(c *layerCost, s *shape) float64 {
 	return c.params + c.expParams*e.topK/max(1, e.experts/s.ep)
+}
+
+// eagerKernels is the kernels eager PyTorch launches per layer besides the
+// GEMMs (linear counts those), forward and backward, one for each of the
+// memory-bound operations priced above, as the module code of HF
+// transformers (modeling_llama.py, modeling_gpt2.py) and
+// tools/gpu/measure.py runs them, and the backward formulas of
+// tools/autograd/derivatives.yaml:
+//
+//   - a norm: one kernel (LayerNorm, and RMSNorm's fused kernel since
+//     PyTorch 2.7), and the autocast casts of its input and output;
+//     backward the input and the weight gradients and the casts' own
+//     backward casts;
+//   - a residual add, and backward the cast of the fp32 gradient to the
+//     bf16 branch and the sum of the two gradients at the fork;
+//   - GELU one kernel, SwiGLU silu and the product; backward GELU's one,
+//     silu's, the product's two and the cat of the gate and up gradients;
+//   - rotary, per q and k: the negation, the cat, two products and the sum;
+//     backward two products, the negation, the cat of the halves' gradients
+//     and the sum of the two paths;
+//   - with fp32 weights (not FSDP) the bf16 cast of each linear's weight,
+//     and backward the fp32 cast of its gradient; a bias's cast, and
+//     backward its gradient's reduction;
+//   - the attention kernel, and its backward with the flash backward's
+//     pre- and post-processing (counted as two);
+//   - grouped-query attention: HF's repeat_kv copies of k and v, and
+//     backward their reductions;
+//   - the cat of the q, k and v gradients of the fused projection.
+func (e *Estimator) eagerKernels(s *shape) (fwd, bwd float64) {
+	const linears = 4 // q, k and v; output; FC1 (gate and up); FC2
+	r := residualBytes(s)
+	normF, normB := 1.0, 2.0
+	if r == fp32Bytes || e.layerNorm {
+		normF++ // the bf16 cast for the GEMM
+		normB++
+	}
+	if e.layerNorm && r != fp32Bytes {
+		normF++ // the fp32 copy of a bf16 input
+		normB++
+	}
+	fwd = 2*normF + 2 + 1 // norms, residual adds, attention
+	bwd = 2*normB + 2*2 + 2 + 1
+	if e.swiglu {
+		fwd, bwd = fwd+2, bwd+4
+	} else {
+		fwd, bwd = fwd+1, bwd+1
+	}
+	if e.rope {
+		fwd, bwd = fwd+2*5, bwd+2*5
+	}
+	if !s.zero3 {
+		fwd, bwd = fwd+linears, bwd+linears
+	}
+	if e.bias {
+		fwd, bwd = fwd+linears, bwd+linears
+	}
+	if e.kvHeads < e.heads && !e.mla {
+		fwd, bwd = fwd+2, bwd+2
+	}
+	return fwd, bwd
 }

@@ -26,13 +26,28 @@ import (
 // Constants of the model that are not per chip or per mechanism. Each says
 // where it comes from.
 const (
-	// hostFwdUs, hostBwdUs: host time to launch one kernel from Python
-	// (forward: module call, dispatcher, launch) and from the autograd
-	// engine (backward). When the GPU work of a pass is shorter, the host
-	// sets the pace. Assumption, of the order of PyTorch's eager
-	// per-operator overhead (~10 µs).
+	// hostFwdUs, hostBwdUs: host time to launch one kernel of the fused
+	// recipe from Python (forward: module call, dispatcher, launch) and
+	// from the autograd engine (backward). When the GPU work of a pass is
+	// shorter, the host sets the pace. Assumption, of the order of
+	// PyTorch's eager per-operator overhead (~10 µs).
 	hostFwdUs = 8
 	hostBwdUs = 4
+	// eagerHostFwdUs, eagerHostBwdUs: host time per kernel of eager
+	// PyTorch under autocast (eagerKernels and the GEMMs) in forward, from
+	// Python (and again in the forward that full recompute,
+	// torch.utils.checkpoint, repeats inside backward), and in backward,
+	// from the autograd engine. Each carries the operators between the
+	// kernels too (views, splits, module calls, autograd nodes without a
+	// kernel, AccumulateGrad). Fitted (estimate/eagerhost_test.go,
+	// TestEagerHostFit) to the six GPT-style whole steps of
+	// catalog/measured/h200.json (PyTorch 2.11 eager on one H200 and its
+	// host CPU; fit mean |error| 8.1%); the ten Llama-style steps, held
+	// out, come within 4.6% mean and 11.0% worst (GPU alone: 17.2% and
+	// 45.8%). Fitting the recomputed forward's figure apart (the
+	// checkpoint's saved-tensor hooks run in Python) fits the GPT-style
+	// steps closer but the held-out ones worse (8.6% mean, 34% worst).
+	eagerHostFwdUs, eagerHostBwdUs = 64, 44
 	// bf16Bytes is the size of one bf16 element, the dtype of activations,
 	// weights and collectives unless a mechanism says otherwise.
 	bf16Bytes = 2
@@ -128,6 +143,9 @@ type Estimator struct {
 	tpOverlapDefault bool
 	dpOverlap        bool
 	epOverlap        bool
+	// Host seconds per eager kernel: forward, backward (eagerHostFwdUs,
+	// eagerHostBwdUs).
+	hostFwd, hostBwd float64
 
 	seqLen        float64
 	tokensPerStep float64 // spec.Resolved.TokensPerStep
@@ -194,6 +212,7 @@ func New(r *spec.Resolved) (*Estimator, error) {
 
 	e.setModel(&r.Model)
 	e.eager = r.Training.Recipe == spec.RecipePyTorchAMP
+	e.hostFwd, e.hostBwd = eagerHostFwdUs*1e-6, eagerHostBwdUs*1e-6
 	e.flash = r.Training.FlashAttention
 	e.dropout = r.Training.Dropout
 	e.fusedLoss = r.Training.FusedLoss

@@ -32,14 +32,20 @@ func (e *Estimator) rankTime(l *spec.Layout, rl rankLoad, c *layerCache) rankTim
 	rt.bwd = rl.dense*(dl.bwd+dl.recompute) + rl.moe*(ml.bwd+ml.recompute)
 	// The host must launch every kernel; when that takes longer than the
 	// GPU work, the host sets the pace.
-	fwdLaunches := 1.0
-	if c.s.recompute == spec.RecomputeFull || c.s.recompute == spec.RecomputeOp {
-		fwdLaunches = 2 // the forward again inside backward (per-op: all but a few of its kernels)
-	}
-	host := (rl.dense*(dl.kernelsFwd*fwdLaunches*hostFwdUs+dl.kernelsBwd*hostBwdUs) + rl.moe*(ml.kernelsFwd*fwdLaunches*hostFwdUs+ml.kernelsBwd*hostBwdUs)) * 1e-6
-	if gpu := rt.fwd + rt.bwd; host > gpu && gpu > 0 {
-		rt.fwd *= host / gpu
-		rt.bwd *= host / gpu
+	kf, kb := rl.dense*dl.kernelsFwd+rl.moe*ml.kernelsFwd, rl.dense*dl.kernelsBwd+rl.moe*ml.kernelsBwd
+	recomputed := c.s.recompute == spec.RecomputeFull || c.s.recompute == spec.RecomputeOp
+	if e.eager {
+		e.eagerHost(&rt, kf, kb, recomputed)
+	} else {
+		fwdLaunches := 1.0
+		if recomputed {
+			fwdLaunches = 2 // the forward again inside backward (per-op: all but a few of its kernels)
+		}
+		host := (kf*fwdLaunches*hostFwdUs + kb*hostBwdUs) * 1e-6
+		if gpu := rt.fwd + rt.bwd; host > gpu && gpu > 0 {
+			rt.fwd *= host / gpu
+			rt.bwd *= host / gpu
+		}
 	}
 	rt.tp = rl.dense*c.denseTP + rl.moe*c.moeTP
 	rt.cp = rl.dense*dl.cpExposed + rl.moe*ml.cpExposed
@@ -65,4 +71,26 @@ func (e *Estimator) rankTime(l *spec.Layout, rl rankLoad, c *layerCache) rankTim
 		rt.tp += heads * c.embComm
 	}
 	return rt
+}
+
+// eagerHost paces a micro-batch's layers by the host under eager PyTorch,
+// which launches kf kernels in forward (from Python) and kb in backward
+// (from the autograd engine), and the forward's again inside backward
+// when recomputed (torch.utils.checkpoint runs the block's Python
+// forward again). The GPU runs ahead of the host through the launch
+// queue, so a pass the host launches faster than the GPU runs it is
+// GPU-bound and one it launches slower is host-bound, each on its own:
+// with the queue deep enough, the micro-batch ends when the later of
+// three paths does: all the GPU work; the host's forward, then the GPU's
+// backward; the host's forward and backward (the GPU's last kernel
+// after the host's last launch is small beside a layer).
+func (e *Estimator) eagerHost(rt *rankTiming, kf, kb float64, recomputed bool) {
+	hf, hb := kf*e.hostFwd, kb*e.hostBwd
+	if recomputed {
+		hb += hf
+	}
+	gf, gb := rt.fwd, rt.bwd
+	total := max(gf+gb, hf+gb, hf+hb)
+	rt.fwd = max(gf, hf)
+	rt.bwd = total - rt.fwd
 }
