@@ -293,7 +293,8 @@ func stepSyncTime(fab *hardware.Fabric, dev *hardware.Device, chips int) float64
 
 // GEMMCeiling is the best fraction of the BF16 peak this chip's GEMMs reach
 // in a training step: the efficiency curve's maximum at the sustained
-// clock, times the chip's residual derate. It is the roofline the search's explanation measures against.
+// clock, times the chip's residual derate on runs of more than one chip.
+// It is the roofline the search's explanation measures against.
 func (e *Estimator) GEMMCeiling() float64 { return e.dev.GEMMCeiling() }
 
 // ModelFLOPsPerToken is the model FLOPs per trained token

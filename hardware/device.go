@@ -324,7 +324,8 @@ func (d *Device) PeakBF16() float64 { return d.peakBF16 }
 
 // GEMMCeiling is the best fraction of the bf16 peak this chip's GEMMs reach
 // in a training step: the efficiency curve's maximum at the sustained
-// clock, times the chip's residual derate.
+// clock, times the residual derate of the chip the Device was built from
+// (the estimator leaves it out for a run on one chip).
 func (d *Device) GEMMCeiling() float64 {
 	return d.eff * d.peak / d.peakBF16
 }
