@@ -25,6 +25,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("model: qwen3-235b-a22b\ncluster: {chip: gb200, chips: 2.56e2}\ntraining: {seq_len: 4096, global_batch: 1024, precision: mxfp8, fp8_params: false}\nparallel: {tp: 2, ep: 32, pp: 8, etp: 1, vpp: 2}\n"))
 	f.Add([]byte("model: {layers: 2, hidden: 4097, heads: 32, ffn: 256, vocab: 100, position: learned, norm: layernorm, bias: true}\ncluster: {chip: b200, chips: 8.5}\ntraining: {seq_len: 128, global_batch: 8, precision: nvfp4}\n"))
 	f.Add([]byte("model: {layers: 2, hidden: 64, heads: 4, ffn: 256, vocab: 100, mtp_depth: 1, moe: {experts: 8, top_k: 2, expert_ffn: 64, max_groups_per_token: 2, routing: dropless}}\ncluster: {chip: h100-sxm, chips: 16}\ntraining: {seq_len: 256, global_batch: 16}\n"))
+	f.Add([]byte("model: {layers: 4, hidden: 64, heads: 4, ffn: 256, vocab: 100, sliding_window: 32, full_attention_every: 2, moe: {experts: 8, top_k: 2, expert_ffn: 64, routing: random}}\ncluster: {chip: a100-sxm-80gb, chips: 16}\ntraining: {seq_len: 256, global_batch: 16, cp_comm_type: a2a}\nparallel: {tp: 2, cp: 2, ep: 2}\n"))
+	f.Add([]byte("model: {layers: 2, hidden: 64, heads: 4, ffn: 256, vocab: 100}\ncluster: {chip: h100-sxm, chips: 8}\ntraining: {seq_len: 128, global_batch: 8, precision: fp8, fp8_scaling: rowwise, tp_comm_overlap: true}\nparallel: {tp: 2}\n"))
 	f.Add([]byte("- 1\n"))
 	f.Add([]byte("model: [1, 2]\n"))
 	f.Add([]byte("{"))
