@@ -84,7 +84,8 @@ type MoE struct {
 	// Transformer, Mixtral and Qwen train) or expert_bias (DeepSeek-V3's
 	// auxiliary-loss-free per-expert bias on the top-k scores, §2.1.2).
 	// Only with Routing dropless: Validate refuses it under balanced
-	// routing, where loads are even by construction.
+	// routing, where loads are even by construction, and under random
+	// routing, which has no router skew to balance.
 	LoadBalance string `yaml:"load_balance,omitempty" json:"load_balance,omitempty"`
 }
 
@@ -228,50 +229,56 @@ func (c *Config) Validate() error {
 		}
 	}
 	if m := c.MoE; m != nil {
-		if m.Experts <= 0 {
-			return bad("moe.experts", m.Experts, "a positive integer")
-		}
-		if m.TopK <= 0 || m.TopK > m.Experts {
-			return bad("moe.top_k", m.TopK, fmt.Sprintf("1..%d (moe.experts)", m.Experts))
-		}
-		if m.ExpertFFN <= 0 {
-			return bad("moe.expert_ffn", m.ExpertFFN, "a positive integer")
-		}
-		if m.SharedExperts < 0 {
-			return bad("moe.shared_experts", m.SharedExperts, "0 or more")
-		}
-		if m.DenseLayers < 0 || m.DenseLayers > c.Layers {
-			return bad("moe.dense_layers", m.DenseLayers, fmt.Sprintf("0..%d (layers)", c.Layers))
-		}
-		if m.MaxGroupsPerToken < 0 || m.MaxGroupsPerToken > m.TopK {
-			return badWhy("moe.max_groups_per_token", m.MaxGroupsPerToken, "is outside 0 (no limit) and moe.top_k",
-				fmt.Sprintf("0..%d", m.TopK))
-		}
-		switch m.Routing {
-		case "", RoutingBalanced, RoutingRandom, RoutingDropless:
-		default:
-			return bad("moe.routing", quote(m.Routing), "balanced, random, dropless")
-		}
-		switch m.LoadBalance {
-		case "":
-		case BalanceAuxLoss, BalanceExpertBias:
-			// Balancing acts on the loads a trained router lets vary; a
-			// balanced or random router has no skew to balance, so a
-			// balancing method there would be ignored: refuse it rather
-			// than let a run read as dropless when it is not.
-			if m.Routing != RoutingDropless {
-				r := m.Routing
-				if r == "" {
-					r = RoutingBalanced
-				}
-				return &flopcast.FieldError{Field: "model.moe.load_balance", Value: quote(m.LoadBalance),
-					Reason:  fmt.Sprintf("applies only to dropless routing, not to moe.routing: %s", r),
-					Allowed: "load_balance with routing: dropless; none with routing: balanced or random",
-					Hint:    "set moe.routing: dropless, or remove moe.load_balance"}
+		return c.validateMoE(m)
+	}
+	return nil
+}
+
+// validateMoE checks the moe block of a model of c.Layers layers.
+func (c *Config) validateMoE(m *MoE) error {
+	if m.Experts <= 0 {
+		return bad("moe.experts", m.Experts, "a positive integer")
+	}
+	if m.TopK <= 0 || m.TopK > m.Experts {
+		return bad("moe.top_k", m.TopK, fmt.Sprintf("1..%d (moe.experts)", m.Experts))
+	}
+	if m.ExpertFFN <= 0 {
+		return bad("moe.expert_ffn", m.ExpertFFN, "a positive integer")
+	}
+	if m.SharedExperts < 0 {
+		return bad("moe.shared_experts", m.SharedExperts, "0 or more")
+	}
+	if m.DenseLayers < 0 || m.DenseLayers > c.Layers {
+		return bad("moe.dense_layers", m.DenseLayers, fmt.Sprintf("0..%d (layers)", c.Layers))
+	}
+	if m.MaxGroupsPerToken < 0 || m.MaxGroupsPerToken > m.TopK {
+		return badWhy("moe.max_groups_per_token", m.MaxGroupsPerToken, "is outside 0 (no limit) and moe.top_k",
+			fmt.Sprintf("0..%d", m.TopK))
+	}
+	switch m.Routing {
+	case "", RoutingBalanced, RoutingRandom, RoutingDropless:
+	default:
+		return bad("moe.routing", quote(m.Routing), "balanced, random, dropless")
+	}
+	switch m.LoadBalance {
+	case "":
+	case BalanceAuxLoss, BalanceExpertBias:
+		// Balancing acts on the loads a trained router lets vary; a
+		// balanced or random router has no skew to balance, so a
+		// balancing method there would be ignored: refuse it rather
+		// than let a run read as dropless when it is not.
+		if m.Routing != RoutingDropless {
+			r := m.Routing
+			if r == "" {
+				r = RoutingBalanced
 			}
-		default:
-			return bad("moe.load_balance", quote(m.LoadBalance), "aux_loss, expert_bias")
+			return &flopcast.FieldError{Field: "model.moe.load_balance", Value: quote(m.LoadBalance),
+				Reason:  fmt.Sprintf("applies only to dropless routing, not to moe.routing: %s", r),
+				Allowed: "load_balance with routing: dropless; none with routing: balanced or random",
+				Hint:    "set moe.routing: dropless, or remove moe.load_balance"}
 		}
+	default:
+		return bad("moe.load_balance", quote(m.LoadBalance), "aux_loss, expert_bias")
 	}
 	return nil
 }

@@ -239,32 +239,8 @@ func (r *Resolved) resolveTraining(t Training) error {
 	if rt.Recipe != RecipeMegatron && rt.Recipe != RecipePyTorchAMP {
 		return &flopcast.FieldError{Field: "training.recipe", Value: strconv.Quote(string(rt.Recipe)), Allowed: "megatron, pytorch-amp"}
 	}
-	rt.FP8Params = rt.Recipe == RecipeMegatron && rt.Precision.LowPrecision()
-	if t.FP8Params != nil {
-		if *t.FP8Params && !rt.Precision.LowPrecision() {
-			return &flopcast.FieldError{Field: "training.fp8_params", Value: true, Reason: "needs a low-precision training.precision (the weights are kept in that format), not " + string(rt.Precision),
-				Allowed: "false, or training.precision fp8, mxfp8 or nvfp4"}
-		}
-		if *t.FP8Params && rt.Recipe != RecipeMegatron {
-			return &flopcast.FieldError{Field: "training.fp8_params", Value: true, Reason: "needs the megatron recipe (Transformer Engine keeps the primary weights in FP8)", Allowed: "false with " + string(rt.Recipe)}
-		}
-		rt.FP8Params = *t.FP8Params
-	}
-	if t.FP8Activations && (!rt.Precision.LowPrecision() || rt.Recipe != RecipeMegatron) {
-		return &flopcast.FieldError{Field: "training.fp8_activations", Value: true, Reason: "needs a low-precision training.precision and the megatron recipe, not " + string(rt.Precision) + " with " + string(rt.Recipe),
-			Allowed: "false, or training.precision fp8, mxfp8 or nvfp4 with recipe megatron"}
-	}
-	rt.FP8Activations = t.FP8Activations
-	switch rt.FP8Scaling = t.FP8Scaling; rt.FP8Scaling {
-	case "":
-		rt.FP8Scaling = ScalingTensorwise
-	case ScalingTensorwise, ScalingRowwise:
-		if rt.FP8Scaling == ScalingRowwise && rt.Precision != PrecisionFP8 {
-			return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Reason: "scales fp8 operands, but training.precision is " + string(rt.Precision) + " (mxfp8 and nvfp4 carry their own block scales)",
-				Allowed: "leave it out, or training.precision fp8"}
-		}
-	default:
-		return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Allowed: ScalingTensorwise + ", " + ScalingRowwise}
+	if err := rt.resolveLowPrecision(t); err != nil {
+		return err
 	}
 	switch rt.OptimizerMoments = t.OptimizerMoments; rt.OptimizerMoments {
 	case "":
@@ -298,6 +274,40 @@ func (r *Resolved) resolveTraining(t Training) error {
 		return &flopcast.FieldError{Field: "training.attention_kernel", Value: strconv.Quote(t.AttentionKernel), Allowed: AttentionFused + ", " + AttentionFlash2}
 	}
 	r.Training = rt
+	return nil
+}
+
+// resolveLowPrecision sets the low-precision knobs of rt (fp8_params,
+// fp8_activations, fp8_scaling) from t, once rt's precision and recipe
+// are resolved.
+func (rt *ResolvedTraining) resolveLowPrecision(t Training) error {
+	rt.FP8Params = rt.Recipe == RecipeMegatron && rt.Precision.LowPrecision()
+	if t.FP8Params != nil {
+		if *t.FP8Params && !rt.Precision.LowPrecision() {
+			return &flopcast.FieldError{Field: "training.fp8_params", Value: true, Reason: "needs a low-precision training.precision (the weights are kept in that format), not " + string(rt.Precision),
+				Allowed: "false, or training.precision fp8, mxfp8 or nvfp4"}
+		}
+		if *t.FP8Params && rt.Recipe != RecipeMegatron {
+			return &flopcast.FieldError{Field: "training.fp8_params", Value: true, Reason: "needs the megatron recipe (Transformer Engine keeps the primary weights in FP8)", Allowed: "false with " + string(rt.Recipe)}
+		}
+		rt.FP8Params = *t.FP8Params
+	}
+	if t.FP8Activations && (!rt.Precision.LowPrecision() || rt.Recipe != RecipeMegatron) {
+		return &flopcast.FieldError{Field: "training.fp8_activations", Value: true, Reason: "needs a low-precision training.precision and the megatron recipe, not " + string(rt.Precision) + " with " + string(rt.Recipe),
+			Allowed: "false, or training.precision fp8, mxfp8 or nvfp4 with recipe megatron"}
+	}
+	rt.FP8Activations = t.FP8Activations
+	switch rt.FP8Scaling = t.FP8Scaling; rt.FP8Scaling {
+	case "":
+		rt.FP8Scaling = ScalingTensorwise
+	case ScalingTensorwise, ScalingRowwise:
+		if rt.FP8Scaling == ScalingRowwise && rt.Precision != PrecisionFP8 {
+			return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Reason: "scales fp8 operands, but training.precision is " + string(rt.Precision) + " (mxfp8 and nvfp4 carry their own block scales)",
+				Allowed: "leave it out, or training.precision fp8"}
+		}
+	default:
+		return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Allowed: ScalingTensorwise + ", " + ScalingRowwise}
+	}
 	return nil
 }
 
