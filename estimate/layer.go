@@ -13,7 +13,7 @@ type layerCost struct {
 	tpBwd      float64 // and in backward
 	tpGatherF  float64 // the all-gather part of tpFwd
 	tpGather   float64 // the all-gather part of tpFwd + tpBwd
-	cpExposed  float64 // exposed CP (ring attention) time, forward + backward
+	cpExposed  float64 // exposed CP time (ring attention or all-to-all), forward + backward
 	epComm     float64 // EP all-to-all time, forward + backward (raw)
 	saved      float64 // activation bytes kept for backward, after recompute
 	opKept     float64 // forward time of the work whose outputs per-op checkpointing saves (spec.RecomputeOp)

@@ -24,7 +24,7 @@ func explain(s *searcher, rep *Report) []string {
 		v    float64
 	}{
 		{"exposed TP communication", b.ExposedTPCommS},
-		{"exposed CP (ring attention) communication", b.ExposedCPCommS},
+		{"exposed CP communication", b.ExposedCPCommS},
 		{"exposed EP all-to-all", b.ExposedEPCommS},
 		{"exposed PP send/recv", b.ExposedPPCommS},
 		{"the pipeline bubble", b.PipelineBubbleS},

@@ -658,7 +658,7 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 			Reason: fmt.Sprintf("is not divisible by dp×micro_batch = %d×%d", l.DP, l.MicroBatch), Allowed: "multiples of " + strconv.Itoa(l.DP*l.MicroBatch),
 			Hint: fmt.Sprintf("training.global_batch: %d", roundUp(r.Training.GlobalBatch, l.DP*l.MicroBatch))}
 	case BadCPSeq:
-		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: fmt.Sprintf("needs training.seq_len=%d divisible by 2×cp (load-balanced ring attention)", r.Training.SeqLen), Allowed: "cp with seq_len % (2·cp) = 0"}
+		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: fmt.Sprintf("needs training.seq_len=%d divisible by 2×cp (the load-balanced split of the sequence into 2×cp chunks)", r.Training.SeqLen), Allowed: "cp with seq_len % (2·cp) = 0"}
 	case BadCPHeads:
 		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP,
 			Reason:  fmt.Sprintf("does not divide the attention heads per tp rank (%d query, %d key-value heads over tp=%d), which training.cp_comm_type a2a shares out", m.Heads/l.TP, r.kvHeadsPerTP(l.TP), l.TP),
@@ -674,7 +674,7 @@ func (r *Resolved) explain(v Violation, l Layout) error {
 	case BadKnob:
 		return &flopcast.FieldError{Field: "parallel", Value: l.String(), Reason: "has a size below 1", Allowed: "positive tp, pp, dp, cp, ep, etp, vpp, micro_batch"}
 	case BadCPFlash:
-		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: "needs training.flash_attention (ring attention is built on the fused kernel)", Allowed: "1 without flash attention"}
+		return &flopcast.FieldError{Field: "parallel.cp", Value: l.CP, Reason: "needs training.flash_attention (context-parallel attention is built on the fused kernel)", Allowed: "1 without flash attention"}
 	case BadRampBatch:
 		for i, rp := range r.Training.BatchRamp {
 			if rp.GlobalBatch%(l.DP*l.MicroBatch) != 0 {
