@@ -60,9 +60,8 @@ const ncclPlateau = 1.4
 // A Fabric builds it once per group so that every buffer after costs a few
 // multiplications (no allocation).
 type Cost struct {
-	line [nProto]Line
-	n    int // protocols in use; 0 for a group of one chip
-	p    [nProto]proto
+	line [nProto]Line // by protocol
+	n    int          // protocols in use, the last n (Simple alone, or all); 0 for a group of one chip
 }
 
 // At is the time for bytes on the fastest protocol; 0 for an empty buffer.
@@ -70,9 +69,10 @@ func (c Cost) At(bytes float64) float64 {
 	if bytes <= 0 || c.n == 0 {
 		return 0
 	}
-	t := c.line[0].At(bytes)
-	for i := 1; i < c.n; i++ {
-		t = min(t, c.line[i].At(bytes))
+	first := nProto - proto(c.n)
+	t := c.line[first].At(bytes)
+	for p := first + 1; p < nProto; p++ {
+		t = min(t, c.line[p].At(bytes))
 	}
 	return t
 }
@@ -84,13 +84,13 @@ func (c Cost) Protocol(bytes float64) string {
 	if bytes <= 0 || c.n == 0 {
 		return ""
 	}
-	best := 0
-	for i := 1; i < c.n; i++ {
-		if c.line[i].At(bytes) < c.line[best].At(bytes) {
-			best = i
+	best := nProto - proto(c.n)
+	for p := best + 1; p < nProto; p++ {
+		if c.line[p].At(bytes) < c.line[best].At(bytes) {
+			best = p
 		}
 	}
-	return protoNames[c.p[best]]
+	return protoNames[best]
 }
 
 // ringCost prices a hierarchical ring over n chips stride apart, reduce-
@@ -106,35 +106,31 @@ func (f *Fabric) ringCost(n, stride float64, allReduce bool) Cost {
 	if allReduce {
 		passes = 2
 	}
+	// The bytes' term at the tiers' bandwidths, and the steps' latency at
+	// each tier's own and on each NCCL protocol; a protocol's share of the
+	// bandwidth is the same on every tier.
+	var bytes, tierLat float64
+	var lat [nProto]float64
+	frac := 1.0
+	for i := 0; i < lv.cnt; i++ {
+		bytes += passes * (lv.k[i] - 1) / lv.k[i] * frac / lv.bw[i]
+		steps := passes * (lv.k[i] - 1)
+		tierLat += steps * lv.alpha[i]
+		for p, st := range f.step[lv.tier[i]] {
+			lat[p] += steps * st
+		}
+		frac /= lv.k[i]
+	}
 	if !f.nccl {
 		// One protocol: the tier's bandwidth and step latency, no call.
-		frac := 1.0
-		for i := 0; i < lv.cnt; i++ {
-			c.line[0].B += passes * (lv.k[i] - 1) / lv.k[i] * frac / lv.bw[i]
-			c.line[0].A += passes * (lv.k[i] - 1) * lv.alpha[i]
-			frac /= lv.k[i]
-		}
-		c.n, c.p[0] = 1, protoSimple
+		c.line[protoSimple] = Line{A: tierLat, B: bytes}
+		c.n = 1
 		return c
 	}
 	// nNodes > 1 and ranks a node < 2 in tuning.cc's terms: the group
 	// leaves the scale-up domain, and no two of it share one.
 	multiNode := lv.cnt > 0 && lv.tier[lv.cnt-1] > 0
 	oneRankANode := lv.cnt > 0 && lv.tier[0] > 0
-	// The bytes' term at the tiers' bandwidths, and each protocol's steps;
-	// a protocol's share of the bandwidth is the same on every tier.
-	var bytes float64
-	var lat [nProto]float64
-	frac := 1.0
-	for i := 0; i < lv.cnt; i++ {
-		bytes += passes * (lv.k[i] - 1) / lv.k[i] * frac / lv.bw[i]
-		st := &f.step[lv.tier[i]]
-		steps := passes * (lv.k[i] - 1)
-		lat[protoLL] += steps * st[protoLL]
-		lat[protoLL128] += steps * st[protoLL128]
-		lat[protoSimple] += steps * st[protoSimple]
-		frac /= lv.k[i]
-	}
 	llShare, ll128Share := 1.0/3, ncclLL128Share
 	if allReduce || multiNode {
 		llShare = 1.0 / 4
@@ -149,7 +145,6 @@ func (f *Fabric) ringCost(n, stride float64, allReduce bool) Cost {
 	c.line[protoLL] = Line{A: lat[protoLL] + ncclRingBaseLat[protoLL], B: bytes / llShare}
 	c.line[protoLL128] = Line{A: lat[protoLL128] + ncclRingBaseLat[protoLL128], B: bytes / ll128Share}
 	c.line[protoSimple] = Line{A: simpleLat, B: bytes}
-	c.p = [nProto]proto{protoLL, protoLL128, protoSimple}
 	c.n = int(nProto)
 	return c
 }
