@@ -273,13 +273,14 @@ func (f *Fabric) membersIn(i int, n, stride float64) float64 {
 	return min(max(in, 1), n)
 }
 
-// WithoutCallLatency is the fabric with no per-call NCCL latency, for
-// collectives that do not go through an NCCL call: inference engines
-// all-reduce small activations with their own one-kernel all-reduce,
-// captured in a CUDA graph with the rest of the decode step (vLLM's
-// custom_all_reduce, TensorRT-LLM's allReduce plugin), so the per-step
-// latencies remain but no launch and rendezvous of a separate NCCL call.
-func (f Fabric) WithoutCallLatency() Fabric {
+// WithoutNCCL is the fabric for collectives that do not go through NCCL:
+// inference engines all-reduce small activations with their own one-kernel
+// all-reduce, captured in a CUDA graph with the rest of the decode step
+// (vLLM's custom_all_reduce, TensorRT-LLM's allReduce plugin). They pay the
+// tiers' per-step latencies at the tiers' bandwidth, as on a torus, but
+// neither the launch and rendezvous of an NCCL call nor NCCL's choice of
+// protocols.
+func (f Fabric) WithoutNCCL() Fabric {
 	f.nccl = false
 	return f
 }

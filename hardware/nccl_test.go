@@ -82,14 +82,14 @@ func TestFabricProtocols(t *testing.T) {
 	// own all-reduce) keep one protocol: the tier's bandwidth and steps.
 	for _, g := range []hardware.Fabric{
 		hardware.NewFabric([]hardware.Tier{{Size: 4096, GBps: 300, Efficiency: 1, LatencyUs: 1, Topology: "torus3d"}}),
-		f.WithoutCallLatency(),
+		f.WithoutNCCL(),
 	} {
 		c := g.ReduceScatterCost(4, 1)
 		if got := c.Protocol(1 << 10); got != "Simple" {
 			t.Errorf("not an NCCL call: %s", got)
 		}
 	}
-	engine := f.WithoutCallLatency()
+	engine := f.WithoutNCCL()
 	if got, want := engine.AllReduce(1<<10, 8, 1), 14*2e-6+2*7.0/8*(1<<10)/bus; !near(got, want) {
 		t.Errorf("engine all-reduce of 1 KiB: %g s, want %g s", got, want)
 	}

@@ -108,7 +108,7 @@ func NewModel(r *Resolved) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &Model{r: r, dev: dev, fab: hardware.NewFabric(hw.Chip.Fabric).WithoutCallLatency()}
+	x := &Model{r: r, dev: dev, fab: hardware.NewFabric(hw.Chip.Fabric).WithoutNCCL()}
 	x.domain = float64(hw.Chip.ScaleUpDomain())
 	x.capacity = memUtil * hw.Chip.HBMBytes()
 	x.L, x.h, x.H, x.KV, x.dh = float64(m.Layers), float64(m.Hidden), float64(m.Heads), float64(m.KVHeads), float64(m.HeadDim)
