@@ -51,12 +51,8 @@ func (e *Estimator) ends(s *shape, c *shapeCosts) {
 	if tp > 1 {
 		// The embedding's output is reduced over the vocabulary shards,
 		// and so is the gradient of the logits' input.
-		msg := s.tokens * hidden * bf16Bytes
-		if s.sp {
-			c.embComm = 2 * e.fab.ReduceScatter(msg, tp, 1)
-		} else {
-			c.embComm = 2 * e.fab.AllReduce(msg, tp, 1)
-		}
+		// A reduce-scatter under SP, else an all-reduce (shape.tpColl).
+		c.embComm = 2 * s.tpColl.At(s.tokens*hidden*bf16Bytes)
 	}
 	vocab := e.vocab / tp
 	logitsF := e.dev.GEMMBF16(s.tokens, vocab, hidden)
