@@ -264,14 +264,16 @@ func PipelineTimelineHops(p, v, m int, fwd, bwd []float64, hop float64) (*Timeli
 			t.MakespanS += t.PPCommS
 		}
 	} else {
-		free, err := simulate(p, v, m, passTime, 0, nil)
-		if err != nil {
-			return nil, err
-		}
 		bars := make([]Bar, 0, 2*p*v*m)
 		makespan, err := simulate(p, v, m, passTime, hop, &bars)
 		if err != nil {
 			return nil, err
+		}
+		free := makespan // the makespan without the transfers
+		if hop > 0 {
+			if free, err = simulate(p, v, m, passTime, 0, nil); err != nil {
+				return nil, err
+			}
 		}
 		t.Bars = bars
 		t.MakespanS = makespan
