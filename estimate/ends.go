@@ -29,10 +29,10 @@ const (
 	logitsHeldBytes, eagerLogitsHeldBytes = 10.0, 12.0
 	// A fused softmax cross-entropy (training.fused_loss; llm.c's
 	// fused_classifier, Transformer Engine's parallel_cross_entropy
-	// kernel that Megatron-LM's --cross-entropy-fusion-impl te calls): one kernel per row reads the bf16 logits for
-	// their maximum and sum, reads them again and writes the bf16
-	// gradient in place over them (2 + 2 + 2 B), and holds nothing beyond
-	// the logits (2 B).
+	// kernel that Megatron-LM's --cross-entropy-fusion-impl te calls):
+	// one kernel per row reads the bf16 logits for their maximum and
+	// sum, reads them again and writes the bf16 gradient in place over
+	// them (2 + 2 + 2 B), and holds nothing beyond the logits (2 B).
 	fusedLossFwdBytes, fusedLossBwdBytes = 2.0, 4.0
 	fusedLogitsHeldBytes                 = bf16Bytes
 )
