@@ -96,10 +96,7 @@ func (e *Estimator) logitsHeld(c *shapeCosts) float64 {
 func (e *Estimator) headInputsHeld(s *shape) float64 {
 	in, stats := float64(bf16Bytes), 0.0
 	if e.eager {
-		in, stats = residualBytes(s), rmsNormStatsBytes
-		if e.layerNorm {
-			in, stats = fp32Bytes, layerNormStatsBytes
-		}
+		in, stats = e.eagerNormSaved(s)
 	}
 	return s.normTokens * ((in+bf16Bytes)*e.hidden + stats)
 }
