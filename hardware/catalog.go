@@ -27,17 +27,10 @@ var chips = sync.OnceValues(func() ([]Chip, error) {
 		if err := c.GEMM.Check("catalog/chips.yaml: " + c.Name + ".gemm"); err != nil {
 			return nil, err
 		}
-		if err := c.checkResidualDerate(); err != nil {
-			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
-		}
-		if err := c.checkCommShare(); err != nil {
-			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
-		}
-		if err := c.checkMulticast(); err != nil {
-			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
-		}
-		if err := c.checkBlockScaled(); err != nil {
-			return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
+		for _, check := range [...]func() error{c.checkResidualDerate, c.checkCommShare, c.checkMulticast, c.checkBlockScaled} {
+			if err := check(); err != nil {
+				return nil, fmt.Errorf("catalog/chips.yaml: %s: %w", c.Name, err)
+			}
 		}
 	}
 	return f.Chips, nil

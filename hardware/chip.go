@@ -253,15 +253,20 @@ func (c *Chip) checkMulticast() error {
 // checkResidualDerate verifies that a residual derate, and the
 // low-precision sustained clock, are fractions with their evidence.
 func (c *Chip) checkResidualDerate() error {
+	if err := checkFactor("sustained_clock_low_precision", c.SustainedClockLowPrecision, c.SustainedClockLowPrecisionSource); err != nil {
+		return err
+	}
+	return checkFactor("residual_derate", c.ResidualDerate, c.ResidualDerateSource)
+}
+
+// checkFactor verifies that the optional speed factor field, v, is 0 (none)
+// or a fraction in (0, 1] with its source.
+func checkFactor(field string, v float64, source string) error {
 	switch {
-	case c.SustainedClockLowPrecision != 0 && !(c.SustainedClockLowPrecision > 0 && c.SustainedClockLowPrecision <= 1):
-		return fmt.Errorf("sustained_clock_low_precision: %v (allowed: 0 (none) or 0 < sustained_clock_low_precision <= 1)", c.SustainedClockLowPrecision)
-	case c.SustainedClockLowPrecision != 0 && c.SustainedClockLowPrecisionSource == "":
-		return fmt.Errorf("sustained_clock_low_precision: %v without sustained_clock_low_precision_source", c.SustainedClockLowPrecision)
-	case c.ResidualDerate != 0 && !(c.ResidualDerate > 0 && c.ResidualDerate <= 1):
-		return fmt.Errorf("residual_derate: %v (allowed: 0 (none) or 0 < residual_derate <= 1)", c.ResidualDerate)
-	case c.ResidualDerate != 0 && c.ResidualDerateSource == "":
-		return fmt.Errorf("residual_derate: %v without residual_derate_source", c.ResidualDerate)
+	case v != 0 && !(v > 0 && v <= 1):
+		return fmt.Errorf("%s: %v (allowed: 0 (none) or 0 < %s <= 1)", field, v, field)
+	case v != 0 && source == "":
+		return fmt.Errorf("%s: %v without %s_source", field, v, field)
 	}
 	return nil
 }

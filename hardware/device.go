@@ -42,15 +42,14 @@ const (
 type Device struct {
 	peak, peakBF16 float64 // FLOP/s at the run precision and at bf16
 	eff, effBF16   float64 // best GEMM efficiency at each, times the clock each sustains
-	clock          float64 // sustained clock for tensor-core work, relative to the efficiency model, times the chip's residual derate
 	units          float64 // parallel compute units (SMs); 0: no wave quantisation
 	tileM, tileN   float64
 	overhead       float64 // seconds per kernel launch
 	memBW          float64 // achieved HBM bytes/s
-	attnMaxEff     float64
+	attnMaxEff     float64 // times the sustained clock, as effBF16
 	attnHalfSeq    float64
 	attnBwdRatio   float64
-	attnFlash2Eff  float64 // FlashAttention-2's attnMaxEff; 0: attnMaxEff
+	attnFlash2Eff  float64 // FlashAttention-2's attnMaxEff (times the clock); 0: attnMaxEff
 	quantBytes     float64 // HBM bytes per element to quantise a bf16 GEMM operand
 	commShare      float64 // share of compute a running collective takes (Chip.CommFraction)
 }
@@ -76,14 +75,10 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 		g.FP8MaxEff *= TypicalOverBest
 	}
 	d := Device{
-		peak:     chip.PeakTFLOPS(precision) * 1e12,
-		peakBF16: chip.BF16TFLOPS * 1e12,
-		eff:      g.MaxEff,
-		effBF16:  g.MaxEff,
-		// Tensor-core work runs at the clock the chip sustains at its
-		// power limit, which sustained GEMMs measure below a profile
-		// fitted mostly to short kernels.
-		clock:        chip.SustainedClock,
+		peak:         chip.PeakTFLOPS(precision) * 1e12,
+		peakBF16:     chip.BF16TFLOPS * 1e12,
+		eff:          g.MaxEff,
+		effBF16:      g.MaxEff,
 		units:        float64(g.Units),
 		tileM:        float64(g.TileM),
 		tileN:        float64(g.TileN),
@@ -102,25 +97,30 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	if precision != "bf16" && precision != "" && g.FP8MaxEff > 0 {
 		d.eff = g.FP8MaxEff
 	}
-	// Low-precision tensor work draws more power per operation and holds
-	// a lower clock at the power limit (Chip.SustainedClockLowPrecision).
-	lowClock := 1.0
-	if chip.PeakTFLOPS(precision) > chip.BF16TFLOPS && chip.SustainedClockLowPrecision > 0 && chip.SustainedClockLowPrecision <= 1 {
-		lowClock = chip.SustainedClockLowPrecision
-	}
-	if chip.PeakTFLOPS(precision) > chip.BF16TFLOPS { // runs natively at a low precision
-		d.quantBytes = quantBytes(precision)
-	}
-	if d.clock <= 0 || d.clock > 1 {
-		d.clock = 1
+	// Tensor-core work runs at the clock the chip sustains at its power
+	// limit, which sustained GEMMs measure below a profile fitted mostly
+	// to short kernels; the residual derate applies as the clock does.
+	clock := chip.SustainedClock
+	if clock <= 0 || clock > 1 {
+		clock = 1
 	}
 	if r := chip.ResidualDerate; r > 0 && r <= 1 {
-		d.clock *= r // applied as the clock is: to tensor-core work
+		clock *= r
+	}
+	lowClock := 1.0
+	if chip.PeakTFLOPS(precision) > chip.BF16TFLOPS { // runs natively at a low precision
+		d.quantBytes = quantBytes(precision)
+		// Low-precision tensor work draws more power per operation and
+		// holds a lower clock at the power limit
+		// (Chip.SustainedClockLowPrecision).
+		if l := chip.SustainedClockLowPrecision; l > 0 && l <= 1 {
+			lowClock = l
+		}
 	}
 	// The efficiencies carry the clock: run-precision GEMMs at lowClock
-	// of it, bf16 ones (and attention) at it.
-	d.eff *= d.clock * lowClock
-	d.effBF16 *= d.clock
+	// of it, bf16 ones and attention (below) at it.
+	d.eff *= clock * lowClock
+	d.effBF16 *= clock
 	if d.tileM <= 0 {
 		d.tileM = defaultTile
 	}
@@ -135,6 +135,8 @@ func NewDevice(chip *Chip, profile *Profile, precision string) (Device, error) {
 	if d.attnMaxEff <= 0 {
 		d.attnMaxEff = defaultAttnOverGEMM * g.MaxEff
 	}
+	d.attnMaxEff *= clock
+	d.attnFlash2Eff *= clock
 	if d.attnBwdRatio <= 0 {
 		d.attnBwdRatio = defaultAttnBwdRatio
 	}
@@ -229,7 +231,7 @@ func (d *Device) Overhead() float64 { return d.overhead }
 // maximum (AttnMaxEff·seq/(seq+AttnHalfSeq)); backward does 2.5× the FLOPs
 // at AttnBwdRatio of the forward's efficiency.
 func (d *Device) Attention(flops, seq float64) (fwd, bwd float64) {
-	eff := d.clock * d.attnMaxEff * seq / (seq + d.attnHalfSeq)
+	eff := d.attnMaxEff * seq / (seq + d.attnHalfSeq)
 	fwd = flops / (d.peakBF16 * eff)
 	bwd = flashBwdFLOPs * flops / (d.peakBF16 * eff * d.attnBwdRatio)
 	return fwd, bwd

@@ -28,8 +28,7 @@ const maxTiers = 4
 // bandwidth and step latency are the tier's.
 type Fabric struct {
 	n     int
-	call  float64                   // seconds per collective call (0 on torus fabrics)
-	nccl  bool                      // ring collectives choose among NCCL's protocols
+	nccl  bool                      // collectives are NCCL calls (not on torus fabrics): a call latency, a choice of protocols
 	size  [maxTiers]float64         // chips per domain; +Inf for the outermost tier
 	bw    [maxTiers]float64         // achieved bytes/s per chip, one direction
 	alpha [maxTiers]float64         // seconds per collective step (Simple's under NCCL)
@@ -69,10 +68,7 @@ func NewFabric(tiers []Tier) Fabric {
 	if f.n > 0 && !math.IsInf(f.size[f.n-1], 1) {
 		f.size[f.n-1] = math.Inf(1)
 	}
-	if f.n > 0 && f.dims[0] == 0 {
-		f.call = ncclCallLatency
-		f.nccl = true
-	}
+	f.nccl = f.n > 0 && f.dims[0] == 0
 	for i := 0; i < f.n; i++ {
 		kind := min(i, 1) // NVLink for the scale-up tier, network beyond
 		for p := protoLL; p < nProto; p++ {
@@ -171,7 +167,11 @@ func (f *Fabric) AllToAll(bytes, n, stride float64) float64 {
 		lat += lv.alpha[i]
 		inner = outer
 	}
-	return t + lat + f.call
+	t += lat
+	if f.nccl {
+		t += ncclCallLatency // one call
+	}
+	return t
 }
 
 // TreeAllReduceLatency is the time of an all-reduce of a few bytes (a
@@ -280,7 +280,6 @@ func (f *Fabric) membersIn(i int, n, stride float64) float64 {
 // custom_all_reduce, TensorRT-LLM's allReduce plugin), so the per-step
 // latencies remain but no launch and rendezvous of a separate NCCL call.
 func (f Fabric) WithoutCallLatency() Fabric {
-	f.call = 0
 	f.nccl = false
 	return f
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"runtime"
 	"testing"
-
-	"github.com/flopcast/flopcast/spec"
 )
 
 // BenchmarkSearch is a whole search of each layout space below (the target:
@@ -13,16 +11,10 @@ import (
 // reports layouts/s/core (candidates enumerated and settled: invalid,
 // pruned or estimated), valid/s/core, and evals/s/core (full estimates).
 func BenchmarkSearch(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		run  spec.Run
-	}{
-		{"llama3-405b-h100-16384", spec.Run{Model: spec.ModelRef{Name: "llama3-405b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 16384},
-			Training: spec.Training{SeqLen: 8192, GlobalBatch: 2048}}},
-		{"gpt3-175b-a100-1024", spec.Run{Model: spec.ModelRef{Name: "gpt3-175b"}, Cluster: spec.Cluster{Chip: "a100-sxm-80gb", Chips: 1024},
-			Training: spec.Training{SeqLen: 2048, GlobalBatch: 1536}}},
-		{"mixtral-8x22b-h100-1024", spec.Run{Model: spec.ModelRef{Name: "mixtral-8x22b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 1024},
-			Training: spec.Training{SeqLen: 4096, GlobalBatch: 1024}}},
+	for _, c := range []namedRun{
+		{"llama3-405b-h100-16384", catalogRun("llama3-405b", "h100-sxm", 16384, 8192, 2048)},
+		{"gpt3-175b-a100-1024", catalogRun("gpt3-175b", "a100-sxm-80gb", 1024, 2048, 1536)},
+		{"mixtral-8x22b-h100-1024", catalogRun("mixtral-8x22b", "h100-sxm", 1024, 4096, 1024)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := mustResolve(b, c.run)

@@ -19,22 +19,18 @@ import (
 // the eager recipe.
 func TestFastestMatchesFullSearch(t *testing.T) {
 	dualPipe := spec.ScheduleDualPipe
-	runs := []struct {
-		name string
-		run  spec.Run
-	}{
-		{"llama3-70b-h100-1024", spec.Run{Model: spec.ModelRef{Name: "llama3-70b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 1024},
-			Training: spec.Training{SeqLen: 8192, GlobalBatch: 1024}}},
-		{"llama3-405b-b200-512", spec.Run{Model: spec.ModelRef{Name: "llama3-405b"}, Cluster: spec.Cluster{Chip: "b200", Chips: 512},
-			Training: spec.Training{SeqLen: 8192, GlobalBatch: 256}}},
-		{"mixtral-8x7b-h100-32", spec.Run{Model: spec.ModelRef{Name: "mixtral-8x7b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 32},
-			Training: spec.Training{SeqLen: 4096, GlobalBatch: 512}}},
-		{"deepseek-v3-h800-512-dualpipe", spec.Run{Model: spec.ModelRef{Name: "deepseek-v3"}, Cluster: spec.Cluster{Chip: "h800", Chips: 512},
-			Training: spec.Training{SeqLen: 4096, GlobalBatch: 1024, Precision: "fp8"}, Parallel: spec.Parallel{PP: ip(16), PPSchedule: &dualPipe}}},
-		{"gpt3-13b-a100-128-eager", spec.Run{Model: spec.ModelRef{Name: "gpt3-13b"}, Cluster: spec.Cluster{Chip: "a100-sxm-80gb", Chips: 128},
-			Training: spec.Training{SeqLen: 2048, GlobalBatch: 512, Recipe: "pytorch-amp"}}},
-		{"llama3-405b-h100-8-nothing-fits", spec.Run{Model: spec.ModelRef{Name: "llama3-405b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 8},
-			Training: spec.Training{SeqLen: 8192, GlobalBatch: 8}}},
+	dsv3 := catalogRun("deepseek-v3", "h800", 512, 4096, 1024)
+	dsv3.Training.Precision = "fp8"
+	dsv3.Parallel = spec.Parallel{PP: ip(16), PPSchedule: &dualPipe}
+	eager := catalogRun("gpt3-13b", "a100-sxm-80gb", 128, 2048, 512)
+	eager.Training.Recipe = "pytorch-amp"
+	runs := []namedRun{
+		{"llama3-70b-h100-1024", catalogRun("llama3-70b", "h100-sxm", 1024, 8192, 1024)},
+		{"llama3-405b-b200-512", catalogRun("llama3-405b", "b200", 512, 8192, 256)},
+		{"mixtral-8x7b-h100-32", catalogRun("mixtral-8x7b", "h100-sxm", 32, 4096, 512)},
+		{"deepseek-v3-h800-512-dualpipe", dsv3},
+		{"gpt3-13b-a100-128-eager", eager},
+		{"llama3-405b-h100-8-nothing-fits", catalogRun("llama3-405b", "h100-sxm", 8, 8192, 8)},
 	}
 	for _, c := range runs {
 		t.Run(c.name, func(t *testing.T) {

@@ -23,29 +23,34 @@ func sp(v string) *string                  { return &v }
 func rcp(v spec.Recompute) *spec.Recompute { return &v }
 func fp(v float64) *float64                { return &v }
 
+// namedRun is a run a test or benchmark searches, by name.
+type namedRun struct {
+	name string
+	run  spec.Run
+}
+
+// catalogRun is a run of the catalog model name on chips of the catalog chip at
+// seqLen and globalBatch, every other setting left to its default.
+func catalogRun(name, chip string, chips, seqLen, globalBatch int) spec.Run {
+	return spec.Run{Model: spec.ModelRef{Name: name}, Cluster: spec.Cluster{Chip: chip, Chips: chips},
+		Training: spec.Training{SeqLen: seqLen, GlobalBatch: globalBatch}}
+}
+
 // smallRuns are spaces small enough to enumerate exhaustively, chosen to
 // cover dense and MoE models, both recipes, FP8, unfused attention, given
 // knobs, and memory-tight clusters where most layouts are pruned.
-func smallRuns() []struct {
-	name string
-	run  spec.Run
-} {
-	gptInline := &model.Config{Layers: 24, Hidden: 2304, Heads: 24, FFN: 9216, FFNKind: "gelu", Vocab: 51200, TiedEmbeddings: true}
-	return []struct {
-		name string
-		run  spec.Run
-	}{
-		{"llama3-8b-h100-64", spec.Run{Model: spec.ModelRef{Name: "llama3-8b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 64},
-			Training: spec.Training{SeqLen: 4096, GlobalBatch: 256}}},
-		{"llama3-70b-a100-16-tight", spec.Run{Model: spec.ModelRef{Name: "llama3-70b"}, Cluster: spec.Cluster{Chip: "a100-sxm-80gb", Chips: 16},
-			Training: spec.Training{SeqLen: 8192, GlobalBatch: 64}}},
-		{"mixtral-8x7b-h100-16", spec.Run{Model: spec.ModelRef{Name: "mixtral-8x7b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 16},
-			Training: spec.Training{SeqLen: 4096, GlobalBatch: 128}}},
-		{"gpt-1.7b-eager-unfused", spec.Run{Model: spec.ModelRef{Inline: gptInline}, Cluster: spec.Cluster{Chip: "a100-sxm-80gb", Chips: 32},
-			Training: spec.Training{SeqLen: 2048, GlobalBatch: 512, Recipe: "pytorch-amp", FlashAttention: bp(false), Dropout: true}}},
-		{"llama3-70b-fp8-given", spec.Run{Model: spec.ModelRef{Name: "llama3-70b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 128},
-			Training: spec.Training{SeqLen: 8192, GlobalBatch: 256, Precision: "fp8"},
-			Parallel: spec.Parallel{TP: ip(8), ZeRO: ip(1)}}},
+func smallRuns() []namedRun {
+	gpt := spec.Run{Model: spec.ModelRef{Inline: &model.Config{Layers: 24, Hidden: 2304, Heads: 24, FFN: 9216, FFNKind: "gelu", Vocab: 51200, TiedEmbeddings: true}},
+		Cluster: spec.Cluster{Chip: "a100-sxm-80gb", Chips: 32}, Training: spec.Training{SeqLen: 2048, GlobalBatch: 512, Recipe: "pytorch-amp", FlashAttention: bp(false), Dropout: true}}
+	fp8 := catalogRun("llama3-70b", "h100-sxm", 128, 8192, 256)
+	fp8.Training.Precision = "fp8"
+	fp8.Parallel = spec.Parallel{TP: ip(8), ZeRO: ip(1)}
+	return []namedRun{
+		{"llama3-8b-h100-64", catalogRun("llama3-8b", "h100-sxm", 64, 4096, 256)},
+		{"llama3-70b-a100-16-tight", catalogRun("llama3-70b", "a100-sxm-80gb", 16, 8192, 64)},
+		{"mixtral-8x7b-h100-16", catalogRun("mixtral-8x7b", "h100-sxm", 16, 4096, 128)},
+		{"gpt-1.7b-eager-unfused", gpt},
+		{"llama3-70b-fp8-given", fp8},
 	}
 }
 
@@ -556,8 +561,7 @@ func TestBoundedSpace(t *testing.T) {
 // the first task it takes, so at most one task per worker is counted done.
 // Counted, not timed, so that a loaded machine cannot fail it.
 func TestCancel(t *testing.T) {
-	r := mustResolve(t, spec.Run{Model: spec.ModelRef{Name: "llama3-405b"}, Cluster: spec.Cluster{Chip: "h100-sxm", Chips: 16384},
-		Training: spec.Training{SeqLen: 8192, GlobalBatch: 2048}})
+	r := mustResolve(t, catalogRun("llama3-405b", "h100-sxm", 16384, 8192, 2048))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	const workers = 2

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -206,22 +207,14 @@ func (r *Resolved) resolveTraining(t Training) error {
 		}
 	}
 	rt := ResolvedTraining{SeqLen: t.SeqLen, GlobalBatch: t.GlobalBatch, Tokens: t.Tokens, BatchRamp: t.BatchRamp,
-		Precision: t.Precision, Recipe: t.Recipe, Optimizer: t.Optimizer, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
-		EPCommOverlap: t.EPCommOverlap, MoEDispatcher: t.MoEDispatcher, CPCommType: t.CPCommType, FusedLoss: t.FusedLoss, Dropout: t.Dropout}
-	switch rt.MoEDispatcher {
-	case "":
-		rt.MoEDispatcher = DispatcherAllToAll
-	case DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP:
-	default:
-		return &flopcast.FieldError{Field: "training.moe_dispatcher", Value: strconv.Quote(rt.MoEDispatcher),
-			Allowed: strings.Join([]string{DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP}, ", ")}
+		Precision: t.Precision, FlashAttention: true, TPCommOverlap: t.TPCommOverlap,
+		EPCommOverlap: t.EPCommOverlap, FusedLoss: t.FusedLoss, Dropout: t.Dropout}
+	var err error
+	if rt.MoEDispatcher, err = choose("training.moe_dispatcher", t.MoEDispatcher, DispatcherAllToAll, DispatcherDeepEP, DispatcherHybridEP); err != nil {
+		return err
 	}
-	switch rt.CPCommType {
-	case "":
-		rt.CPCommType = CPCommP2P
-	case CPCommP2P, CPCommA2A:
-	default:
-		return &flopcast.FieldError{Field: "training.cp_comm_type", Value: strconv.Quote(rt.CPCommType), Allowed: CPCommP2P + ", " + CPCommA2A}
+	if rt.CPCommType, err = choose("training.cp_comm_type", t.CPCommType, CPCommP2P, CPCommA2A); err != nil {
+		return err
 	}
 	if rt.Precision == "" {
 		rt.Precision = PrecisionBF16
@@ -233,27 +226,17 @@ func (r *Resolved) resolveTraining(t Training) error {
 		return &flopcast.FieldError{Field: "training.precision", Value: strconv.Quote(string(rt.Precision)), Reason: "is not supported by " + r.Chip.Name,
 			Allowed: strings.Join(r.Chip.Precisions(), ", ")}
 	}
-	if rt.Recipe == "" {
-		rt.Recipe = RecipeMegatron
-	}
-	if rt.Recipe != RecipeMegatron && rt.Recipe != RecipePyTorchAMP {
-		return &flopcast.FieldError{Field: "training.recipe", Value: strconv.Quote(string(rt.Recipe)), Allowed: "megatron, pytorch-amp"}
+	if rt.Recipe, err = choose("training.recipe", t.Recipe, RecipeMegatron, RecipePyTorchAMP); err != nil {
+		return err
 	}
 	if err := rt.resolveLowPrecision(t); err != nil {
 		return err
 	}
-	switch rt.OptimizerMoments = t.OptimizerMoments; rt.OptimizerMoments {
-	case "":
-		rt.OptimizerMoments = MomentsFP32
-	case MomentsFP32, MomentsBF16:
-	default:
-		return &flopcast.FieldError{Field: "training.optimizer_moments", Value: strconv.Quote(t.OptimizerMoments), Allowed: MomentsFP32 + ", " + MomentsBF16}
+	if rt.OptimizerMoments, err = choose("training.optimizer_moments", t.OptimizerMoments, MomentsFP32, MomentsBF16); err != nil {
+		return err
 	}
-	if rt.Optimizer == "" {
-		rt.Optimizer = "adamw"
-	}
-	if rt.Optimizer != "adamw" && rt.Optimizer != "adam" {
-		return &flopcast.FieldError{Field: "training.optimizer", Value: strconv.Quote(rt.Optimizer), Allowed: "adamw, adam"}
+	if rt.Optimizer, err = choose("training.optimizer", t.Optimizer, "adamw", "adam"); err != nil {
+		return err
 	}
 	rt.DPCommOverlap = true
 	if t.DPCommOverlap != nil {
@@ -262,16 +245,12 @@ func (r *Resolved) resolveTraining(t Training) error {
 	if t.FlashAttention != nil {
 		rt.FlashAttention = *t.FlashAttention
 	}
-	switch rt.AttentionKernel = t.AttentionKernel; rt.AttentionKernel {
-	case "":
-		rt.AttentionKernel = AttentionFused
-	case AttentionFused, AttentionFlash2:
-		if !rt.FlashAttention {
-			return &flopcast.FieldError{Field: "training.attention_kernel", Value: strconv.Quote(t.AttentionKernel), Reason: "names a fused kernel, but training.flash_attention is false",
-				Allowed: "leave it out without flash attention"}
-		}
-	default:
-		return &flopcast.FieldError{Field: "training.attention_kernel", Value: strconv.Quote(t.AttentionKernel), Allowed: AttentionFused + ", " + AttentionFlash2}
+	if rt.AttentionKernel, err = choose("training.attention_kernel", t.AttentionKernel, AttentionFused, AttentionFlash2); err != nil {
+		return err
+	}
+	if t.AttentionKernel != "" && !rt.FlashAttention {
+		return &flopcast.FieldError{Field: "training.attention_kernel", Value: strconv.Quote(t.AttentionKernel), Reason: "names a fused kernel, but training.flash_attention is false",
+			Allowed: "leave it out without flash attention"}
 	}
 	r.Training = rt
 	return nil
@@ -297,18 +276,32 @@ func (rt *ResolvedTraining) resolveLowPrecision(t Training) error {
 			Allowed: "false, or training.precision fp8, mxfp8 or nvfp4 with recipe megatron"}
 	}
 	rt.FP8Activations = t.FP8Activations
-	switch rt.FP8Scaling = t.FP8Scaling; rt.FP8Scaling {
-	case "":
-		rt.FP8Scaling = ScalingTensorwise
-	case ScalingTensorwise, ScalingRowwise:
-		if rt.FP8Scaling == ScalingRowwise && rt.Precision != PrecisionFP8 {
-			return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Reason: "scales fp8 operands, but training.precision is " + string(rt.Precision) + " (mxfp8 and nvfp4 carry their own block scales)",
-				Allowed: "leave it out, or training.precision fp8"}
-		}
-	default:
-		return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Allowed: ScalingTensorwise + ", " + ScalingRowwise}
+	var err error
+	if rt.FP8Scaling, err = choose("training.fp8_scaling", t.FP8Scaling, ScalingTensorwise, ScalingRowwise); err != nil {
+		return err
+	}
+	if rt.FP8Scaling == ScalingRowwise && rt.Precision != PrecisionFP8 {
+		return &flopcast.FieldError{Field: "training.fp8_scaling", Value: strconv.Quote(t.FP8Scaling), Reason: "scales fp8 operands, but training.precision is " + string(rt.Precision) + " (mxfp8 and nvfp4 carry their own block scales)",
+			Allowed: "leave it out, or training.precision fp8"}
 	}
 	return nil
+}
+
+// choose resolves a field that takes one of a few names: the first of
+// allowed, its default, when v is empty; v when it is one of them; else
+// a FieldError listing them.
+func choose[T ~string](field string, v T, allowed ...T) (T, error) {
+	if v == "" {
+		return allowed[0], nil
+	}
+	if slices.Contains(allowed, v) {
+		return v, nil
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	return "", &flopcast.FieldError{Field: field, Value: strconv.Quote(string(v)), Allowed: strings.Join(names, ", ")}
 }
 
 func precisionNames() []string {

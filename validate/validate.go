@@ -130,18 +130,24 @@ func corpus() ([]Row, []Anchor, error) {
 	var rows []Row
 	var anchors []Anchor
 	names := map[string]bool{}
+	add := func(file string, rs []Row) error {
+		for _, r := range rs {
+			if names[r.Name] {
+				return fmt.Errorf("catalog/%s: row %q listed twice", file, r.Name)
+			}
+			names[r.Name] = true
+		}
+		rows = append(rows, rs...)
+		return nil
+	}
 	for _, file := range corpusFiles {
 		var f corpusFile
 		if err := catalog.Decode(file, &f); err != nil {
 			return nil, nil, err
 		}
-		for _, r := range f.Runs {
-			if names[r.Name] {
-				return nil, nil, fmt.Errorf("catalog/%s: row %q listed twice", file, r.Name)
-			}
-			names[r.Name] = true
+		if err := add(file, f.Runs); err != nil {
+			return nil, nil, err
 		}
-		rows = append(rows, f.Runs...)
 		anchors = append(anchors, f.Anchors...)
 	}
 	for _, file := range catalog.MeasuredFiles() {
@@ -149,13 +155,9 @@ func corpus() ([]Row, []Anchor, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, r := range measured {
-			if names[r.Name] {
-				return nil, nil, fmt.Errorf("catalog/%s: row %q listed twice", file, r.Name)
-			}
-			names[r.Name] = true
+		if err := add(file, measured); err != nil {
+			return nil, nil, err
 		}
-		rows = append(rows, measured...)
 	}
 	known := map[string]bool{}
 	for _, a := range anchors {
