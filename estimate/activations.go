@@ -93,16 +93,24 @@ func (e *Estimator) eagerSaved(c *layerCost, s *shape) {
 	if !e.eager {
 		return
 	}
-	in, stats := residualBytes(s), float64(rmsNormStatsBytes)
-	if e.layerNorm {
-		in, stats = fp32Bytes, layerNormStatsBytes
-	}
+	in, stats := e.eagerNormSaved(s)
 	keep(c, s, 2*s.normTokens*((in-bf16Bytes)*e.hidden+stats), 0)
 	if !s.zero3 {
 		// Without FSDP's bf16 parameter gathers, autocast's bf16 copies
 		// of the fp32 weights are saved for the backward pass.
 		keep(c, s, eagerWeightCopyBytes*e.activeParams(c, s), 0)
 	}
+}
+
+// eagerNormSaved is what eager PyTorch saves of a norm: its input's
+// bytes per element (a LayerNorm runs in fp32 under autocast and saves an
+// fp32 copy; an RMSNorm saves the residual stream's dtype) and its
+// statistics' bytes per token.
+func (e *Estimator) eagerNormSaved(s *shape) (in, stats float64) {
+	if e.layerNorm {
+		return fp32Bytes, layerNormStatsBytes
+	}
+	return residualBytes(s), rmsNormStatsBytes
 }
 
 // fullRecompute: whole layers recomputed keep only their input and

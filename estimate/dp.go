@@ -37,15 +37,17 @@ const (
 )
 
 // dpLines prices the data-parallel collectives of a layout once: the dense
-// weights' group (dp×cp chips, tp apart) and the experts'
-// (tp·cp·dp/(etp·ep) chips, etp·ep apart: expertDP).
+// weights' group (dp×cp chips, tp apart) and, for a mixture of experts,
+// the experts' (tp·cp·dp/(etp·ep) chips, etp·ep apart: expertDP). A dense
+// model has no expert parameters to move, and its expert Cost stays zero.
 type dpLines struct{ dense, expert hardware.Cost }
 
 func (e *Estimator) dpLines(l *spec.Layout, s *shape, dpg, edpg float64) dpLines {
-	return dpLines{
-		dense:  e.fab.ReduceScatterCost(dpg, float64(l.TP)),
-		expert: e.fab.ReduceScatterCost(edpg, s.etp*s.ep),
+	lines := dpLines{dense: e.fab.ReduceScatterCost(dpg, float64(l.TP))}
+	if e.moe {
+		lines.expert = e.fab.ReduceScatterCost(edpg, s.etp*s.ep)
 	}
+	return lines
 }
 
 // expertDP is the expert-data-parallel group over which the experts'

@@ -29,10 +29,10 @@ const (
 	logitsHeldBytes, eagerLogitsHeldBytes = 10.0, 12.0
 	// A fused softmax cross-entropy (training.fused_loss; llm.c's
 	// fused_classifier, Transformer Engine's parallel_cross_entropy
-	// kernel that Megatron-LM's --cross-entropy-fusion-impl te calls): one kernel per row reads the bf16 logits for
-	// their maximum and sum, reads them again and writes the bf16
-	// gradient in place over them (2 + 2 + 2 B), and holds nothing beyond
-	// the logits (2 B).
+	// kernel that Megatron-LM's --cross-entropy-fusion-impl te calls):
+	// one kernel per row reads the bf16 logits for their maximum and
+	// sum, reads them again and writes the bf16 gradient in place over
+	// them (2 + 2 + 2 B), and holds nothing beyond the logits (2 B).
 	fusedLossFwdBytes, fusedLossBwdBytes = 2.0, 4.0
 	fusedLogitsHeldBytes                 = bf16Bytes
 )
@@ -51,12 +51,8 @@ func (e *Estimator) ends(s *shape, c *shapeCosts) {
 	if tp > 1 {
 		// The embedding's output is reduced over the vocabulary shards,
 		// and so is the gradient of the logits' input.
-		msg := s.tokens * hidden * bf16Bytes
-		if s.sp {
-			c.embComm = 2 * e.fab.ReduceScatter(msg, tp, 1)
-		} else {
-			c.embComm = 2 * e.fab.AllReduce(msg, tp, 1)
-		}
+		// A reduce-scatter under SP, else an all-reduce (shape.tpColl).
+		c.embComm = 2 * s.tpColl.At(s.tokens*hidden*bf16Bytes)
 	}
 	vocab := e.vocab / tp
 	logitsF := e.dev.GEMMBF16(s.tokens, vocab, hidden)
@@ -100,10 +96,7 @@ func (e *Estimator) logitsHeld(c *shapeCosts) float64 {
 func (e *Estimator) headInputsHeld(s *shape) float64 {
 	in, stats := float64(bf16Bytes), 0.0
 	if e.eager {
-		in, stats = residualBytes(s), rmsNormStatsBytes
-		if e.layerNorm {
-			in, stats = fp32Bytes, layerNormStatsBytes
-		}
+		in, stats = e.eagerNormSaved(s)
 	}
 	return s.normTokens * ((in+bf16Bytes)*e.hidden + stats)
 }

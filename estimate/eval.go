@@ -46,7 +46,7 @@ func (v *Evaluator) Eval(l spec.Layout, out *Result) {
 	}
 	if key := layerKeyOf(&l); !c.valid || c.key != key {
 		c.shapeCosts = *v.shape(&l, key)
-		c.key, c.valid, c.dpValid = key, true, false
+		c.key, c.valid, c.hopValid = key, true, false
 	}
 	v.e.eval(l, out, c)
 }
@@ -102,12 +102,11 @@ type layerCache struct {
 	shapeCosts
 	// DP collectives, keyed by tp, dp×cp, ep and etp alone (linesKey),
 	// and the pipeline hop, keyed by them and the layer key (its message
-	// depends on the shape, so a layer-key change clears it).
+	// depends on the shape): a change of either clears it (hopValid).
 	linesValid bool
 	linesKey   [4]int
 	lines      dpLines
-	dpValid    bool
-	dpKey      [4]int
+	hopValid   bool
 	hop        float64 // one pipeline transfer
 	hopLat     float64 // its fixed part
 	embPP      int     // the pipeline depth embSync is for (0: none yet)
@@ -132,17 +131,15 @@ func (e *Estimator) costShape(l *spec.Layout) shapeCosts {
 func (e *Estimator) fill(l *spec.Layout, c *layerCache) {
 	if key := layerKeyOf(l); !c.valid || c.key != key {
 		c.shapeCosts = e.costShape(l)
-		c.key, c.valid, c.dpValid = key, true, false
+		c.key, c.valid, c.hopValid = key, true, false
 	}
-	k := [4]int{l.TP, l.DP * l.CP, l.EP, l.ETP}
-	if !c.linesValid || c.linesKey != k {
+	if k := [4]int{l.TP, l.DP * l.CP, l.EP, l.ETP}; !c.linesValid || c.linesKey != k {
 		c.lines = e.dpLines(l, &c.s, float64(l.DP*l.CP), expertDP(l))
-		c.linesKey, c.linesValid = k, true
+		c.linesKey, c.linesValid, c.hopValid = k, true, false
 	}
-	if !c.dpValid || c.dpKey != k {
+	if !c.hopValid {
 		c.hop, c.hopLat = e.hopTime(l, &c.s)
-		c.embPP = 0
-		c.dpKey, c.dpValid = k, true
+		c.embPP, c.hopValid = 0, true
 	}
 }
 

@@ -1,6 +1,9 @@
 package estimate
 
-import "github.com/flopcast/flopcast/spec"
+import (
+	"github.com/flopcast/flopcast/hardware"
+	"github.com/flopcast/flopcast/spec"
+)
 
 // layerCost is the cost of one transformer layer for one micro-batch on one
 // device.
@@ -46,6 +49,10 @@ type shape struct {
 	gatherApart bool
 	recompute   spec.Recompute
 	dualPipe    bool // DeepSeek's DualPipe schedule
+	// tpColl is the TP group's collective, priced once for every layer
+	// and the embedding: the reduce-scatter (an all-gather costs the
+	// same) under SP, the all-reduce without.
+	tpColl hardware.Cost
 }
 
 func (e *Estimator) newShape(l *spec.Layout) shape {
@@ -57,6 +64,11 @@ func (e *Estimator) newShape(l *spec.Layout) shape {
 		s.normTokens = s.tokens / s.tp
 	}
 	s.kvHeadsPerRank = max(e.kvHeads/s.tp, 1)
+	if s.sp {
+		s.tpColl = e.fab.ReduceScatterCost(s.tp, 1)
+	} else {
+		s.tpColl = e.fab.AllReduceCost(s.tp, 1)
+	}
 	s.zero3 = l.ZeRO == 3
 	s.dualPipe = l.Schedule == spec.ScheduleDualPipe
 	if e.tpOverlap != nil {

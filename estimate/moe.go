@@ -136,10 +136,11 @@ func (e *Estimator) moeBlock(c *layerCost, s *shape) ffnSaved {
 // routing (1 when balanced). Each expert's load varies with the router's
 // skew (routeCV; none under random routing) and, as a count of the tokens
 // routed to it, with Poisson noise of its mean count perExpert: more
-// tokens per micro-batch, relatively less noise. A rank sums experts/ep of them, drawn from a fixed total, so its
-// coefficient of variation is the experts' times √(ep/E · (E − E/ep)/(E − 1));
-// the busiest of ep ranks lies MaxOfNormals(ep) of those above the mean.
-// Every rank of the group waits for it at the combine.
+// tokens per micro-batch, relatively less noise. A rank sums experts/ep
+// of them, drawn from a fixed total, so its coefficient of variation is
+// the experts' times √(ep/E · (E − E/ep)/(E − 1)); the busiest of ep
+// ranks lies MaxOfNormals(ep) of those above the mean. Every rank of the
+// group waits for it at the combine.
 func (e *Estimator) busiestLoad(s *shape, perExpert float64) float64 {
 	if !e.varLoads || s.ep <= 1 || perExpert <= 0 {
 		return 1

@@ -256,22 +256,27 @@ func PipelineTimelineHops(p, v, m int, fwd, bwd []float64, hop float64) (*Timeli
 		t.Truncated = true
 		t.MakespanS, t.BubbleS = pipelineTime(float64(p), float64(v), float64(m), slowest, t.BusyS/float64(m))
 		if hop > 0 {
-			l := spec.Layout{PP: p, VPP: v}
-			t.PPCommS = exposedHops(&l, hop, 0, float64(m), 0, 0, 0)
-			if v > 1 {
-				t.PPCommS = fillHops(p, v) * hop // steady-state transfers hide behind the chunks
+			// exposedHops without the fixed part and the SM share: the
+			// fill and drain, and under 1F1B each micro-batch's round
+			// trip (interleaved, the steady state's transfers hide
+			// behind the chunks).
+			t.PPCommS = fillHops(p, v) * hop
+			if v == 1 {
+				t.PPCommS += 2 * hop * float64(m)
 			}
 			t.MakespanS += t.PPCommS
 		}
 	} else {
-		free, err := simulate(p, v, m, passTime, 0, nil)
-		if err != nil {
-			return nil, err
-		}
 		bars := make([]Bar, 0, 2*p*v*m)
 		makespan, err := simulate(p, v, m, passTime, hop, &bars)
 		if err != nil {
 			return nil, err
+		}
+		free := makespan // the makespan without the transfers
+		if hop > 0 {
+			if free, err = simulate(p, v, m, passTime, 0, nil); err != nil {
+				return nil, err
+			}
 		}
 		t.Bars = bars
 		t.MakespanS = makespan

@@ -32,15 +32,14 @@ func (e *Estimator) tpCollectives(c *layerCost, s *shape, routedOnly bool) {
 	var pass float64
 	if s.sp {
 		// An all-gather costs what the reduce-scatter of its size does.
-		rs := e.fab.ReduceScatterCost(s.tp, 1)
-		ag := pairs * rs.At(gather)
-		pass = ag + pairs*rs.At(msg)
+		ag := pairs * s.tpColl.At(gather)
+		pass = ag + pairs*s.tpColl.At(msg)
 		// Backward gathers the output gradients (the reduce-scatters'
 		// transpose) and re-gathers the sharded norm outputs that the
 		// weight-gradient GEMMs need (Korthikanti et al. 2022 §4.2.2).
 		c.tpGatherF, c.tpGather = ag, 3*ag
 	} else {
-		pass = pairs * e.fab.AllReduce(msg, s.tp, 1)
+		pass = pairs * s.tpColl.At(msg) // all-reduces
 	}
 	c.tpFwd, c.tpBwd = pass, pass+c.tpGatherF
 	c.kernelsFwd += tpKernelsFwd
